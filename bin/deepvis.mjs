@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Launcher: runs the TypeScript CLI through tsx's ESM loader (no build step needed).
+import { register } from 'tsx/esm/api';
+register();
+const { main } = await import('../pipeline/cli.ts');
+await main(process.argv.slice(2));
