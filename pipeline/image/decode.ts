@@ -1,0 +1,139 @@
+import { stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { UserError } from '../errors.ts';
+import type { Preprocess } from '../graph/types.ts';
+
+/**
+ * Image decoding and Caffe's reference preprocessing, with sharp (libvips):
+ * decode (JPEG, PNG, WebP, GIF, TIFF, AVIF…; first frame/page) → apply EXIF orientation →
+ * flatten transparency onto white → 8-bit sRGB, 3 channels (grayscale replicated, 16-bit reduced) →
+ * resize to `preprocess.resize` ignoring the aspect ratio (Caffe: 256×256) → centre crop to
+ * `preprocess.size` (offset floor((256 − 224)/2), as Caffe's crop) → network input.
+ */
+
+/** Refuse images above this many pixels before decoding them (decompression bombs): sharp's own default, 16383². */
+export const DEFAULT_MAX_PIXELS = 16383 * 16383;
+
+/** Resampling kernel for the resize. Bilinear with antialiasing, like Caffe's reference resize (skimage order 1). */
+export const RESIZE_KERNEL = 'linear' as const;
+
+/** Background colour transparent pixels are flattened onto. */
+export const FLATTEN_BACKGROUND = { r: 255, g: 255, b: 255 };
+
+/** 8-bit RGB pixels, row-major, 3 channels. */
+export interface RgbImage {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface DecodedImage extends RgbImage {
+  file: string;
+  /** The network input: HWC float32 in the network's channel order, preprocessed (see Preprocess). */
+  input: Float32Array;
+  /** Size of the image as stored, after EXIF orientation. */
+  original: { width: number; height: number };
+}
+
+export function maxPixels(): number {
+  const v = process.env.DEEPVIS_MAX_PIXELS;
+  if (v === undefined || v === '') return DEFAULT_MAX_PIXELS;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`DEEPVIS_MAX_PIXELS must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** Centre-crop offsets (top, left) of `size` inside `resize`, as Caffe computes them (integer floor). */
+export function cropOffset(p: Pick<Preprocess, 'size' | 'resize'>): [number, number] {
+  return [Math.floor((p.resize[0] - p.size[0]) / 2), Math.floor((p.resize[1] - p.size[1]) / 2)];
+}
+
+/**
+ * Decodes `file` and returns the centre-cropped 8-bit RGB the network sees (size = preprocess.size).
+ * Missing, unreadable, corrupt or oversized files throw a UserError naming the file.
+ */
+export async function decodeRgb(file: string, p: Pick<Preprocess, 'size' | 'resize'>): Promise<RgbImage & { original: { width: number; height: number } }> {
+  await checkFile(file);
+  const [h, w] = p.size;
+  const [rh, rw] = p.resize;
+  if (rh < h || rw < w) throw new UserError(`preprocess: resize ${rw}×${rh} is smaller than the input size ${w}×${h}`);
+  const [top, left] = cropOffset(p);
+  const limit = maxPixels();
+  try {
+    const img = sharp(file, { limitInputPixels: limit, failOn: 'warning' });
+    const meta = await img.metadata();
+    let pipeline = img.rotate().flatten({ background: FLATTEN_BACKGROUND }).resize(rw, rh, { fit: 'fill', kernel: RESIZE_KERNEL });
+    if (rh !== h || rw !== w) pipeline = pipeline.extract({ left, top, width: w, height: h });
+    const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.width !== w || info.height !== h) throw new Error(`decoder returned ${info.width}×${info.height}, expected ${w}×${h}`);
+    const rgb = toRgb(data, info.channels, w * h);
+    const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 swap width and height
+    const original = { width: (swap ? meta.height : meta.width) ?? 0, height: (swap ? meta.width : meta.height) ?? 0 };
+    return { rgb, width: w, height: h, original };
+  } catch (e) {
+    throw decodeError(file, e, limit);
+  }
+}
+
+/** Decodes and preprocesses one image: the cropped RGB (for patches) and the network input, from one decode. */
+export async function decodeImage(file: string, p: Preprocess): Promise<DecodedImage> {
+  const img = await decodeRgb(file, p);
+  return { file, ...img, input: rgbToInput(img.rgb, p) };
+}
+
+/**
+ * 8-bit RGB (HWC) → network input (HWC float32): channel order of the network,
+ * value = (pixel × scale − mean[c]) / std[c].
+ */
+export function rgbToInput(rgb: Uint8Array, p: Pick<Preprocess, 'channelOrder' | 'mean' | 'std' | 'scale'>): Float32Array {
+  const n = rgb.length / 3;
+  const out = new Float32Array(rgb.length);
+  const bgr = p.channelOrder === 'BGR';
+  const [m0, m1, m2] = p.mean;
+  const [s0, s1, s2] = p.std;
+  const k = p.scale;
+  for (let i = 0; i < n; i++) {
+    const r = rgb[i * 3];
+    const g = rgb[i * 3 + 1];
+    const b = rgb[i * 3 + 2];
+    const c0 = bgr ? b : r;
+    const c2 = bgr ? r : b;
+    out[i * 3] = (c0 * k - m0) / s0;
+    out[i * 3 + 1] = (g * k - m1) / s1;
+    out[i * 3 + 2] = (c2 * k - m2) / s2;
+  }
+  return out;
+}
+
+/** Reduces sharp's raw output to exactly 3 channels (defensive: grayscale replicated, alpha dropped). */
+function toRgb(data: Buffer, channels: number, pixels: number): Uint8Array {
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, pixels * 3).slice();
+  const out = new Uint8Array(pixels * 3);
+  for (let i = 0; i < pixels; i++) {
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + (channels >= 3 ? c : 0)];
+  }
+  return out;
+}
+
+async function checkFile(file: string): Promise<void> {
+  try {
+    const s = await stat(file);
+    if (s.isDirectory()) throw new UserError(`${file}: is a folder, not an image`);
+    if (s.size === 0) throw new UserError(`${file}: cannot decode image (empty file)`);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: ${code === 'ENOENT' ? 'no such image file' : `cannot read image (${code ?? (e as Error).message})`}`);
+  }
+}
+
+function decodeError(file: string, e: unknown, limit: number): UserError {
+  if (e instanceof UserError) return e;
+  const msg = ((e as Error)?.message ?? String(e)).split('\n')[0].trim();
+  if (/pixel limit/i.test(msg)) {
+    return new UserError(`${file}: image has more than ${limit.toLocaleString('en-US')} pixels (refused as a possible decompression bomb; set DEEPVIS_MAX_PIXELS to raise the limit)`);
+  }
+  if (/unsupported image format/i.test(msg)) return new UserError(`${file}: cannot decode image (not a supported image format)`);
+  if (/EACCES|permission/i.test(msg)) return new UserError(`${file}: cannot read image (permission denied)`);
+  return new UserError(`${file}: cannot decode image (${msg.replace(/^Input (file|buffer) /, '')})`);
+}
