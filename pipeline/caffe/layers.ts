@@ -207,10 +207,12 @@ function convert(f: Fields, name: string, type: string, transposedFc: Set<string
       if (p.has('use_global_stats') && !p.bool('use_global_stats', true)) p.fail('BatchNorm with use_global_stats: false (batch statistics) is not supported');
       return { kind: 'batchnorm', name, ...io(f, 1), eps: p.num('eps', 1e-5) };
     }
-    default:
-      if (DATA_TYPES.has(type)) f.fail(`type "${type}" reads training data: use a deploy prototxt (an Input layer, or input: + input_dim:)`);
-      if (LABEL_TYPES.test(type)) f.fail(`type "${type}" needs labels (training/testing only): use a deploy prototxt`);
-      f.fail(`unsupported type "${type}"`);
+    default: {
+      const at = f.msg.get('type');
+      if (DATA_TYPES.has(type)) f.fail(`type "${type}" reads training data: use a deploy prototxt (an Input layer, or input: + input_dim:)`, at);
+      if (LABEL_TYPES.test(type)) f.fail(`type "${type}" needs labels (training/testing only): use a deploy prototxt`, at);
+      f.fail(`unsupported type "${type}"`, at);
+    }
   }
 }
 
