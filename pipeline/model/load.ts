@@ -4,6 +4,7 @@ import { importCaffe } from '../caffe/import.ts';
 import { UserError } from '../errors.ts';
 import type { Graph, Model, Preprocess } from '../graph/types.ts';
 import { findLabelsFile, readLabels } from './labels.ts';
+import { resolvePreset as resolveModelPreset } from './presets.ts';
 
 export interface LoadOptions {
   /** Read the .caffemodel (default true). Without one, graph.weights stays undefined. */
@@ -50,8 +51,8 @@ export async function loadModel(spec: string, opts: LoadOptions = {}): Promise<M
  * plugs in here: `$DEEPVIS_ASSETS/models/<name>`, else a download into the cache). Returns
  * undefined when `spec` is not a preset.
  */
-async function resolvePreset(_spec: string): Promise<string | undefined> {
-  return undefined;
+async function resolvePreset(spec: string): Promise<string | undefined> {
+  return resolveModelPreset(spec);
 }
 
 function notFound(spec: string): UserError {
