@@ -38,6 +38,16 @@ describe('.caffemodel reader', () => {
     expect(w.types.get('fc')).toBe('V1:14');
   });
 
+  it('accepts a Node Buffer at an odd offset (the floats are copied, aligned)', () => {
+    const bytes = netParameter([{ msg: layerV2('s', 'Scale', [blob([3], [1.5, -2, 3])]) }]);
+    const pool = Buffer.alloc(bytes.length + 1);
+    pool.set(bytes, 1);
+    const data = readCaffemodel(pool.subarray(1), 'b').layers.get('s')![0].data;
+    expect([...data]).toEqual([1.5, -2, 3]);
+    pool.fill(0);
+    expect([...data]).toEqual([1.5, -2, 3]);
+  });
+
   it('skips fields it does not need (diffs, unknown fields of every wire type)', () => {
     const b = blob([2], [3, 4]).packedFloats(6, [9, 9]).varint(99, 12345).doubles(9, [1]).floats(77, [1]);
     const l = layerV2('s', 'Scale', [b]).string(3, 'bottom').bytesField(200, new PbWriter().varint(1, 5));

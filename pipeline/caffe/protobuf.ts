@@ -147,7 +147,7 @@ export class FloatSink {
     const count = bytes.length / 4;
     if (this.n === 0 && this.data.length === 0) {
       // Common case, one packed chunk: copy the bytes into a fresh aligned buffer.
-      this.data = new Float32Array(bytes.slice().buffer);
+      this.data = new Float32Array(Uint8Array.prototype.slice.call(bytes).buffer); // a copy even for a Buffer
       this.n = count;
       return;
     }
