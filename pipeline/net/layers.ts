@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BatchNormLayer, ConcatLayer, EltwiseLayer, FcLayer, LrnLayer, ParamBlob, ScaleLayer } from '../graph/types.ts';
+import { UserError } from '../errors.ts';
+import type { FusedRelu, ParamOp } from './conv.ts';
+import { reluGrad } from './relu.ts';
+import { withGrad } from './custom.ts';
+import { fcWeights } from './weights.ts';
+
+/**
+ * Caffe InnerProduct. The input is flattened in NHWC order; the weight rows were permuted once so
+ * that this equals Caffe's C,H,W flatten. `bottomShape` is the bottom blob's Caffe shape.
+ */
+export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomShape: number[], fastGrad: boolean): ParamOp {
+  if (!params || params.length < 1) throw new UserError(`layer ${layer.name}: no weights`);
+  const O = layer.numOutput;
+  const [c, h, w] = bottomShape.length === 3 ? bottomShape : [bottomShape.reduce((a, b) => a * b, 1), 1, 1];
+  const inSize = c * h * w;
+  if (params[0].data.length !== O * inSize) throw new UserError(`layer ${layer.name}: weights have ${params[0].data.length} values, expected ${O}×${inSize}`);
+  const W = tf.tensor2d(fcWeights(params[0].data, O, c, h, w), [inSize, O]);
+  const b = layer.biasTerm ? params[1]?.data : undefined;
+  if (layer.biasTerm && (!b || b.length !== O)) throw new UserError(`layer ${layer.name}: bias must have ${O} values`);
+  const bias = b ? tf.tensor1d(b) : undefined;
+
+  const flat = (x: tf.Tensor): tf.Tensor2D => {
+    const n = x.shape[0];
+    if (x.size / n !== inSize) throw new UserError(`layer ${layer.name}: expects ${inSize} inputs per image, got shape [${x.shape}]`);
+    return tf.reshape(x, [n, inSize]);
+  };
+  return {
+    apply(x, relu?: FusedRelu) {
+      if (!fastGrad) {
+        if (relu) throw new Error('internal: ReLU fusion needs the fast-gradient path');
+        const y = tf.matMul(flat(x), W);
+        return bias ? tf.add(y, bias) : y;
+      }
+      return withGrad(x, (xi, save) => {
+        const value = tf.fused.matMul({ a: flat(xi), b: W, bias, activation: relu ? 'relu' : 'linear' });
+        if (relu) save([value]);
+        const shape = xi.shape;
+        return {
+          value,
+          gradFunc: (dy, saved) => {
+            const g = relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy;
+            return tf.reshape(tf.matMul(g as tf.Tensor2D, W, false, true), shape);
+          },
+        };
+      });
+    },
+    dispose() {
+      W.dispose();
+      bias?.dispose();
+    },
+  };
+}
+
+/** Caffe LRN across channels: x / (k + alpha/n · Σ_window x²)^beta, window n centred on the channel. */
+export function lrn(layer: LrnLayer, x: tf.Tensor): tf.Tensor {
+  if (x.rank !== 4) throw new UserError(`layer ${layer.name}: LRN needs a C×H×W input`);
+  if (layer.localSize % 2 !== 1) throw new UserError(`layer ${layer.name}: LRN local_size must be odd, got ${layer.localSize}`);
+  return tf.localResponseNormalization(x as tf.Tensor4D, (layer.localSize - 1) / 2, layer.k, layer.alpha / layer.localSize, layer.beta);
+}
+
+/** Caffe axis → NHWC axis for a tensor of the given rank (Caffe: N, C, H, W). */
+export function nhwcAxis(caffeAxis: number, rank: number): number {
+  const a = caffeAxis < 0 ? caffeAxis + rank : caffeAxis;
+  if (rank !== 4) return a;
+  return [0, 3, 1, 2][a];
+}
+
+export function concat(layer: ConcatLayer, xs: tf.Tensor[]): tf.Tensor {
+  return xs.length === 1 ? xs[0] : tf.concat(xs, nhwcAxis(layer.axis, xs[0].rank));
+}
+
+export function eltwise(layer: EltwiseLayer, xs: tf.Tensor[]): tf.Tensor {
+  const shape = xs[0].shape.join('×');
+  for (const x of xs) if (x.shape.join('×') !== shape) throw new UserError(`layer ${layer.name}: Eltwise inputs differ in shape (${shape} vs ${x.shape.join('×')})`);
+  switch (layer.op) {
+    case 'sum': {
+      const c = layer.coeffs.length ? layer.coeffs : xs.map(() => 1);
+      if (c.length !== xs.length) throw new UserError(`layer ${layer.name}: ${c.length} coefficients for ${xs.length} inputs`);
+      const terms = xs.map((x, i) => (c[i] === 1 ? x : tf.mul(x, c[i])));
+      return terms.length === 1 ? terms[0] : tf.addN(terms);
+    }
+    case 'prod':
+      return xs.slice(1).reduce((a, b) => tf.mul(a, b), xs[0]);
+    case 'max':
+      return xs.slice(1).reduce((a, b) => tf.maximum(a, b), xs[0]);
+  }
+}
+
+/** Caffe Flatten: N×C×H×W → N×(C·H·W) in C,H,W order (from NHWC: transpose first). */
+export function flatten(x: tf.Tensor): tf.Tensor {
+  const n = x.shape[0];
+  if (x.rank === 4 && (x.shape[1] !== 1 || x.shape[2] !== 1)) return tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [n, -1]);
+  return tf.reshape(x, [n, -1]);
+}
+
+/** Per-channel affine y = x·a + b (Scale, inference BatchNorm), broadcast over the channel axis. */
+function affineOp(a: Float32Array, b: Float32Array | undefined, name: string): ParamOp {
+  const at = tf.tensor1d(a);
+  const bt = b ? tf.tensor1d(b) : undefined;
+  return {
+    apply(x) {
+      if (x.shape[x.rank - 1] !== a.length) throw new UserError(`layer ${name}: expects ${a.length} channels, got shape [${x.shape}]`);
+      const y = tf.mul(x, at);
+      return bt ? tf.add(y, bt) : y;
+    },
+    dispose() {
+      at.dispose();
+      bt?.dispose();
+    },
+  };
+}
+
+export function makeScale(layer: ScaleLayer, params: ParamBlob[] | undefined): ParamOp {
+  if (layer.bottoms.length !== 1) throw new UserError(`layer ${layer.name}: Scale with the factor from a second bottom is not supported`);
+  if (!params || params.length < 1) throw new UserError(`layer ${layer.name}: no weights`);
+  const a = params[0].data;
+  if (layer.biasTerm && params[1]?.data.length !== a.length) throw new UserError(`layer ${layer.name}: bias must have ${a.length} values`);
+  return affineOp(a, layer.biasTerm ? params[1].data : undefined, layer.name);
+}
+
+/** Inference BatchNorm: y = (x − mean·f) / sqrt(var·f + eps), f = 1/blob[2][0] (0 when that is 0), as Caffe. */
+export function makeBatchNorm(layer: BatchNormLayer, params: ParamBlob[] | undefined): ParamOp {
+  if (!params || params.length < 3) throw new UserError(`layer ${layer.name}: BatchNorm needs mean, variance and factor blobs`);
+  const [mean, variance, factor] = params.map((p) => p.data);
+  if (variance.length !== mean.length) throw new UserError(`layer ${layer.name}: mean and variance differ in length`);
+  const f = factor[0] === 0 ? 0 : 1 / factor[0];
+  const a = new Float32Array(mean.length), b = new Float32Array(mean.length);
+  for (let i = 0; i < mean.length; i++) {
+    a[i] = 1 / Math.sqrt(variance[i] * f + layer.eps);
+    b[i] = -mean[i] * f * a[i];
+  }
+  return affineOp(a, b, layer.name);
+}
