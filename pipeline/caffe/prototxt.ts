@@ -286,6 +286,6 @@ class Parser {
 /** Parses protobuf text; `file` names the source in error messages (`file:line:col: …`). */
 export function parsePrototxt(text: string, file: string): TextMessage {
   const root = new TextMessage(1, 1);
-  new Parser(new Lexer(text, file)).message(root, null);
+  new Parser(new Lexer(text.replace(/^\uFEFF/, ''), file)).message(root, null);
   return root;
 }

@@ -126,5 +126,7 @@ function layerOutputs(
       const shape = [...ins[0].shape];
       return [{ shape, rf: shape.length === 1 ? wholeImageRf(imageSize) : unionRf(ins.map((b) => b.rf)) }];
     }
+    default:
+      return fail(`layer kind "${(l as { kind: string }).kind}" has no shape rule`);
   }
 }
