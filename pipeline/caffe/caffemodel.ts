@@ -146,8 +146,9 @@ function readBlob(r: ProtoReader): CaffeBlob {
     else if (field === 8) readDoubles(r, wire, doubles);
     else r.skip(wire);
   }
-  const shape = dims ?? (hasLegacy ? legacy : []);
-  return { shape, legacy: !dims && hasLegacy, data: doubles.length > 0 ? doubles.result() : data.result() };
+  // As Caffe's Blob::FromProto: the legacy 4-D fields, when present, win over `shape`.
+  const shape = hasLegacy ? legacy : (dims ?? []);
+  return { shape, legacy: hasLegacy, data: doubles.length > 0 ? doubles.result() : data.result() };
 }
 
 /** Caffe's V1LayerParameter.LayerType numbers, for messages about V1 files. */
