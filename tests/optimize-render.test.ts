@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { render } from '../pipeline/optimize/render.ts';
+import { PRESETS, type Preset } from '../pipeline/optimize/presets.ts';
+import { jobRng } from '../pipeline/optimize/rng.ts';
+import { unitObjective } from '../pipeline/optimize/objectives.ts';
+import { toyNet } from './helpers/optimize-toy.ts';
+
+const net = () => toyNet();
+const few = (name: string, steps: number): Preset => ({ ...PRESETS[name], steps });
+
+async function run(p: Preset, blob: string, units: number[], seeds: number[], objective: 'center' | 'channel' = 'center', gradScale = 1) {
+  return render(net(), {
+    blob, objective, preset: p, gradScale,
+    images: units.map((unit, i) => ({ unit, rng: jobRng('toy', blob, unit, p.name, seeds[i]) })),
+  });
+}
+
+describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+    await tf.ready();
+  });
+
+  it('every paper preset raises fc activations', async () => {
+    for (const name of ['p1', 'p2', 'p3', 'p4', 'none']) {
+      const out = await run(few(name, 40), 'fc', [0, 3], [0, 1], 'center', 1);
+      for (const o of out) {
+        expect(o.steps).toBe(40);
+        expect(o.best_activation, name).toBeGreaterThan(o.start_activation);
+        expect(o.input.length).toBe(16 * 16 * 3);
+      }
+    }
+  });
+
+  it('the kept image is the best one and respects the pixel range', async () => {
+    const [o] = await run(few('p3', 10), 'fc', [2], [0], 'center', 1);
+    const x = tf.tensor4d(o.input, [1, 16, 16, 3]);
+    const v = unitObjective('fc', [2]).values(net().forward(x, ['fc']).fc).dataSync()[0];
+    expect(v).toBeCloseTo(o.best_activation, 4);
+    const mean = [104, 117, 123];
+    o.input.forEach((val, i) => {
+      expect(val + mean[i % 3]).toBeGreaterThanOrEqual(-1e-3);
+      expect(val + mean[i % 3]).toBeLessThanOrEqual(255 + 1e-3);
+    });
+  });
+
+  it('an image does not depend on its batch: same (unit, seed) alone or among others is identical', async () => {
+    for (const p of [few('p4', 8), few('p1', 8), few('fourier', 6)]) {
+      const batch = await run(p, 'conv1', [0, 1, 3], [5, 6, 7]);
+      const alone = await run(p, 'conv1', [1], [6]);
+      expect(Buffer.from(alone[0].input.buffer).equals(Buffer.from(batch[1].input.buffer)), p.name).toBe(true);
+      expect(alone[0].best_activation).toBe(batch[1].best_activation);
+    }
+  });
+
+  it('different seeds give different images; fourier raises the activation', async () => {
+    const out = await run(few('fourier', 30), 'fc', [1, 1], [0, 1]);
+    expect(Buffer.from(out[0].input.buffer).equals(Buffer.from(out[1].input.buffer))).toBe(false);
+    for (const o of out) expect(o.best_activation).toBeGreaterThan(o.start_activation);
+  });
+
+  it('channel objective averages the map; argmax step is recorded when the unit wins', async () => {
+    const out = await run(few('none', 15), 'fc', [4], [0], 'center', 1);
+    expect(out[0].argmax_step).not.toBeNull();
+    const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const conv = net().forward(x, ['conv1']).conv1;
+    const ch = unitObjective('conv1', [2, 3], 'channel').values(conv).dataSync();
+    const mean = tf.mean(conv, [1, 2]).arraySync() as number[][];
+    expect(ch[0]).toBeCloseTo(mean[0][2], 5);
+    expect(ch[1]).toBeCloseTo(mean[1][3], 5);
+    const ce = unitObjective('conv1', [2, 3], 'center').values(conv).dataSync();
+    const arr = conv.arraySync() as number[][][][];
+    expect(ce[0]).toBeCloseTo(arr[0][8][8][2], 5);
+  });
+});
