@@ -1,5 +1,7 @@
 import { UserError } from '../errors.ts';
 import { pixelRf, unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
+import { extraLayerOutputs } from './shapes-extra.ts';
+import { isExtraLayer } from './types-extra.ts';
 import type { BlobInfo, Graph, Layer, Pair, ReceptiveField } from './types.ts';
 
 /**
@@ -58,7 +60,7 @@ function spatial(l: Layer, b: BlobInfo, fail: (m: string) => never): [number, nu
   return b.shape as [number, number, number];
 }
 
-function layerOutputs(
+export function layerOutputs(
   l: Layer,
   ins: BlobInfo[],
   imageSize: Pair,
@@ -127,6 +129,7 @@ function layerOutputs(
       return [{ shape, rf: shape.length === 1 ? wholeImageRf(imageSize) : unionRf(ins.map((b) => b.rf)) }];
     }
     default:
+      if (isExtraLayer(l)) return extraLayerOutputs(l, ins, imageSize, fail);
       return fail(`layer kind "${(l as { kind: string }).kind}" has no shape rule`);
   }
 }

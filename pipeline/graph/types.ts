@@ -4,6 +4,8 @@
  * (N omitted); fully connected outputs are [C] (C×1×1 is normalised to [C]).
  */
 
+import type { ExtraLayer } from './types-extra.ts';
+
 export type Pair = [number, number]; // [h, w]
 
 interface LayerBase {
@@ -50,7 +52,8 @@ export interface BatchNormLayer extends LayerBase { kind: 'batchnorm'; eps: numb
 
 export type Layer =
   | InputLayer | ConvLayer | FcLayer | ReluLayer | PoolLayer | LrnLayer | ConcatLayer
-  | IdentityLayer | SoftmaxLayer | FlattenLayer | EltwiseLayer | ScaleLayer | BatchNormLayer;
+  | IdentityLayer | SoftmaxLayer | FlattenLayer | EltwiseLayer | ScaleLayer | BatchNormLayer
+  | ExtraLayer; // kinds of ONNX / TF.js models: see types-extra.ts
 
 export type LayerKind = Layer['kind'];
 

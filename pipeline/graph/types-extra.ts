@@ -1,0 +1,151 @@
+/**
+ * Layer kinds beyond Caffe's, for models imported from ONNX and TensorFlow.js. They join the
+ * `Layer` union of types.ts. Shape inference: graph/shapes-extra.ts; execution: net/ops-extra.ts.
+ *
+ * Conventions (as for every blob): shapes are per image, N omitted, in NCHW semantics — axis 0 of
+ * a blob is its channel axis, then the spatial axes. Axes below count over that per-image shape
+ * (0 = channels), never the batch: an operation that would mix images of a batch is refused at
+ * import. A blob of per-image shape [C, d1, …, dk] is held as a tfjs tensor [N, d1, …, dk, C]
+ * (channels last: NHWC for C×H×W, [N, C] for [C], [N] for a per-image scalar []).
+ *
+ * Parameters (graph.weights, by layer name) are ParamBlobs in the layouts named on each kind.
+ */
+
+interface Base {
+  name: string;
+  bottoms: string[];
+  tops: string[];
+}
+
+/** Explicit padding, [before…, after…] per axis (negative crops). Mode as ONNX Pad. */
+export interface PadLayer extends Base {
+  kind: 'pad';
+  /** 2·rank entries: begin of every axis, then end of every axis (axis 0 = channels). */
+  pads: number[];
+  mode: 'constant' | 'reflect' | 'edge';
+  value: number;
+}
+
+/**
+ * Pooling over the spatial axes (1-D or 2-D) with ONNX/TensorFlow semantics: begin/end pads,
+ * floor or ceil output size (ceil: a window must start inside the input or its begin pad),
+ * dilations; for averages, padding counts in the divisor only with `countIncludePad`.
+ */
+export interface PoolingLayer extends Base {
+  kind: 'pooling';
+  method: 'max' | 'ave';
+  kernel: number[];
+  stride: number[];
+  dilation: number[];
+  padBegin: number[];
+  padEnd: number[];
+  ceil: boolean;
+  countIncludePad: boolean;
+}
+
+/**
+ * Transposed convolution (ONNX ConvTranspose): output size per axis
+ * (in−1)·s + outputPadding + d(k−1)+1 − padBegin − padEnd. Parameters: weight
+ * [inChannels, numOutput/group, kh, kw] (ONNX layout), optional bias [numOutput].
+ */
+export interface ConvTransposeLayer extends Base {
+  kind: 'convtranspose';
+  numOutput: number;
+  kernel: [number, number];
+  stride: [number, number];
+  dilation: [number, number];
+  padBegin: [number, number];
+  padEnd: [number, number];
+  outputPadding: [number, number];
+  group: number;
+  biasTerm: boolean;
+}
+
+export type ActivationFn =
+  | 'sigmoid' | 'tanh' | 'elu' | 'selu' | 'softplus' | 'softsign' | 'hardsigmoid' | 'exp' | 'log'
+  | 'abs' | 'neg' | 'sqrt' | 'reciprocal' | 'floor' | 'ceil' | 'erf' | 'gelu' | 'swish';
+
+/** Elementwise function. elu: alpha; selu: alpha, gamma; hardsigmoid: max(0, min(1, alpha·x + beta)). */
+export interface ActivationLayer extends Base {
+  kind: 'activation';
+  fn: ActivationFn;
+  alpha: number;
+  beta: number;
+  gamma: number;
+}
+
+/** min(max(x, min), max). */
+export interface ClipLayer extends Base { kind: 'clip'; min: number; max: number }
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'prelu';
+
+/**
+ * A binary elementwise op with numpy broadcasting over per-image shapes of equal rank. Operands:
+ * two bottoms, or one bottom and a constant (parameter 0, shape [1, …constShape], NCHW order),
+ * `constant` says on which side. prelu: x < 0 ? slope·x : x, slope = the second operand.
+ */
+export interface BinaryLayer extends Base {
+  kind: 'binary';
+  op: BinaryOp;
+  constant: 'none' | 'first' | 'second';
+  /** Per-image shape of the constant operand, same rank as the other operand (1 = broadcast). */
+  constShape?: number[];
+}
+
+/**
+ * y = x · W (+ bias) over the LAST axis of x (numpy matmul; x of rank ≥ 2 per image; use `fc` for
+ * [C] inputs). Parameter 0: W of shape [1, …weightShape] (NCHW order); optional bias [M].
+ */
+export interface MatMulLayer extends Base {
+  kind: 'matmul';
+  /** Per-image shape of W: [..., K, M], rank equal to x's (leading 1s broadcast). */
+  weightShape: number[];
+  biasTerm: boolean;
+}
+
+/**
+ * y = reshape(transpose(x, pre), shape), then transpose(…, post), in NCHW semantics
+ * (row-major over the per-image shape). Covers Reshape, Flatten (any layout), Transpose,
+ * Squeeze/Unsqueeze and Keras' channels-last Flatten/Reshape/Permute.
+ */
+export interface ReshapeLayer extends Base {
+  kind: 'reshape';
+  pre?: number[];
+  shape: number[];
+  post?: number[];
+}
+
+/** Softmax (or log-softmax) jointly over the given per-image axes. */
+export interface SoftmaxNdLayer extends Base { kind: 'softmaxnd'; axes: number[]; log: boolean }
+
+/** Concatenation along any per-image axis (0 = channels). */
+export interface ConcatNdLayer extends Base { kind: 'concatnd'; axis: number }
+
+/** A constant blob (no bottoms). Parameter 0: its value, shape [1, …shape]. */
+export interface ConstLayer extends Base { kind: 'const'; shape: number[] }
+
+/** Reduction over per-image axes. */
+export interface ReduceLayer extends Base {
+  kind: 'reduce';
+  op: 'mean' | 'max' | 'min' | 'sum' | 'l2';
+  axes: number[];
+  keepDims: boolean;
+}
+
+/** Instance normalisation per channel: (x − mean_HW)/sqrt(var_HW + eps) · scale + bias; parameters scale [C], bias [C]. */
+export interface InstanceNormLayer extends Base { kind: 'instancenorm'; eps: number }
+
+export type ExtraLayer =
+  | PadLayer | PoolingLayer | ConvTransposeLayer | ActivationLayer | ClipLayer | BinaryLayer | MatMulLayer
+  | ReshapeLayer | SoftmaxNdLayer | ConcatNdLayer | ConstLayer | ReduceLayer | InstanceNormLayer;
+
+export type ExtraKind = ExtraLayer['kind'];
+
+export const EXTRA_KINDS: ReadonlySet<string> = new Set<ExtraKind>([
+  'pad', 'pooling', 'convtranspose', 'activation', 'clip', 'binary', 'matmul', 'reshape', 'softmaxnd',
+  'concatnd', 'const', 'reduce', 'instancenorm',
+]);
+
+export function isExtraLayer(l: { kind: string }): l is ExtraLayer {
+  return EXTRA_KINDS.has(l.kind);
+}
