@@ -84,9 +84,8 @@ function runLayer(layer: Layer, bottoms: RefBlob[], params: ParamBlob[]): RefBlo
       return [scale(x, params, layer.biasTerm, layer.name)];
     case 'batchnorm':
       return [batchnorm(x, params, layer.eps, layer.name)];
-    case 'input':
-      return fail('unreachable');
   }
+  return fail(`layer ${layer.name}: kind ${layer.kind} not handled here`);
 }
 
 function param(params: ParamBlob[], i: number, n: number, layer: string): Float32Array {
