@@ -7,6 +7,9 @@ import { concat, eltwise, flatten, lrn, makeBatchNorm, makeFc, makeScale } from 
 import { makePool } from './pool.ts';
 import { relu } from './relu.ts';
 import { neededSteps, type StepLinks } from './plan.ts';
+import { isExtraLayer } from '../graph/types-extra.ts';
+import { makeExtraOp } from './ops-extra.ts';
+import { checkInputLayout } from './layout.ts';
 
 export interface NetOptions {
   /**
@@ -101,8 +104,14 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push(one((x) => op.apply(x), () => op.dispose()));
           break;
         }
-        default:
+        default: {
+          if (isExtraLayer(l)) { // kinds of ONNX / TF.js models: net/ops-extra.ts
+            const op = makeExtraOp(l, params, l.bottoms.map((b) => shapeOf(b, l.name)));
+            steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops, run: (xs) => op.run(xs), dispose: () => op.dispose() });
+            break;
+          }
           throw new UserError(`layer ${(l as Layer).name}: unsupported kind ${(l as Layer).kind}`);
+        }
       }
     }
   } catch (e) {
@@ -129,7 +138,8 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
     forward(input, blobs, fopts) {
       const mode = fopts?.gradMode ?? 'backprop';
       const s = input.shape;
-      if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) {
+      if (graph.input.shape.length !== 3) checkInputLayout(input, graph.input.shape, model.id); // non-image test graphs
+      else if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) {
         throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       }
       const plan = planFor(blobs);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors.ts';
 
 /**
  * How blobs are held as tfjs tensors: a blob of per-image shape [C, d1, …, dk] (NCHW semantics)
@@ -58,4 +59,12 @@ export function layoutToNchw(data: Float32Array | Int32Array | Uint8Array, shape
     for (let i = 0; i < inner; i++)
       for (let ch = 0; ch < c; ch++) out[(b * c + ch) * inner + i] = data[(b * inner + i) * c + ch];
   return { data: out, shape: [n, c, ...shape.slice(1, r - 1)] };
+}
+
+/** Checks a network input tensor against a non-image input blob (ONNX/TF.js graphs of other ranks). */
+export function checkInputLayout(input: tf.Tensor, shape: number[], model: string): void {
+  const want = tfShape(input.shape[0] ?? 0, shape);
+  if (input.rank !== want.length || want.some((d, i) => i > 0 && input.shape[i] !== d)) {
+    throw new UserError(`model ${model}: input must be [N, ${want.slice(1).join(', ')}] (channels last), got [${input.shape}]`);
+  }
 }
