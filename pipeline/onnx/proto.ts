@@ -92,7 +92,7 @@ export function readTensor(w: Wire): TensorProto {
         if (wt === BYTES) {
           const b = w.bytes();
           if (b.length % 4 !== 0) w.fail(`float_data of ${b.length} bytes`);
-          t.floatData.push(new Float32Array(b.slice().buffer));
+          t.floatData.push(new Float32Array(new Uint8Array(b).buffer));
         } else if (wt === FIXED32) t.floatData.push(new Float32Array([w.float32()]));
         else w.fail(`float_data with wire type ${wt}`);
         break;

@@ -81,7 +81,7 @@ function fromRaw(raw: Uint8Array, type: number, count: number, name: string, ctx
     throw new UserError(`${ctx}: tensor "${name}" has ${raw.length} bytes of data, expected ${count} × ${size}`);
   }
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (type === DataType.FLOAT) return new Float32Array(raw.slice().buffer);
+  if (type === DataType.FLOAT) return new Float32Array(new Uint8Array(raw).buffer);
   const isFloat = FLOAT_TYPES.has(type);
   const out = isFloat ? new Float32Array(count) : new Float64Array(count);
   for (let i = 0; i < count; i++) {
