@@ -35,6 +35,12 @@ export interface ModelRecord {
   layers: LayerRecord[];
   /** Output class labels by index (absent when the model has none). */
   labels?: { index: number; synset?: string; name: string }[];
+  /**
+   * The `--model` the gallery was made with: a preset name, or a model folder (absolute, or relative
+   * to the data root). `deepvis site build` exports this network for the probe page; without it the
+   * model has no probe.
+   */
+  source?: string;
 }
 
 export interface OptImage {
