@@ -19,6 +19,19 @@ async function importOptional(name: string): Promise<unknown | undefined> {
   return import(name);
 }
 
+/** What `auto` resolves to, without starting anything: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
+export function autoBackend(): 'tensorflow' | 'wasm' {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg);
+      return 'tensorflow';
+    } catch {
+      // not installed
+    }
+  }
+  return 'wasm';
+}
+
 /** Activates `name` and checks that TensorFlow.js really runs on it (tfjs may fall back silently). */
 async function activate(name: string, what: string): Promise<string> {
   let ok = false;
@@ -97,8 +110,16 @@ export async function initBackend(name: BackendChoice): Promise<string> {
       return startWasm();
     case 'webgpu':
       return startWebgpu();
-    case 'cpu':
-      return activate('cpu', 'cpu');
+    case 'cpu': {
+      // tfjs greets Node users of the cpu backend with advice on stdout/stderr; keep output clean.
+      const warn = console.warn;
+      console.warn = () => {};
+      try {
+        return await activate('cpu', 'cpu');
+      } finally {
+        console.warn = warn;
+      }
+    }
     default:
       throw new UserError(`unknown backend "${String(name)}" (choose: ${BACKEND_CHOICES.join(', ')})`);
   }

@@ -72,7 +72,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push(one((x, mode) => relu(x, l.negativeSlope, mode, !fastGrad)));
           break;
         case 'pool': {
-          const p = makePool(l, shapeOf(l.bottoms[0], l.name));
+          const p = makePool(l, shapeOf(l.bottoms[0], l.name), fastGrad);
           steps.push(one((x) => p.apply(x), () => p.dispose()));
           break;
         }
@@ -80,7 +80,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push(one((x) => lrn(l, x)));
           break;
         case 'concat':
-          steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops.slice(0, 1), run: (xs) => [concat(l, xs)] });
+          steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops.slice(0, 1), run: (xs) => [concat(l, xs, fastGrad)] });
           break;
         case 'eltwise':
           steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops.slice(0, 1), run: (xs) => [eltwise(l, xs)] });

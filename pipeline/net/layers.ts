@@ -3,7 +3,8 @@ import type { BatchNormLayer, ConcatLayer, EltwiseLayer, FcLayer, LrnLayer, Para
 import { UserError } from '../errors.ts';
 import type { FusedRelu, ParamOp } from './conv.ts';
 import { reluGrad } from './relu.ts';
-import { withGrad } from './custom.ts';
+import { withGrad, withGradN } from './custom.ts';
+import { slice4d } from './kernels.ts';
 import { fcWeights } from './weights.ts';
 
 /**
@@ -67,8 +68,23 @@ export function nhwcAxis(caffeAxis: number, rank: number): number {
   return [0, 3, 1, 2][a];
 }
 
-export function concat(layer: ConcatLayer, xs: tf.Tensor[]): tf.Tensor {
-  return xs.length === 1 ? xs[0] : tf.concat(xs, nhwcAxis(layer.axis, xs[0].rank));
+/** Caffe Concat; on NHWC channels its gradient is cut with the fast slice kernel. */
+export function concat(layer: ConcatLayer, xs: tf.Tensor[], fastGrad: boolean): tf.Tensor {
+  if (xs.length === 1) return xs[0];
+  const axis = nhwcAxis(layer.axis, xs[0].rank);
+  if (!fastGrad || xs[0].rank !== 4 || axis !== 3) return tf.concat(xs, axis);
+  const sizes = xs.map((x) => (x.shape as number[])[3]);
+  return withGradN(xs, (ins) => ({
+    value: tf.concat(ins, 3),
+    gradFunc: (dy) => {
+      let c = 0;
+      return sizes.map((s) => {
+        const part = slice4d(dy as tf.Tensor4D, [0, 0, 0, c], [-1, -1, -1, s]);
+        c += s;
+        return part;
+      });
+    },
+  }));
 }
 
 export function eltwise(layer: EltwiseLayer, xs: tf.Tensor[]): tf.Tensor {

@@ -148,6 +148,7 @@ function apply(l: Layer, xs: Arr[], w: Float32Array[]): Arr[] {
       return [perChannel(x, (v, c) => (v - w[0][c] * f) / Math.sqrt(w[1][c] * f + l.eps))];
     }
     case 'input': return [];
+    default: throw new Error(`reference: no layer kind ${(l as Layer).kind}`);
   }
 }
 

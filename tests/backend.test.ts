@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { autoBackend, initBackend, parseBackend } from '../pipeline/backend.ts';
+
+const require = createRequire(import.meta.url);
+const installed = (p: string) => {
+  try {
+    require.resolve(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const hasTfNode = installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu');
+
+describe('initBackend', () => {
+  it('starts wasm and cpu and says which runs', async () => {
+    expect(await initBackend('wasm')).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(Array.from(tf.add(tf.ones([2]), 1).dataSync())).toEqual([2, 2]);
+    expect(await initBackend('cpu')).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('auto takes tfjs-node when installed, else wasm', async () => {
+    expect(await initBackend('auto')).toBe(hasTfNode ? 'tensorflow' : 'wasm');
+    expect(autoBackend()).toBe(hasTfNode ? 'tensorflow' : 'wasm');
+  });
+
+  it.skipIf(hasTfNode)('an explicit tensorflow without tfjs-node is a UserError, not a fallback', async () => {
+    await initBackend('wasm');
+    await expect(initBackend('tensorflow')).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/tfjs-node/) });
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('an explicit webgpu without the package or a GPU adapter is a UserError', async () => {
+    const hasWebgpu = installed('webgpu');
+    const r = initBackend('webgpu').then(
+      (b) => ({ ok: true as const, b }),
+      (e: Error) => ({ ok: false as const, e }),
+    );
+    const res = await r;
+    if (res.ok) expect(res.b).toBe('webgpu'); // a machine with a GPU
+    else {
+      expect(res.e.name).toBe('UserError');
+      expect(res.e.message).toMatch(hasWebgpu ? /adapter|could not start/ : /needs the optional package "webgpu"/);
+    }
+  });
+
+  it('rejects unknown names', async () => {
+    await expect(initBackend('gpu' as never)).rejects.toMatchObject({ name: 'UserError' });
+    expect(() => parseBackend('gpu')).toThrow(/--backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    expect(parseBackend(undefined)).toBe('auto');
+  });
+});
