@@ -1,0 +1,153 @@
+import type * as TF from '@tensorflow/tfjs';
+import type { Model } from '../graph/types.ts';
+import type { GradMode, Net } from '../net/types.ts';
+import { decodeImage, type DecodedImage } from '../image/decode.ts';
+import { deprocessToRgb, encodeWebp, signedMapToRgb } from '../image/encode.ts';
+import { writeFileAtomic } from '../content/atomic.ts';
+import { oneLine } from '../errors.ts';
+import { unitInputGradients } from './deconv.ts';
+import { cropZeroPadded, unitWindow } from './patches.ts';
+
+/**
+ * The scan's work items, run where a net lives (a pool worker, or in-process): each handler gets
+ * `{ net, model, tf }` and plain, structured-clone-able arguments.
+ */
+export interface HandlerContext {
+  net: Net;
+  model: Model;
+  tf: typeof TF;
+}
+
+export interface ScanBatchArgs {
+  /** Absolute paths. */
+  files: string[];
+  /** Blobs whose units are tracked. */
+  blobs: string[];
+  /** Class-probability blob for the correlations, or null. */
+  probBlob: string | null;
+}
+
+export interface ScanBatchResult {
+  /** Per file: null when decoded and run, else why it was skipped. */
+  errors: (string | null)[];
+  /** Per blob: [ok images × units] spatial maxima (fc: the values), in file order of the ok images. */
+  values: Float32Array[];
+  /** Per blob: flat arg-max positions (y·W + x), null for fc blobs. */
+  positions: (Int32Array | null)[];
+  /** [ok images × classes] probabilities, or null. */
+  probs: Float32Array | null;
+}
+
+async function decodeAll(files: string[], model: Model): Promise<{ images: (DecodedImage | null)[]; errors: (string | null)[] }> {
+  const images: (DecodedImage | null)[] = [];
+  const errors: (string | null)[] = [];
+  for (const f of files) {
+    try {
+      const img = await decodeImage(f, model.preprocess);
+      images.push(img);
+      errors.push(null);
+    } catch (e) {
+      images.push(null);
+      // The decoder's messages start with the file name; keep only the reason.
+      errors.push(oneLine(e).replace(`${f}: `, ''));
+    }
+  }
+  return { images, errors };
+}
+
+/** Decodes a batch of images, runs the net once, reduces each tracked blob to per-unit maxima. */
+export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBatchArgs): Promise<ScanBatchResult> {
+  const { images, errors } = await decodeAll(args.files, model);
+  const ok = images.filter((x): x is DecodedImage => x !== null);
+  const [C, H, W] = model.graph.input.shape;
+  if (ok.length === 0) return { errors, values: args.blobs.map(() => new Float32Array(0)), positions: args.blobs.map(() => null), probs: args.probBlob ? new Float32Array(0) : null };
+  const batch = new Float32Array(ok.length * H * W * C);
+  ok.forEach((img, i) => batch.set(img.input, i * H * W * C));
+  const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
+  const x = tf.tensor4d(batch, [ok.length, H, W, C]);
+  const outs = net.forward(x, want);
+  x.dispose();
+  const values: Float32Array[] = [];
+  const positions: (Int32Array | null)[] = [];
+  let probs: Float32Array | null = null;
+  try {
+    for (const b of args.blobs) {
+      const o = outs[b];
+      if (o.rank === 4) {
+        const [n, h, w, c] = o.shape;
+        const [mx, am] = tf.tidy(() => {
+          const flat = tf.reshape(o, [n, h * w, c]);
+          return [tf.max(flat, 1), tf.argMax(flat, 1)];
+        });
+        values.push(Float32Array.from(mx.dataSync()));
+        positions.push(Int32Array.from(am.dataSync()));
+        tf.dispose([mx, am]);
+      } else {
+        values.push(Float32Array.from(o.dataSync()));
+        positions.push(null);
+      }
+    }
+    if (args.probBlob) probs = Float32Array.from(outs[args.probBlob].dataSync());
+  } finally {
+    tf.dispose(Object.values(outs));
+  }
+  return { errors, values, positions, probs };
+}
+
+export interface RenderTarget {
+  blob: string;
+  unit: number;
+  pos: number;
+  /** Recorded activation (to check the render reproduces it). */
+  value: number;
+  /** Absolute output paths. */
+  patch: string;
+  deconv: string;
+}
+
+export interface RenderImageArgs {
+  file: string;
+  targets: RenderTarget[];
+  mode: GradMode;
+  /** Copies of the image per gradient batch. */
+  batch: number;
+}
+
+export interface RenderImageResult {
+  error: string | null;
+  /** Activations reproduced by the render pass, per target. */
+  values: number[];
+}
+
+/**
+ * For one image: the receptive-field patch and the deconv (or backprop/guided) map of each target
+ * unit, cropped to the same window and written as WebP.
+ */
+export async function renderImage({ net, model }: HandlerContext, args: RenderImageArgs): Promise<RenderImageResult> {
+  const [C, H, W] = model.graph.input.shape;
+  let img: DecodedImage;
+  try {
+    img = await decodeImage(args.file, model.preprocess);
+  } catch (e) {
+    return { error: oneLine(e), values: [] };
+  }
+  const infos = new Map(model.graph.blobs.map((b) => [b.name, b]));
+  const values: number[] = [];
+  for (let start = 0; start < args.targets.length; start += args.batch) {
+    const group = args.targets.slice(start, start + args.batch);
+    const { grads, values: v } = unitInputGradients(net, img.input, group, args.mode);
+    values.push(...v);
+    await Promise.all(group.map(async (t, i) => {
+      const win = unitWindow(infos.get(t.blob)!, t.pos, H, W);
+      const patch = cropZeroPadded(img.input, H, W, C, win);
+      const rgb = deprocessToRgb(patch, win.height, win.width, model.preprocess);
+      const map = cropZeroPadded(grads[i], H, W, C, win);
+      const drgb = signedMapToRgb(map, win.height, win.width, model.preprocess.channelOrder);
+      await writeFileAtomic(t.patch, await encodeWebp(rgb, win.width, win.height));
+      await writeFileAtomic(t.deconv, await encodeWebp(drgb, win.width, win.height));
+    }));
+  }
+  return { error: null, values };
+}
+
+export const handlers = { scanBatch, renderImage };
