@@ -99,11 +99,10 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
     for (const o of node.outputs) if (o && !ctx.values.has(o)) ctx.fail(node, `internal: output "${o}" not produced`);
   });
 
-  const outputs = g.outputs.map((o) => o.name);
-  for (const o of outputs) {
-    if (ctx.consts.has(o) && !ctx.values.has(o)) throw new UserError(`${file}: output "${o}" is a constant (it does not depend on the input image)`);
-    if (!ctx.values.has(o)) throw new UserError(`${file}: output "${o}" is not produced by any node`);
-  }
+  // Outputs that are constants (e.g. an exported shape) are not blobs; at least one must depend on the image.
+  const outputs = g.outputs.map((o) => o.name).filter((o) => !(ctx.consts.has(o) && !ctx.values.has(o)));
+  if (!outputs.length && g.outputs.length) throw new UserError(`${file}: output "${g.outputs[0].name}" is a constant (it does not depend on the input image)`);
+  for (const o of outputs) if (!ctx.values.has(o)) throw new UserError(`${file}: output "${o}" is not produced by any node`);
   const { input, blobs } = inferShapes(ctx.layers, file);
   const graph: Graph = { name: g.name || 'onnx', layers: ctx.layers, input, blobs, weights: ctx.weights };
   return { graph, outputs, metadata: model.metadata };

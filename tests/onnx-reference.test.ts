@@ -1,0 +1,88 @@
+/**
+ * ONNX CNNs built in the test, run by onnxruntime-node (reference) and by deepvis: every blob
+ * agrees within 1e-4 of the blob's largest absolute value. Also: weights stored as raw_data,
+ * float_data or external data give the same network.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../pipeline/backend.ts';
+import { randn, rng } from './helpers/net-graph.ts';
+import { caffenetOnnx, modernOnnx, type BuiltModel } from './helpers/onnx-models.ts';
+import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
+
+async function compare(m: BuiltModel, seed: number, opts = {}) {
+  const n = m.dims.reduce((a, d) => a * d, 1);
+  const x = randn(rng(seed), n);
+  const ref = await ortRun(m.bytes, m.input, x, m.dims, m.tensors);
+  const { blobs, model } = await deepvisRun(m.bytes, x, m.dims, opts);
+  const errs: Record<string, number> = {};
+  let compared = 0;
+  for (const [name, b] of blobs) {
+    const r = ref.get(name);
+    if (!r) continue; // the input, and internal blobs (e.g. explicit padding before a conv)
+    expect(b.dims, name).toEqual(r.dims);
+    errs[name] = relErr(b, r);
+    compared++;
+  }
+  return { errs, compared, model, ref };
+}
+
+describe('ONNX models vs onnxruntime-node', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it('CaffeNet (toolbox shape, grouped convolutions): every blob within 1e-4', async () => {
+    const m = caffenetOnnx(3);
+    const { errs, compared, model } = await compare(m, 4);
+    expect(compared).toBe(m.tensors.length);
+    for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
+    const shape = (b: string) => model.graph.blobs.find((x) => x.name === b)?.shape;
+    expect(shape('conv1')).toEqual([96, 55, 55]);
+    expect(shape('pool2')).toEqual([256, 13, 13]);
+    expect(shape('pool5')).toEqual([256, 6, 6]);
+    expect(shape('fc8')).toEqual([1000]);
+    const rf = (b: string) => model.graph.blobs.find((x) => x.name === b)?.rf.size[0];
+    expect([rf('conv1'), rf('conv2'), rf('conv3'), rf('conv4'), rf('conv5')]).toEqual([11, 51, 99, 131, 163]);
+  }, 300_000);
+
+  it('a modern CNN (BN, ReLU6, depthwise, SE block, ConvTranspose, dynamic Reshape, MatMul…): every blob within 1e-4', async () => {
+    const m = modernOnnx(5);
+    const { errs, compared } = await compare(m, 6);
+    expect(compared).toBeGreaterThan(30);
+    for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
+  });
+
+  describe('weight storage', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'deepvis-onnx-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('float_data and external data give exactly the blobs of raw_data', async () => {
+      const x = randn(rng(8), 2 * 3 * 37 * 33);
+      const dims = [2, 3, 37, 33];
+      const raw = await deepvisRun(modernOnnx(7, 'raw').bytes, x, dims);
+      const typed = await deepvisRun(modernOnnx(7, 'typed').bytes, x, dims);
+      const ext = modernOnnx(7, 'external');
+      writeFileSync(join(dir, 'weights.bin'), ext.external!);
+      const external = await deepvisRun(ext.bytes, x, dims, { baseDir: dir });
+      expect(raw.blobs.size).toBeGreaterThan(30);
+      for (const other of [typed, external]) {
+        expect([...other.blobs.keys()]).toEqual([...raw.blobs.keys()]);
+        for (const [name, b] of raw.blobs) expect(other.blobs.get(name)!.data, name).toEqual(b.data);
+      }
+    });
+
+    it('external data outside the model folder or missing is a one-line error', async () => {
+      const ext = modernOnnx(7, 'external');
+      const x = new Float32Array(2 * 3 * 37 * 33);
+      await expect(deepvisRun(ext.bytes, x, [2, 3, 37, 33], { baseDir: join(dir, 'nowhere') })).rejects.toThrow(/cannot open external data file .*weights\.bin/);
+      writeFileSync(join(dir, 'weights.bin'), ext.external!.subarray(0, 100));
+      await expect(deepvisRun(ext.bytes, x, [2, 3, 37, 33], { baseDir: dir })).rejects.toThrow(/does not fit/);
+    });
+  });
+});
