@@ -75,3 +75,26 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
     expect(ce[0]).toBeCloseTo(arr[0][8][8][2], 5);
   });
 });
+
+describe('pre-ReLU view', () => {
+  it('turns the final ReLU of a ReLU blob into an identity, keeps other blobs as they are', async () => {
+    const { preReluModel } = await import('../pipeline/optimize/pre-relu.ts');
+    const { toyModel } = await import('./helpers/optimize-toy.ts');
+    const m = toyModel();
+    const conv = preReluModel(m, 'conv1')!;
+    expect(conv.graph.layers.find((l) => l.name === 'relu1')!.kind).toBe('identity');
+    const pool = preReluModel(m, 'pool1')!; // max-pool commutes with ReLU
+    expect(pool.graph.layers.find((l) => l.name === 'relu1')!.kind).toBe('identity');
+    expect(preReluModel(m, 'fc')).toBeNull();
+    expect(m.graph.layers.find((l) => l.name === 'relu1')!.kind).toBe('relu'); // not mutated
+  });
+
+  it('the loss follows the pre-activation while the unit is off (single-channel blob)', async () => {
+    const v = tf.tensor4d([-2, 3], [2, 1, 1, 1]);
+    const o = unitObjective('x', [0, 0], 'center', { preRelu: true });
+    expect(Array.from(o.values(v).dataSync())).toEqual([0, 3]);
+    expect(Array.from(o.loss(v).dataSync())).toEqual([-2, 3]);
+    const g = tf.grad((t) => tf.sum(o.loss(t)))(v).dataSync();
+    expect(Array.from(g)).toEqual([1, 1]);
+  });
+});

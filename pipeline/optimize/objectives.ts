@@ -3,6 +3,10 @@
  * centre (as the toolbox does) or averaged over all positions (`channel`); fc units directly.
  * Every value is per image, computed with masks rather than gathers (no batch coupling, and the
  * ops differentiate on every backend).
+ *
+ * With `preRelu` the blob given is the pre-activation v of a ReLU blob (pre-relu.ts): the reported
+ * activation is computed from relu(v), and while it is zero the ascent follows v instead (centre:
+ * v at the centre; channel: the mean of v), which is the same direction as soon as the unit is on.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -13,8 +17,10 @@ export interface UnitObjective {
   kind: ObjectiveKind;
   /** Unit (channel) per image of the batch. */
   units: number[];
-  /** Activation per image, [B] (differentiable). `out` is the blob: [B, C] or [B, H, W, C]. */
+  /** The unit's activation per image, [B]. `out` is the blob: [B, C] or [B, H, W, C]. */
   values(out: tf.Tensor): tf.Tensor1D;
+  /** What the ascent differentiates, [B]: the activation, or its pre-ReLU surrogate while it is zero. */
+  loss(out: tf.Tensor): tf.Tensor1D;
   /**
    * Whether each image's unit is the arg-max of its layer: fc — over the channels; `center` —
    * over the whole blob (toolbox: argmax of all C×H×W values equals (unit, cy, cx)); `channel` —
@@ -38,24 +44,35 @@ function perUnit(out: tf.Tensor, kind: ObjectiveKind): tf.Tensor2D {
   return tf.reshape(tf.slice(out, [0, cy, cx, 0], [b, 1, 1, c]), [b, c]);
 }
 
-export function unitObjective(blob: string, units: number[], kind: ObjectiveKind = 'center'): UnitObjective {
+export function unitObjective(blob: string, units: number[], kind: ObjectiveKind = 'center', opts: { preRelu?: boolean } = {}): UnitObjective {
+  const preRelu = opts.preRelu ?? false;
+  const pick = (scores: tf.Tensor2D): tf.Tensor1D => {
+    const c = scores.shape[1];
+    for (const u of units) if (u < 0 || u >= c) throw new Error(`objective: unit ${u} out of range for ${blob} (${c} units)`);
+    const m = new Float32Array(units.length * c);
+    units.forEach((u, i) => (m[i * c + u] = 1));
+    const mask = tf.tensor2d(m, [units.length, c]);
+    return tf.sum(tf.mul(scores, mask), 1) as tf.Tensor1D;
+  };
+  const values = (out: tf.Tensor) => tf.tidy(() => pick(perUnit(preRelu ? tf.relu(out) : out, kind)));
   return {
     blob,
     kind,
     units,
-    values(out) {
+    values,
+    loss(out) {
+      if (!preRelu) return values(out);
       return tf.tidy(() => {
-        const scores = perUnit(out, kind);
-        const c = scores.shape[1];
-        for (const u of units) if (u < 0 || u >= c) throw new Error(`objective: unit ${u} out of range for ${blob} (${c} units)`);
-        const mask = tf.oneHot(tf.tensor1d(units, 'int32'), c).toFloat();
-        return tf.sum(tf.mul(scores, mask), 1) as tf.Tensor1D;
+        const v = values(out);
+        const on = tf.step(v); // 1 where active; its gradient is zero
+        return tf.add(tf.mul(on, v), tf.mul(tf.sub(1, on), pick(perUnit(out, kind)))) as tf.Tensor1D;
       });
     },
     async isArgmax(out) {
       const idx = tf.tidy(() => {
-        if (out.rank === 4 && kind === 'center') return tf.argMax(tf.reshape(out, [out.shape[0], -1]), 1);
-        return tf.argMax(perUnit(out, kind), 1);
+        const o = preRelu ? tf.relu(out) : out;
+        if (o.rank === 4 && kind === 'center') return tf.argMax(tf.reshape(o, [o.shape[0], -1]), 1);
+        return tf.argMax(perUnit(o, kind), 1);
       });
       const got = Array.from(await idx.data());
       idx.dispose();

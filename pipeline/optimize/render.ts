@@ -24,8 +24,12 @@ export interface RenderRequest {
   gradScale: number;
   /** One image per entry: its unit and its own random stream. */
   images: { unit: number; rng: Rng }[];
+  /** `net` computes the blob's pre-activations (pre-relu.ts); the activation is their ReLU. */
+  preRelu?: boolean;
   /** Called after every step with the step index (for progress). */
   onStep?: (step: number) => void;
+  /** Called with each recorded evaluation: the step and the activation per image (traces, tests). */
+  onValues?: (step: number, values: Float32Array) => void;
 }
 
 export interface RenderedImage {
@@ -50,7 +54,7 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
   const steps = req.steps ?? preset.steps;
   if (steps < 1) throw new Error('render: steps must be ≥ 1');
   const n = req.images.length;
-  const obj = unitObjective(blob, req.images.map((i) => i.unit), req.objective);
+  const obj = unitObjective(blob, req.images.map((i) => i.unit), req.objective, { preRelu: req.preRelu });
   const param = makeParam(preset, req.images.map((i) => i.rng), net.model, req.gradScale);
   const evalEvery = preset.family === 'fourier' ? preset.evalEvery : 1;
 
@@ -62,7 +66,8 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
 
   /** Records activations of `img` (the clean image) and keeps it where it beats the best so far. */
   const track = async (step: number, vals: tf.Tensor1D, flags: boolean[], img: tf.Tensor4D) => {
-    const v = await vals.data();
+    const v = (await vals.data()) as Float32Array;
+    req.onValues?.(step, v);
     const better: boolean[] = [];
     for (let i = 0; i < n; i++) {
       if (Number.isNaN(start[i])) start[i] = v[i];
@@ -96,11 +101,10 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
         tf.grad((p: tf.Tensor) => {
           const input = param.render(p, step);
           const out = net.forward(input, [blob])[blob];
-          const vals = obj.values(out);
-          kept.vals = tf.keep(vals);
+          kept.vals = tf.keep(obj.values(out));
           kept.out = tf.keep(out);
           if (param.renderIsClean) kept.input = tf.keep(input.clone());
-          return tf.sum(vals);
+          return tf.sum(obj.loss(out));
         })(param.params()),
       );
       if (param.renderIsClean) {

@@ -58,7 +58,7 @@ export function similarityRows(t: Similarity, h: number, w: number): { fwd: numb
 function warpOne(img: tf.Tensor4D, sim: Similarity): tf.Tensor4D {
   const [, h, w] = img.shape;
   const rows = similarityRows(sim, h, w);
-  const f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([]);
     const value = tf.tidy(() => tf.image.transform(x as tf.Tensor4D, tf.tensor2d(rows.fwd, [1, 8]), 'bilinear', 'constant', 0.5));
     return {
@@ -66,7 +66,7 @@ function warpOne(img: tf.Tensor4D, sim: Similarity): tf.Tensor4D {
       gradFunc: (dy: tf.Tensor) =>
         tf.tidy(() => tf.mul(tf.image.transform(dy as tf.Tensor4D, tf.tensor2d(rows.inv, [1, 8]), 'bilinear', 'constant', 0), sim.scale * sim.scale)),
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(img) as tf.Tensor4D;
 }
 

@@ -44,10 +44,10 @@ export function realFourierBasis(n: number): { basis: Float32Array; freq: number
  * transposed matMul is ~10× slower than the plain one).
  */
 function constMatMul(a: tf.Tensor2D, at: tf.Tensor2D, q: tf.Tensor2D): tf.Tensor2D {
-  const f = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([]);
     return { value: tf.matMul(a, x as tf.Tensor2D), gradFunc: (dy: tf.Tensor) => tf.matMul(at, dy as tf.Tensor2D) };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(q) as tf.Tensor2D;
 }
 

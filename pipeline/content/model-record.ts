@@ -1,0 +1,55 @@
+/**
+ * `<model>/model.json` (ModelRecord) from a loaded Model: the site needs it for every model with
+ * unit records. Its content is a pure function of the model (every blob but the input, in graph
+ * order), so any stage may (re)write it at any time without coordinating with the others.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Model } from '../graph/types.ts';
+import { findClassBlobs } from '../scan/plan.ts';
+import { writeJsonAtomic } from './atomic.ts';
+import { layerSlug, type ModelRecord } from './types.ts';
+
+/**
+ * Blobs whose units are the output classes: the chain of channel-preserving blobs feeding the last
+ * softmax (e.g. GoogLeNet loss3/classifier; SqueezeNet conv10 and pool10), plus the softmax output.
+ */
+export function classLayers(model: Model): Set<string> {
+  const out = findClassBlobs(model);
+  const soft = [...model.graph.layers].reverse().find((l) => l.kind === 'softmax');
+  if (soft && out.size) out.add(soft.tops[0]);
+  return out;
+}
+
+export function modelRecord(model: Model): ModelRecord {
+  const classes = classLayers(model);
+  const { graph } = model;
+  const rec: ModelRecord = {
+    id: model.id,
+    name: graph.name || model.id,
+    input: { size: model.preprocess.size, channelOrder: model.preprocess.channelOrder },
+    layers: graph.blobs
+      .filter((b) => b.name !== graph.input.blob)
+      .map((b) => ({
+        name: b.name,
+        slug: layerSlug(b.name),
+        kind: b.producer,
+        shape: b.shape,
+        units: b.shape[0],
+        rf: { size: b.rf.size, stride: b.rf.stride },
+        classLayer: classes.has(b.name),
+      })),
+  };
+  if (model.labels) rec.labels = model.labels.map((l) => (l.synset ? { index: l.index, synset: l.synset, name: l.name } : { index: l.index, name: l.name }));
+  return rec;
+}
+
+/** Writes `<dataRoot>/<model>/model.json` when absent or different; returns whether it wrote. */
+export async function writeModelRecord(dataRoot: string, model: Model): Promise<boolean> {
+  const path = join(dataRoot, model.id, 'model.json');
+  const text = JSON.stringify(modelRecord(model), null, 1) + '\n';
+  const old = await readFile(path, 'utf8').catch(() => undefined);
+  if (old === text) return false;
+  await writeJsonAtomic(path, JSON.parse(text));
+  return true;
+}
