@@ -1,0 +1,70 @@
+/**
+ * Runs `astro build` for the gallery in a child process (its memory is freed when it ends, and the
+ * pipeline's TypeScript loader stays out of Vite's way), with the settings astro.config.mjs reads
+ * from the environment. Progress: the pages Astro reports, against the expected count.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Progress } from '../progress.ts';
+
+/** The project folder that holds astro.config.mjs and site/. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface AstroBuildOptions {
+  dataRoot: string;
+  outDir: string;
+  cacheDir: string;
+  base: string;
+  pageSize: number;
+  /** Pages Astro should write (for the progress line). */
+  expectedPages: number;
+  quiet?: boolean;
+}
+
+function astroBin(): string {
+  const require = createRequire(join(PROJECT_ROOT, 'package.json'));
+  return join(dirname(require.resolve('astro/package.json')), 'astro.js');
+}
+
+export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
+  const env = {
+    ...process.env,
+    DEEPVIS_DATA: o.dataRoot,
+    DEEPVIS_OUT: o.outDir,
+    DEEPVIS_CACHE_DIR: o.cacheDir,
+    DEEPVIS_BASE: o.base,
+    DEEPVIS_PAGE_SIZE: String(o.pageSize),
+    ASTRO_TELEMETRY_DISABLED: '1',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  };
+  const progress = new Progress({ label: 'astro build', total: o.expectedPages, rateUnit: 'pages/s', quiet: o.quiet });
+  const child = spawn(process.execPath, [astroBin(), 'build'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+  };
+  let pending = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    let pages = 0;
+    for (const line of lines) {
+      if (/\.html \(\+/.test(line)) pages++;
+      else if (line.trim()) keep(line);
+    }
+    if (pages) progress.tick(pages);
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(keep));
+  const code: number = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  progress.finish();
+  if (code !== 0) {
+    throw new Error(`astro build failed (exit ${code}):\n${tail.join('\n')}`);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `deepvis site build`: data root → static site in `out`:
+ *   1. read and validate every record (clear errors before Astro starts);
+ *   2. `astro build` into a staging folder inside the project (.cache/site-build/…);
+ *   3. swap the staging folder into `out`;
+ *   4. at once: Pagefind index → `out/pagefind/`; images → `out/media/` (hard links, copies across
+ *      devices); removal of the previous build (hundreds of thousands of links: seconds).
+ */
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { UserError } from '../errors.ts';
+import { formatDuration } from '../progress.ts';
+import { PROJECT_ROOT, runAstroBuild } from './astro.ts';
+import { readGallery, referencedImages, type GalleryData } from './data.ts';
+import { placeImages, type PlaceResult } from './place.ts';
+import { buildSearchIndex } from './search-index.ts';
+import { DEFAULT_PAGE_SIZE, normalizeBase } from './urls.ts';
+
+export interface SiteBuildOptions {
+  data: string;
+  out: string;
+  base?: string;
+  pageSize?: number;
+  quiet?: boolean;
+}
+
+export interface SiteBuildReport {
+  out: string;
+  base: string;
+  units: number;
+  pages: number;
+  searchPages: number;
+  images: PlaceResult;
+  /** Milliseconds per step. */
+  ms: { read: number; astro: number; swap: number; pagefind: number; place: number; total: number };
+}
+
+/** Pages the site will have for this data (home, search, 404, per model, per layer page, per unit). */
+export function expectedPages(g: GalleryData, pageSize: number): number {
+  let n = 3;
+  for (const m of g.models) {
+    n += 1;
+    const counts = new Map<string, number>();
+    for (const u of g.units) if (u.model === m.id) counts.set(u.layerSlug, (counts.get(u.layerSlug) ?? 0) + 1);
+    if (m.layers.some((l) => l.classLayer && counts.get(l.slug))) n += 1;
+    for (const c of counts.values()) n += c + 2 * Math.ceil(c / pageSize);
+  }
+  return n;
+}
+
+const key = (s: string) => createHash('sha1').update(s).digest('hex').slice(0, 12);
+
+/** Refuses to replace a folder that does not look like an earlier build (e.g. `--out .`). */
+async function checkReplaceable(out: string): Promise<boolean> {
+  const names = await readdir(out).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    throw e;
+  });
+  if (names === null) return false;
+  if (names.length && !names.includes('index.html') && !names.includes('_astro')) {
+    throw new UserError(`--out ${out} exists and is not a site build (no index.html); refusing to replace it`);
+  }
+  return true;
+}
+
+/** Moves `staging` to `out`; returns where the previous `out` went (to be removed), if any. */
+async function swapInto(staging: string, out: string): Promise<string | undefined> {
+  const exists = await checkReplaceable(out);
+  await mkdir(dirname(out), { recursive: true });
+  const old = exists ? `${out}.old-${process.pid}` : undefined;
+  if (old) await rename(out, old);
+  try {
+    await rename(staging, out);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await cp(staging, out, { recursive: true });
+    await rm(staging, { recursive: true, force: true });
+  }
+  return old;
+}
+
+export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
+  const t0 = Date.now();
+  const say = (s: string) => opts.quiet || process.stderr.write(`${s}\n`);
+  const dataRoot = resolve(opts.data);
+  const out = resolve(opts.out);
+  const base = normalizeBase(opts.base);
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (out === dataRoot || dataRoot.startsWith(out + '/')) throw new UserError(`--out ${out} must not contain the data folder`);
+
+  const g = await readGallery(dataRoot);
+  const images = referencedImages(g.units);
+  const pages = expectedPages(g, pageSize);
+  const tRead = Date.now();
+  say(`site: ${g.models.length} model(s), ${g.units.length} units, ${images.length} images, ${pages} pages`);
+
+  const work = join(PROJECT_ROOT, '.cache', 'site-build', key(out));
+  const staging = join(work, 'dist');
+  await rm(staging, { recursive: true, force: true });
+  await runAstroBuild({ dataRoot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, quiet: opts.quiet });
+  const tAstro = Date.now();
+
+  const old = await swapInto(staging, out);
+  const tSwap = Date.now();
+
+  const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - tSwap];
+  const [[search, msSearch], [placed, msPlace]] = await Promise.all([
+    timed(buildSearchIndex(out, g.models.map((m) => m.id))),
+    timed(placeImages(dataRoot, out, images)),
+    old ? rm(old, { recursive: true, force: true }) : undefined,
+  ]);
+  say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
+  say(`site: ${placed.linked} images linked, ${placed.copied} copied in ${formatDuration(msPlace)}`);
+  const tEnd = Date.now();
+
+  return {
+    out, base, units: g.units.length, pages, searchPages: search.pages, images: placed,
+    ms: { read: tRead - t0, astro: tAstro - tRead, swap: tSwap - tAstro, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
+  };
+}
+
+/** True when `dir` holds a finished build (index.html and the search bundle). */
+export async function isBuilt(dir: string): Promise<boolean> {
+  return stat(join(dir, 'pagefind', 'pagefind.js')).then(() => true, () => false);
+}

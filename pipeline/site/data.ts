@@ -1,0 +1,121 @@
+/**
+ * Reads and validates the gallery content under a data root (layout: pipeline/content/types.ts).
+ * Used by the Astro content loader (site/content.config.ts) and by `deepvis site build`
+ * (image placement), so both see the same records and the same errors.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ModelRecord, UnitRecord } from '../content/types.ts';
+import { UserError } from '../errors.ts';
+import { describeZodError, modelSchema, unitSchema } from './schema.ts';
+
+export interface GalleryData {
+  root: string;
+  models: ModelRecord[];
+  /** Every unit record, by model (folder order), layer (model.json order), unit index. */
+  units: UnitRecord[];
+}
+
+/** The data root: `--data`, else $DEEPVIS_DATA, else `data/` under the working directory. */
+export function resolveDataRoot(flag?: string): string {
+  return resolve(flag ?? process.env.DEEPVIS_DATA ?? 'data');
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function readModel(root: string, dir: string): Promise<ModelRecord> {
+  const file = join(root, dir, 'model.json');
+  const parsed = modelSchema.safeParse(await readJson(file));
+  if (!parsed.success) throw new UserError(`${file}: ${describeZodError(parsed.error)}`);
+  const model = parsed.data;
+  if (model.id !== dir) throw new UserError(`${file}: id "${model.id}" differs from its folder name "${dir}"`);
+  const slugs = new Set<string>();
+  for (const layer of model.layers) {
+    if (slugs.has(layer.slug)) throw new UserError(`${file}: two layers share the slug "${layer.slug}"`);
+    slugs.add(layer.slug);
+  }
+  return model;
+}
+
+async function readLayerUnits(root: string, model: ModelRecord, layer: ModelRecord['layers'][number]): Promise<UnitRecord[]> {
+  const dir = join(root, model.id, 'units', layer.slug);
+  if (!(await isDir(dir))) return [];
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  const units = await mapLimit(names, 32, async (name) => {
+    const file = join(dir, name);
+    if (!/^\d+\.json$/.test(name)) throw new UserError(`${file}: unit files must be named <unit>.json`);
+    const parsed = unitSchema.safeParse(await readJson(file));
+    if (!parsed.success) throw new UserError(`${file}: ${describeZodError(parsed.error)}`);
+    const u = parsed.data;
+    const index = Number(name.slice(0, -5));
+    if (u.model !== model.id || u.layerSlug !== layer.slug || u.unit !== index) {
+      throw new UserError(`${file}: record says ${u.model}/${u.layerSlug}/${u.unit}, its path says ${model.id}/${layer.slug}/${index}`);
+    }
+    if (index >= layer.units) throw new UserError(`${file}: unit ${index} out of range (layer ${layer.name} has ${layer.units} units)`);
+    return u;
+  });
+  return units.sort((a, b) => a.unit - b.unit);
+}
+
+/** Reads every model and unit record under `root`; throws a UserError naming the first bad file. */
+export async function readGallery(root: string): Promise<GalleryData> {
+  if (!(await isDir(root))) throw new UserError(`data folder ${root} does not exist (run the pipeline, or pass --data DIR)`);
+  const dirs = (await readdir(root, { withFileTypes: true }))
+    .filter((d) => d.isDirectory() || d.isSymbolicLink())
+    .map((d) => d.name)
+    .sort();
+  const modelDirs: string[] = [];
+  for (const d of dirs) if (await stat(join(root, d, 'model.json')).then(() => true, () => false)) modelDirs.push(d);
+  if (!modelDirs.length) throw new UserError(`no model in ${root} (expected <model>/model.json)`);
+  const models = await Promise.all(modelDirs.map((d) => readModel(root, d)));
+  const units: UnitRecord[] = [];
+  for (const model of models) {
+    const unitsDir = join(root, model.id, 'units');
+    if (await isDir(unitsDir)) {
+      const known = new Set(model.layers.map((l) => l.slug));
+      for (const d of await readdir(unitsDir)) {
+        if (!known.has(d)) throw new UserError(`${join(unitsDir, d)}: no layer with slug "${d}" in ${model.id}/model.json`);
+      }
+    }
+    for (const layer of model.layers) units.push(...(await readLayerUnits(root, model, layer)));
+  }
+  return { root, models, units };
+}
+
+/** Every image path (relative to the data root) that the records reference. */
+export function referencedImages(units: UnitRecord[]): string[] {
+  const out = new Set<string>();
+  for (const u of units) {
+    for (const o of u.optimized) out.add(o.file);
+    for (const m of u.maxImages) {
+      out.add(m.patch);
+      out.add(m.deconv);
+    }
+  }
+  return [...out];
+}

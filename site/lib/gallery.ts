@@ -1,0 +1,81 @@
+/**
+ * The gallery as the pages see it, read from the content collections ONCE per build (calling
+ * getCollection on every page is slow at 10k pages) and indexed: models → layers → units, with the
+ * two layer orders (by index, by top class) and each unit's neighbours.
+ */
+import { getCollection } from 'astro:content';
+import type { LayerRecord, ModelRecord, UnitRecord } from '../../pipeline/content/types.ts';
+import { sortByClass } from './format.ts';
+
+export interface LayerView {
+  model: ModelRecord;
+  layer: LayerRecord;
+  /** Units that have a record, by index. */
+  units: UnitRecord[];
+  /** The same units ordered by top class (name), then index. */
+  byClass: UnitRecord[];
+  /** Position of each unit (by index) in `units` and in `byClass`. */
+  position: Map<number, { index: number; cls: number }>;
+}
+
+export interface ModelView {
+  model: ModelRecord;
+  /** Every layer of model.json, with or without unit records. */
+  layers: LayerView[];
+  /** The class layer when it has records. */
+  classLayer?: LayerView;
+}
+
+export interface Gallery {
+  models: ModelView[];
+  layer(model: string, slug: string): LayerView;
+  /** The layers of the model that have at least one unit record, in model order. */
+  layersWithData(model: string): LayerView[];
+}
+
+let cached: Promise<Gallery> | undefined;
+
+export function getGallery(): Promise<Gallery> {
+  return (cached ??= load());
+}
+
+async function load(): Promise<Gallery> {
+  const [modelEntries, unitEntries] = await Promise.all([getCollection('models'), getCollection('units')]);
+  const byLayer = new Map<string, UnitRecord[]>();
+  for (const entry of unitEntries) {
+    const data = JSON.parse(entry.data.json) as UnitRecord;
+    const key = `${data.model}/${data.layerSlug}`;
+    let list = byLayer.get(key);
+    if (!list) byLayer.set(key, (list = []));
+    list.push(data);
+  }
+  const layerIndex = new Map<string, LayerView>();
+  const models: ModelView[] = modelEntries
+    .map((e) => e.data)
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((model) => {
+      const layers = model.layers.map((layer) => {
+        const units = (byLayer.get(`${model.id}/${layer.slug}`) ?? []).sort((a, b) => a.unit - b.unit);
+        const byClass = sortByClass(units);
+        const position = new Map<number, { index: number; cls: number }>();
+        units.forEach((u, i) => position.set(u.unit, { index: i, cls: 0 }));
+        byClass.forEach((u, i) => (position.get(u.unit)!.cls = i));
+        const view: LayerView = { model, layer, units, byClass, position };
+        layerIndex.set(`${model.id}/${layer.slug}`, view);
+        return view;
+      });
+      const classLayer = layers.find((l) => l.layer.classLayer && l.units.length);
+      return { model, layers, classLayer };
+    });
+  return {
+    models,
+    layer(model, slug) {
+      const v = layerIndex.get(`${model}/${slug}`);
+      if (!v) throw new Error(`no layer ${model}/${slug}`);
+      return v;
+    },
+    layersWithData(model) {
+      return models.find((m) => m.model.id === model)?.layers.filter((l) => l.units.length) ?? [];
+    },
+  };
+}
