@@ -5,6 +5,7 @@ import { classLayers } from '../content/model-record.ts';
 import { UserError } from '../errors.ts';
 import type { Model } from '../graph/types.ts';
 import { loadModel } from '../model/load.ts';
+import { withRandomWeights } from '../model/random-weights.ts';
 import type { ObjectiveKind } from '../optimize/objectives.ts';
 import { PRESET_NAMES, PRESETS } from '../optimize/presets.ts';
 import { optimize } from '../optimize/run.ts';
@@ -26,6 +27,7 @@ options:
   --objective K      center (conv units at the spatial centre, default) or channel (mean over positions)
   --literal-lr       the paper's learning rates as they are (default: scaled per layer, see docs/optimize.md)
   --no-resume        redo finished images
+  --random-weights S fill the model with seeded random weights (a prototxt without weights)
   --out DIR          data root (default data)
   --backend B        auto, wasm, webgpu, tensorflow, cpu (default auto)
   --workers N        worker threads, each with its own net (default: one per core; 0 = this thread)`;
@@ -53,6 +55,7 @@ export async function run(argv: string[]): Promise<void> {
       'literal-lr': { type: 'boolean' },
       resume: { type: 'boolean' },
       'no-resume': { type: 'boolean' },
+      'random-weights': { type: 'string' },
       out: { type: 'string' },
       backend: { type: 'string' },
       workers: { type: 'string' },
@@ -72,7 +75,10 @@ export async function run(argv: string[]): Promise<void> {
   const backend = parseBackend(v.backend);
   if (v.resume && v['no-resume']) throw new UserError('--resume and --no-resume contradict each other');
 
-  const model = await loadModel(v.model);
+  const seed = v['random-weights'] === undefined ? undefined : intFlag(v['random-weights'], 'random-weights', 0, 0);
+  let model = await loadModel(v.model, { weights: seed === undefined });
+  if (seed !== undefined) model = withRandomWeights(model, seed);
+  else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to optimize with random ones)`);
   const names = v.layers ? v.layers.split(',').map((s) => s.trim()).filter(Boolean) : [defaultLayer(model)];
   const layers = names.map((name) => {
     const info = model.graph.blobs.find((b) => b.name === name);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../graph/types.ts';
 import { createNet } from '../net/build.ts';
+import { createNetPool } from '../workers/pool.ts';
 import * as handlers from './handlers.ts';
 
 export type HandlerName = 'optimizeBatch' | 'calibrate' | 'backendName';
@@ -44,20 +45,11 @@ export const HANDLERS_MODULE = new URL('./handlers.ts', import.meta.url).pathnam
 /** `workers` 0: in this thread; otherwise the worker pool (default size: its choice, one per core). */
 export async function createRunner(model: Model, backend: BackendChoice, workers?: number): Promise<Runner> {
   if (workers === 0) return localRunner(model, backend);
-  let pool: typeof import('../workers/pool.ts') | undefined;
-  try {
-    pool = await import('../workers/pool.ts');
-  } catch {
-    pool = undefined; // the pool module is not in this checkout yet
-  }
-  if (!pool) return localRunner(model, backend);
-  const p = await pool.createNetPool({ model, backend, workers, handlers: HANDLERS_MODULE });
+  const p = await createNetPool({ model, backend, workers, handlers: HANDLERS_MODULE });
   return {
     size: p.size,
-    backend: (p as { backend?: string }).backend ?? backend,
-    run: <R>(fn: HandlerName, args: unknown) => p.run(fn, args) as Promise<R>,
-    close: async () => {
-      await p.close();
-    },
+    backend: p.backend,
+    run: <R>(fn: HandlerName, args: unknown) => p.run<R>(fn, args),
+    close: () => p.close(),
   };
 }
