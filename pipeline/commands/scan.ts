@@ -7,6 +7,7 @@ import { expandInputs } from '../io/inputs.ts';
 import { parseBackend } from '../backend.ts';
 import type { GradMode } from '../net/types.ts';
 import { writeJsonAtomic } from '../content/atomic.ts';
+import { writeModelRecord } from '../content/model-record.ts';
 import { makePlan } from '../scan/plan.ts';
 import { createRunner } from '../scan/runner.ts';
 import { runScanStage } from '../scan/scan.ts';
@@ -87,7 +88,8 @@ export async function run(argv: string[]): Promise<void> {
     await writeJsonAtomic(join(stateDir, `scan-${plan.key}.summary.json`), topkSummary(plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds }));
     if (!v['no-render']) {
       const r = await runRenderStage({ plan, runner, units, mode, batch, out, stateDir, quiet });
-      for (const u of units) await writeUnitScan(out, model, plan, u);
+      await writeModelRecord(out, model);
+      for (const u of units) await writeUnitScan(out, model, u);
       if (r.mismatches.length > 0) {
         const m = r.mismatches[0];
         console.error(`warning: ${r.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`);

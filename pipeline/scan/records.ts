@@ -1,9 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Model } from '../graph/types.ts';
-import { layerSlug, type MaxImage, type TopClass, type UnitRecord } from '../content/types.ts';
-import { writeJsonAtomic } from '../content/atomic.ts';
+import { layerSlug, type MaxImage, type TopClass } from '../content/types.ts';
+import { updateUnitRecord } from '../content/unit-store.ts';
 import { entries } from './topk.ts';
 import { classIndex, corrClasses, labelName, synsetOfFile, topkClasses } from './classes.ts';
 import { positionYX } from './patches.ts';
@@ -63,41 +60,13 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
   return out;
 }
 
-export function unitRecordPath(out: string, model: string, blob: string, unit: number): string {
-  return join(out, model, 'units', layerSlug(blob), `${unit}.json`);
-}
-
 /**
- * Read-merge-write of one unit's record: sets maxImages and topClasses, keeps the rest
- * (optimized images…). The write is atomic.
+ * Sets a unit's maxImages and topClasses in its record (read-merge-write through the shared unit
+ * store, keeping what other stages put there).
  */
-export async function writeUnitScan(out: string, model: Model, plan: ScanPlan, r: UnitScanResult): Promise<void> {
-  const path = unitRecordPath(out, model.id, r.blob, r.unit);
-  let rec: UnitRecord | undefined;
-  if (existsSync(path)) {
-    try {
-      rec = JSON.parse(await readFile(path, 'utf8')) as UnitRecord;
-    } catch {
-      rec = undefined;
-    }
-  }
-  const info = plan.blobs.find((b) => b.name === r.blob)!;
-  const base: UnitRecord = rec ?? {
-    model: model.id,
-    layer: r.blob,
-    layerSlug: layerSlug(r.blob),
-    unit: r.unit,
-    rf: { size: info.rf.size, stride: info.rf.stride },
-    optimized: [],
-    maxImages: [],
-    topClasses: [],
-  };
-  const label = plan.classBlobs.has(r.blob) ? model.labels?.[r.unit] : undefined;
-  if (label) {
-    base.label = label.name;
-    if (label.synset) base.synset = label.synset;
-  }
-  base.maxImages = r.maxImages;
-  base.topClasses = r.topClasses;
-  await writeJsonAtomic(path, base);
+export async function writeUnitScan(out: string, model: Model, r: UnitScanResult): Promise<void> {
+  await updateUnitRecord(out, model, r.blob, r.unit, (rec) => {
+    rec.maxImages = r.maxImages;
+    rec.topClasses = r.topClasses;
+  });
 }

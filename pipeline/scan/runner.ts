@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { fileURLToPath } from 'node:url';
 import type { Model } from '../graph/types.ts';
 import { initBackend, type BackendChoice } from '../backend.ts';
 import { createNet } from '../net/build.ts';
 import * as scanHandlers from './handlers.ts';
+import { createNetPool } from '../workers/pool.ts';
 
 /**
  * Where the scan's handlers run: `size` nets in parallel (worker threads, each with its own
@@ -46,25 +48,16 @@ export async function localRunner(model: Model, backend: BackendChoice): Promise
   };
 }
 
-export const HANDLERS_MODULE = new URL('./handlers.ts', import.meta.url).pathname;
+export const HANDLERS_MODULE = fileURLToPath(new URL('./handlers.ts', import.meta.url));
 
-/** The worker pool when there is one (pipeline/workers/pool.ts), else one net in this thread. */
+/** A pool of worker threads (each with its own backend and net), or one net here for `workers: 0`. */
 export async function createRunner(opts: RunnerOptions): Promise<Runner> {
   if (opts.workers === 0) return localRunner(opts.model, opts.backend);
-  let pool: typeof import('../workers/pool.ts') | undefined;
-  try {
-    pool = await import('../workers/pool.ts');
-  } catch {
-    pool = undefined;
-  }
-  if (!pool) return localRunner(opts.model, opts.backend);
-  const p = await pool.createNetPool({ model: opts.model, backend: opts.backend, workers: opts.workers, handlers: HANDLERS_MODULE });
+  const p = await createNetPool({ model: opts.model, backend: opts.backend, workers: opts.workers, handlers: HANDLERS_MODULE });
   return {
     size: p.size,
-    backend: (p as { backend?: string }).backend ?? opts.backend,
-    run: <R>(fn: HandlerName, args: unknown, transfer?: Transferable[]) => p.run(fn, args, transfer) as Promise<R>,
-    close: async () => {
-      await p.close();
-    },
+    backend: p.backend,
+    run: <R>(fn: HandlerName, args: unknown, transfer?: Transferable[]) => p.run<R>(fn, args, transfer),
+    close: () => p.close(),
   };
 }
