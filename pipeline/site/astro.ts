@@ -28,9 +28,15 @@ function astroBin(): string {
   return join(dirname(require.resolve('astro/package.json')), 'astro.js');
 }
 
+/**
+ * Variables a parent Vite/Vitest process sets that Astro would take as its own: BASE_URL in
+ * particular becomes import.meta.env.BASE_URL and overrides `base`.
+ */
+const INHERITED_VITE_VARS = /^(BASE_URL|MODE|DEV|PROD|SSR|SITE|ASSETS_PREFIX|NODE_ENV|TEST|VITEST.*)$/;
+
 export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
   const env = {
-    ...process.env,
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_VITE_VARS.test(k))),
     DEEPVIS_DATA: o.dataRoot,
     DEEPVIS_OUT: o.outDir,
     DEEPVIS_CACHE_DIR: o.cacheDir,

@@ -25,7 +25,11 @@ export interface LinkCheckResult {
 
 /** Top-level folders with no pages (skipped by the walk; their files are still link targets). */
 const NO_PAGES = new Set(['media', 'pagefind', '_astro']);
-const ATTR = /\s(href|src|srcset|action|data-copy)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+const LINK_ATTRS = new Set(['href', 'src', 'srcset', 'action', 'data-copy']);
+/** A start tag (after comments and script/style bodies are dropped). */
+const TAG = /<[a-zA-Z][a-zA-Z0-9-]*((?:\s+[^\s"'<>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
+/** One attribute of a start tag; values are consumed whole, so text inside them is never mistaken for an attribute. */
+const ATTR = /([^\s"'<>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|amp|quot|apos|lt|gt|#39);/gi, (m, e: string) => {
@@ -52,10 +56,15 @@ function pageUrl(rel: string, base: string): string {
   return base + (path.endsWith('index.html') ? path.slice(0, -'index.html'.length) : path);
 }
 
+/** The link-bearing attributes of every start tag in `html` (not of text, comments or scripts). */
 export function extractLinks(html: string): { attr: string; url: string }[] {
   const links: { attr: string; url: string }[] = [];
-  for (const m of html.matchAll(ATTR)) {
+  const markup = html
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/(<(script|style)\b[^>]*>)[\s\S]*?<\/\2\s*>/gi, '$1');
+  for (const tag of markup.matchAll(TAG)) for (const m of tag[1].matchAll(ATTR)) {
     const attr = m[1].toLowerCase();
+    if (!LINK_ATTRS.has(attr)) continue;
     const raw = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '').trim();
     if (attr === 'srcset') {
       for (const part of raw.split(',')) {

@@ -11,13 +11,14 @@
  *   /<model>/<layer-slug>/page/<n>/          layer, units by index, page n ≥ 2
  *   /<model>/<layer-slug>/by-class/          layer, units by top class, page 1 (…/by-class/page/<n>/)
  *   /<model>/<layer-slug>/<unit>/            one unit
+ *   /<model>/probe/                          live probe page (issue 8; "probe" is a reserved slug)
  *   /media/<path relative to the data root>  images, placed after the Astro build
  */
 
 /** Top-level names a model id may not take. */
 export const RESERVED_MODEL_IDS = new Set(['search', 'media', 'pagefind', '_astro', '404']);
 /** Layer slugs that collide with model-level pages. */
-export const RESERVED_LAYER_SLUGS = new Set(['classes']);
+export const RESERVED_LAYER_SLUGS = new Set(['classes', 'probe']);
 /** Characters allowed in model ids and layer slugs (they become folder names and URL segments). */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 

@@ -43,7 +43,7 @@ async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<
 
 /** Changes whenever the site's code or the source content changes. */
 async function sourceKey(source: string, base: string): Promise<string> {
-  const h = createHash('sha1').update(`${source}\n${base}\n${FIXTURE_PAGE_SIZE}\n`);
+  const h = createHash('sha1').update(`${source}\n${base}\n${FIXTURE_PAGE_SIZE}\n${process.env.DEEPVIS_ASSETS ?? ''}\n`);
   for (const dir of ['site', 'pipeline/site', 'pipeline/content']) await hashTree(join(ROOT, dir), h);
   h.update(await readFile(join(ROOT, 'astro.config.mjs')));
   h.update(await readFile(join(ROOT, 'scripts/make-synthetic-gallery.ts')));

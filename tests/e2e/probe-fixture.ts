@@ -1,0 +1,107 @@
+/**
+ * A small gallery for the probe tests and benchmark: a shared model (SqueezeNet by default) with
+ * synthetic unit records for a few of its real blobs, its model.json naming the model as `source`,
+ * built with `deepvis site build` (base `/probe-test/` by default) and cached under .cache/e2e-probe/
+ * until the site, probe or export code changes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { buildSite } from '../../pipeline/site/build.ts';
+import { exportModelsForSite } from '../../pipeline/export/site.ts';
+import { probeNetDir } from '../../pipeline/export/paths.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { makeSyntheticGallery, type SyntheticLayer } from '../../scripts/make-synthetic-gallery.ts';
+
+export const ROOT = resolve(new URL('../../', import.meta.url).pathname);
+
+export interface ProbeGallery {
+  dataDir: string;
+  dist: string;
+  base: string;
+  model: string;
+  /** Gallery layers (blob names) and their unit records. */
+  layers: { name: string; units: number[] }[];
+}
+
+async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<void> {
+  for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, d.name);
+    if (d.isDirectory()) await hashTree(p, h);
+    else h.update(p).update(await readFile(p));
+  }
+}
+
+async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      if (age > 15 * 60_000) await rm(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited too long for ${lock}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/** Gallery layers per model: a few real blobs with some units each. */
+const LAYERS: Record<string, { name: string; present: number }[]> = {
+  'squeezenet_v1.1': [{ name: 'conv1', present: 16 }, { name: 'fire5/concat', present: 24 }, { name: 'prob', present: 40 }],
+  bvlc_googlenet: [{ name: 'conv1/7x7_s2', present: 16 }, { name: 'inception_4c/output', present: 24 }, { name: 'prob', present: 40 }],
+};
+
+export async function buildProbeGallery(opts: { assets: string; model?: string; base?: string }): Promise<ProbeGallery> {
+  const model = opts.model ?? 'squeezenet_v1.1';
+  const base = opts.base ?? '/probe-test/';
+  const source = join(opts.assets, 'models', model);
+  const h = createHash('sha1').update(`${model}\n${base}\n${source}\n`);
+  for (const dir of ['site', 'pipeline/site', 'pipeline/content', 'pipeline/export', 'pipeline/net', 'pipeline/graph']) await hashTree(join(ROOT, dir), h);
+  h.update(await readFile(join(ROOT, 'astro.config.mjs')));
+  h.update(await readFile(join(ROOT, 'pipeline/image/decode.ts')));
+  const key = h.digest('hex').slice(0, 12);
+  const dir = join(ROOT, '.cache', 'e2e-probe', key);
+  const dataDir = join(dir, 'data');
+  const dist = join(dir, 'dist');
+  const spec = LAYERS[model];
+  if (!spec) throw new Error(`no probe gallery layout for ${model}`);
+  const layers = spec.map((l) => ({ name: l.name, units: Array.from({ length: l.present }, (_, i) => i) }));
+  await mkdir(dirname(dir), { recursive: true });
+  await withLock(`${dir}.lock`, async () => {
+    if (existsSync(join(dir, 'done'))) return;
+    await rm(dataDir, { recursive: true, force: true });
+    const net = await loadModel(source, { weights: false });
+    const blob = (name: string) => net.graph.blobs.find((b) => b.name === name)!;
+    const synthetic: SyntheticLayer[] = spec.map((l) => {
+      const b = blob(l.name);
+      return {
+        name: l.name, kind: b.producer, shape: b.shape, rf: b.rf.size[0], stride: b.rf.stride[0],
+        present: Array.from({ length: l.present }, (_, i) => i),
+      };
+    });
+    await makeSyntheticGallery({
+      out: dataDir, model, modelName: model === 'squeezenet_v1.1' ? 'SqueezeNet v1.1' : 'GoogLeNet', seed: 11,
+      inputSize: net.preprocess.size[0], layers: synthetic, labels: (net.labels ?? []).map(({ synset, name }) => ({ synset, name })),
+    });
+    const file = join(dataDir, model, 'model.json');
+    const record = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...record, source }, null, 1) + '\n');
+    await buildSite({ data: dataDir, out: dist, base, quiet: true });
+    // Until `deepvis site build` exports the network itself, do it here.
+    if (!existsSync(join(dist, probeNetDir(model), 'model.json'))) await exportModelsForSite(dataDir, dist, { quiet: true });
+    await writeFile(join(dir, 'done'), new Date().toISOString());
+  });
+  return { dataDir, dist, base, model, layers };
+}
+
+function dirname(p: string): string {
+  return p.slice(0, p.lastIndexOf('/'));
+}

@@ -1,0 +1,156 @@
+/**
+ * The probe page end to end in Debian's Chromium, on a small SqueezeNet gallery built with
+ * `--base /probe-test/`: page weight before the network loads, an uploaded photo gives the same
+ * top-1 as `deepvis classify` and the same activations as `deepvis activations` (1e-3 relative to
+ * the blob's largest value), unit selection, gallery links under the base, and the fake camera
+ * driving the live mode.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRgb } from '../../pipeline/image/decode.ts';
+import { readNpy } from '../../pipeline/io/npy.ts';
+import { loadModel } from '../../pipeline/model/load.ts';
+import { serveSite } from '../../pipeline/site/serve.ts';
+import { requireAssets } from '../helpers/assets.ts';
+import { requireChromium } from './browser.ts';
+import { buildProbeGallery, ROOT, type ProbeGallery } from './probe-fixture.ts';
+import { launchProbeBrowser, loadPhoto, pageWeight, probeState, waitForFrames } from './probe-page.ts';
+
+const run = promisify(execFile);
+const A = requireAssets();
+const C = requireChromium();
+const PHOTO = 'images/imagenet-sample/n01443537_goldfish.JPEG';
+
+async function deepvis(args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), ...args], { cwd: ROOT, env: { ...process.env, DEEPVIS_QUIET: '1' }, maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.skipReason ?? ''}`, () => {
+  let g: ProbeGallery;
+  let server: Server;
+  let site: string;
+  let browser: Browser;
+  let page: Page;
+  let tmp: string;
+  const photo = () => join(A.dir!, PHOTO);
+  const model = () => join(A.dir!, 'models', g.model);
+
+  beforeAll(async () => {
+    g = await buildProbeGallery({ assets: A.dir! });
+    const s = await serveSite({ dist: g.dist, port: 0, base: g.base });
+    server = s.server;
+    site = s.url.endsWith('/') ? s.url : `${s.url}/`;
+    browser = await launchProbeBrowser();
+    tmp = await mkdtemp(join(tmpdir(), 'deepvis-probe-'));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('weighs at most 100 KB before the network is loaded, and loads no TensorFlow.js', async () => {
+    page = await browser.newPage();
+    const w = await pageWeight(page, `${site}${g.model}/probe/`);
+    console.log(`probe page weight before loading the network: ${w.bytes} bytes in ${w.requests.length} requests`);
+    expect(w.bytes).toBeLessThanOrEqual(100 * 1024);
+    expect(w.requests.some((r) => /\.wasm$|shard/.test(r.url))).toBe(false);
+    expect(await page.evaluate(() => typeof window.__deepvisProbe)).toBe('undefined');
+  });
+
+  it('an uploaded photo: top-1 of `deepvis classify`, pixels of the pipeline, activations of `deepvis activations`', async () => {
+    await loadPhoto(page, photo());
+    const state = await probeState(page);
+    expect(state.error).toBeUndefined();
+    expect(state.loaded).toBe(true);
+    const cli = JSON.parse((await deepvis(['classify', '--model', model(), '--json', '--top', '5', photo()])).trim().split('\n')[0]);
+    console.log(`probe top-1 ${state.top[0].index} ${state.top[0].label} (${state.top[0].prob.toFixed(4)}), classify: ${cli.top[0].index} ${cli.top[0].label} (${cli.top[0].prob.toFixed(4)}), backend ${state.backend}`);
+    expect(state.top[0].index).toBe(cli.top[0].index);
+    expect(state.top[0].prob).toBeCloseTo(cli.top[0].prob, 3);
+
+    const m = await loadModel(model(), { weights: false });
+    const ref = await decodeRgb(photo(), m.preprocess);
+    const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
+    let same = 0;
+    for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
+    console.log(`input pixels equal to the pipeline's: ${same}/${ref.rgb.length}`);
+    expect(seen.length).toBe(ref.rgb.length);
+
+    const out = join(tmp, 'acts');
+    const blobs = ['conv1', 'fire5/concat', 'prob'];
+    await deepvis(['activations', '--model', model(), '--input', photo(), '--blobs', blobs.join(','), '--out', out]);
+    for (const [blob, unit] of [['conv1', 3], ['fire5/concat', 100], ['prob', cli.top[0].index]] as const) {
+      const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
+      const [, c] = npy.shape;
+      const per = npy.data.length / c;
+      let scale = 0;
+      for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
+      const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit]);
+      expect(mine.length).toBe(per);
+      let err = 0;
+      for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
+      console.log(`${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
+      expect(err / scale).toBeLessThanOrEqual(1e-3);
+    }
+  });
+
+  it('selecting a unit shows its map, its deconvolution and its gallery link under the base; keys move the selection', async () => {
+    await page.evaluate(() => window.__deepvisProbe!.selectLayer('conv1'));
+    const grid = page.locator('#probe-grid');
+    const box = (await grid.boundingBox())!;
+    await grid.click({ position: { x: 2, y: 2 } });
+    expect((await probeState(page)).unit).toBe(0);
+    await grid.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => window.__deepvisProbe!.state().unit === 2);
+    const link = page.locator('#probe-unit-link');
+    await expect.poll(() => link.getAttribute('href')).toBe(`${g.base}${g.model}/conv1/2/`);
+    await expect.poll(() => page.locator('#probe-unit-title').textContent()).toContain('conv1 · unit 2');
+    const deconvVaries = await page.evaluate(() => {
+      const cv = document.querySelector<HTMLCanvasElement>('#probe-deconv')!;
+      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 4) seen.add(d[i]);
+      return { w: cv.width, levels: seen.size };
+    });
+    expect(deconvVaries.w).toBe(227);
+    expect(deconvVaries.levels).toBeGreaterThan(20);
+    const res = await page.request.get(`${new URL(site).origin}${await link.getAttribute('href')}`);
+    expect(res.status()).toBe(200);
+    const thumbs = await page.locator('#probe-active img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).getAttribute('src')!));
+    for (const src of thumbs) expect(src.startsWith(`${g.base}media/`)).toBe(true);
+    expect(box.width).toBeGreaterThan(100);
+  });
+
+  it('the fake camera drives the live mode: frames and the input update', async () => {
+    const cam = await browser.newPage();
+    await cam.goto(`${site}${g.model}/probe/`);
+    await cam.click('#probe-cam');
+    await waitForFrames(cam, 3, 180_000);
+    const snap = () => cam.evaluate(() => {
+      const cv = document.querySelector<HTMLCanvasElement>('#probe-input')!;
+      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      let h = 0;
+      for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) >>> 0;
+      return { h, frames: window.__deepvisProbe!.state().frames };
+    });
+    const a = await snap();
+    await waitForFrames(cam, a.frames + 3, 180_000);
+    const b = await snap();
+    const st = await probeState(cam);
+    console.log(`live mode: ${b.frames} frames, ${st.fps.toFixed(2)} fps on ${st.backend}`);
+    expect(st.source).toBe('camera');
+    expect(b.frames).toBeGreaterThan(a.frames);
+    expect(b.h).not.toBe(a.h);
+    await cam.evaluate(() => window.__deepvisProbe!.stopCamera());
+    await cam.close();
+  });
+});
