@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { cropOffset, decodeImage, decodeRgb, rgbToInput } from '../pipeline/image/decode.ts';
+import { cropOffset, decodeImage, decodeRgb, resizeCropBilinear, rgbToInput } from '../pipeline/image/decode.ts';
 import type { Preprocess } from '../pipeline/graph/types.ts';
 
 const CAFFE: Preprocess = { size: [224, 224], resize: [256, 256], channelOrder: 'BGR', mean: [104, 117, 123], std: [1, 1, 1], scale: 1 };
@@ -70,6 +70,19 @@ describe('preprocessing arithmetic', () => {
     ]);
   });
   const rgb2 = (rgb: Uint8Array, p: Parameters<typeof rgbToInput>[1]) => rgbToInput(rgb, p);
+
+  it('resizes bilinearly without antialiasing, in OpenCV INTER_LINEAR coordinates (half-pixel centres, clamped edges)', () => {
+    const gray = (vals: number[]) => new Uint8Array(vals.flatMap((v) => [v, v, v]));
+    const row = (out: Uint8Array) => [...out].filter((_, i) => i % 3 === 0);
+    // Up 2 → 4: source x = (x + 0.5)/2 − 0.5 = −0.25 (clamped), 0.25, 0.75, 1.25 (clamped).
+    expect(row(resizeCropBilinear(gray([0, 100]), 2, 1, 3, { resize: [1, 4], top: 0, left: 0, size: [1, 4] }))).toEqual([0, 25, 75, 100]);
+    // Down 4 → 2: source x = 0.5 and 2.5, the mean of pixel pairs (no wider filter).
+    expect(row(resizeCropBilinear(gray([0, 10, 100, 200]), 4, 1, 3, { resize: [1, 2], top: 0, left: 0, size: [1, 2] }))).toEqual([5, 150]);
+    // Down 8 → 2 samples at 1.5 and 5.5: pixels 0 and 7 never contribute.
+    expect(row(resizeCropBilinear(gray([255, 0, 0, 0, 0, 0, 0, 255]), 8, 1, 3, { resize: [1, 2], top: 0, left: 0, size: [1, 2] }))).toEqual([0, 0]);
+    // A window of the resized image, one channel replicated.
+    expect([...resizeCropBilinear(new Uint8Array([0, 100]), 2, 1, 1, { resize: [1, 4], top: 0, left: 1, size: [1, 2] })]).toEqual([25, 25, 25, 75, 75, 75]);
+  });
 });
 
 describe('image decoding', () => {

@@ -4,18 +4,21 @@ import { UserError } from '../errors.ts';
 import type { Preprocess } from '../graph/types.ts';
 
 /**
- * Image decoding and Caffe's reference preprocessing, with sharp (libvips):
- * decode (JPEG, PNG, WebP, GIF, TIFF, AVIF…; first frame/page) → apply EXIF orientation →
- * flatten transparency onto white → 8-bit sRGB, 3 channels (grayscale replicated, 16-bit reduced) →
- * resize to `preprocess.resize` ignoring the aspect ratio (Caffe: 256×256) → centre crop to
- * `preprocess.size` (offset floor((256 − 224)/2), as Caffe's crop) → network input.
+ * Image decoding and Caffe's reference preprocessing:
+ * decode with sharp/libvips (JPEG, PNG, WebP, GIF, TIFF, AVIF…; first frame/page) → apply EXIF
+ * orientation → flatten transparency onto white → 8-bit sRGB, 3 channels (grayscale replicated,
+ * 16-bit reduced) → resize to `preprocess.resize` ignoring the aspect ratio (Caffe: 256×256) →
+ * centre crop to `preprocess.size` (offset floor((256 − 224)/2), as Caffe's crop) → network input.
+ *
+ * The resize is bilinear WITHOUT antialiasing, in OpenCV's INTER_LINEAR convention (half-pixel
+ * centres, edges clamped), rounded to 8 bits: that is how Caffe's ImageNet training images were
+ * made (convert_imageset → cv::resize to 256×256), and it scores higher than an antialiased
+ * resize on the shared sample (GoogLeNet top-1 0.809 vs 0.789 with libvips' linear kernel).
+ * Only the cropped window is computed.
  */
 
 /** Refuse images above this many pixels before decoding them (decompression bombs): sharp's own default, 16383². */
 export const DEFAULT_MAX_PIXELS = 16383 * 16383;
-
-/** Resampling kernel for the resize. Bilinear with antialiasing, like Caffe's reference resize (skimage order 1). */
-export const RESIZE_KERNEL = 'linear' as const;
 
 /** Background colour transparent pixels are flattened onto. */
 export const FLATTEN_BACKGROUND = { r: 255, g: 255, b: 255 };
@@ -60,16 +63,14 @@ export async function decodeRgb(file: string, p: Pick<Preprocess, 'size' | 'resi
   const [top, left] = cropOffset(p);
   const limit = maxPixels();
   try {
-    const img = sharp(file, { limitInputPixels: limit, failOn: 'warning' });
-    const meta = await img.metadata();
-    let pipeline = img.rotate().flatten({ background: FLATTEN_BACKGROUND }).resize(rw, rh, { fit: 'fill', kernel: RESIZE_KERNEL });
-    if (rh !== h || rw !== w) pipeline = pipeline.extract({ left, top, width: w, height: h });
-    const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.width !== w || info.height !== h) throw new Error(`decoder returned ${info.width}×${info.height}, expected ${w}×${h}`);
-    const rgb = toRgb(data, info.channels, w * h);
-    const swap = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 swap width and height
-    const original = { width: (swap ? meta.height : meta.width) ?? 0, height: (swap ? meta.width : meta.height) ?? 0 };
-    return { rgb, width: w, height: h, original };
+    const { data, info } = await sharp(file, { limitInputPixels: limit, failOn: 'warning' })
+      .rotate()
+      .flatten({ background: FLATTEN_BACKGROUND })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const rgb = resizeCropBilinear(data, info.width, info.height, info.channels, { resize: [rh, rw], top, left, size: [h, w] });
+    return { rgb, width: w, height: h, original: { width: info.width, height: info.height } };
   } catch (e) {
     throw decodeError(file, e, limit);
   }
@@ -105,12 +106,55 @@ export function rgbToInput(rgb: Uint8Array, p: Pick<Preprocess, 'channelOrder' |
   return out;
 }
 
-/** Reduces sharp's raw output to exactly 3 channels (defensive: grayscale replicated, alpha dropped). */
-function toRgb(data: Buffer, channels: number, pixels: number): Uint8Array {
-  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, pixels * 3).slice();
-  const out = new Uint8Array(pixels * 3);
-  for (let i = 0; i < pixels; i++) {
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = data[i * channels + (channels >= 3 ? c : 0)];
+/**
+ * Bilinear resize of 8-bit pixels (`channels` per pixel; the first 3 used, or the first replicated
+ * when there are fewer) to `resize` [h, w], returning only the window `size` at (top, left), as
+ * 8-bit RGB. OpenCV INTER_LINEAR convention: source coordinate = (dst + 0.5) · scale − 0.5,
+ * clamped to the image; no antialiasing.
+ */
+export function resizeCropBilinear(
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  channels: number,
+  win: { resize: [number, number]; top: number; left: number; size: [number, number] },
+): Uint8Array {
+  const [h, w] = win.size;
+  const fy = sh / win.resize[0];
+  const fx = sw / win.resize[1];
+  const taps = (dst: number, f: number, n: number): [number, number, number] => {
+    const s = (dst + 0.5) * f - 0.5;
+    let i0 = Math.floor(s);
+    let t = s - i0;
+    if (i0 < 0) {
+      i0 = 0;
+      t = 0;
+    }
+    if (i0 >= n - 1) {
+      i0 = n - 1;
+      t = 0;
+    }
+    return [i0, Math.min(i0 + 1, n - 1), t];
+  };
+  const xs = Array.from({ length: w }, (_, x) => taps(x + win.left, fx, sw));
+  const cs = [0, 1, 2].map((c) => (channels >= 3 ? c : 0));
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const [y0, y1, ty] = taps(y + win.top, fy, sh);
+    const r0 = y0 * sw;
+    const r1 = y1 * sw;
+    for (let x = 0; x < w; x++) {
+      const [x0, x1, tx] = xs[x];
+      for (let c = 0; c < 3; c++) {
+        const k = cs[c];
+        const a = src[(r0 + x0) * channels + k];
+        const b = src[(r0 + x1) * channels + k];
+        const d = src[(r1 + x0) * channels + k];
+        const e = src[(r1 + x1) * channels + k];
+        const v = (1 - ty) * (a + tx * (b - a)) + ty * (d + tx * (e - d));
+        out[(y * w + x) * 3 + c] = Math.round(v);
+      }
+    }
   }
   return out;
 }
