@@ -139,6 +139,32 @@ export function addToCorr(s: CorrState, acts: ArrayLike<number>, probs: Float32A
   }
 }
 
+/**
+ * Adds a batch whose cross products Σ_n a_nu·p_nc were computed elsewhere (`cross`, units ×
+ * classes, e.g. by a matrix product in a worker); the other sums are taken from `acts`/`probs`
+ * as in addToCorr. Same result as addToCorr up to float rounding.
+ */
+export function addCorrBatch(s: CorrState, acts: ArrayLike<number>, probs: ArrayLike<number>, n: number, cross: ArrayLike<number>): void {
+  const U = s.units;
+  const C = s.classes;
+  if (cross.length !== U * C) throw new Error(`class correlations: ${cross.length} cross sums for ${U} units × ${C} classes`);
+  s.n += n;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < C; c++) {
+      const p = probs[i * C + c];
+      s.sumP[c] += p;
+      s.sumP2[c] += p * p;
+    }
+    for (let u = 0; u < U; u++) {
+      const a = acts[i * U + u];
+      s.sumA[u] += a;
+      s.sumA2[u] += a * a;
+    }
+  }
+  const ap = s.sumAP;
+  for (let i = 0; i < ap.length; i++) ap[i] += cross[i];
+}
+
 /** Pearson correlation of unit u with every class (NaN-free: 0 where a variance is 0). */
 export function correlations(s: CorrState, u: number): Float64Array {
   const C = s.classes;

@@ -25,6 +25,8 @@ export interface ScanBatchArgs {
   blobs: string[];
   /** Class-probability blob for the correlations, or null. */
   probBlob: string | null;
+  /** Tracked blobs whose units get class correlations (with probBlob). */
+  corrBlobs: string[];
 }
 
 export interface ScanBatchResult {
@@ -36,6 +38,8 @@ export interface ScanBatchResult {
   positions: (Int32Array | null)[];
   /** [ok images × classes] probabilities, or null. */
   probs: Float32Array | null;
+  /** Σ over the batch's ok images of a_u·p_c: [corr units × classes] (corr units in corrBlobs order), or null. */
+  cross: Float32Array | null;
 }
 
 async function decodeAll(files: string[], model: Model): Promise<{ images: (DecodedImage | null)[]; errors: (string | null)[] }> {
@@ -60,7 +64,7 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   const { images, errors } = await decodeAll(args.files, model);
   const ok = images.filter((x): x is DecodedImage => x !== null);
   const [C, H, W] = model.graph.input.shape;
-  if (ok.length === 0) return { errors, values: args.blobs.map(() => new Float32Array(0)), positions: args.blobs.map(() => null), probs: args.probBlob ? new Float32Array(0) : null };
+  if (ok.length === 0) return { errors, values: args.blobs.map(() => new Float32Array(0)), positions: args.blobs.map(() => null), probs: null, cross: null };
   const batch = new Float32Array(ok.length * H * W * C);
   ok.forEach((img, i) => batch.set(img.input, i * H * W * C));
   const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
@@ -70,6 +74,8 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   const values: Float32Array[] = [];
   const positions: (Int32Array | null)[] = [];
   let probs: Float32Array | null = null;
+  let cross: Float32Array | null = null;
+  const keep = new Map<string, TF.Tensor>(); // per-unit maxima of the correlation blobs, [n, units]
   try {
     for (const b of args.blobs) {
       const o = outs[b];
@@ -81,17 +87,32 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
         });
         values.push(Float32Array.from(mx.dataSync()));
         positions.push(Int32Array.from(am.dataSync()));
-        tf.dispose([mx, am]);
+        am.dispose();
+        if (args.corrBlobs.includes(b)) keep.set(b, mx);
+        else mx.dispose();
       } else {
         values.push(Float32Array.from(o.dataSync()));
         positions.push(null);
+        if (args.corrBlobs.includes(b)) keep.set(b, tf.reshape(o, [o.shape[0], -1]));
       }
     }
-    if (args.probBlob) probs = Float32Array.from(outs[args.probBlob].dataSync());
+    if (args.probBlob) {
+      const p = outs[args.probBlob];
+      probs = Float32Array.from(p.dataSync());
+      if (keep.size > 0) {
+        // The batch's share of Σ a·p as one matrix product (cheap here, costly on the main thread).
+        const t = tf.tidy(() => {
+          const acts = keep.size === 1 ? [...keep.values()][0] : tf.concat(args.corrBlobs.map((b) => keep.get(b)!), 1);
+          return tf.matMul(acts, tf.reshape(p, [ok.length, -1]), true, false);
+        });
+        cross = Float32Array.from(t.dataSync());
+        t.dispose();
+      }
+    }
   } finally {
-    tf.dispose(Object.values(outs));
+    tf.dispose([...Object.values(outs), ...keep.values()]);
   }
-  return { errors, values, positions, probs };
+  return { errors, values, positions, probs, cross };
 }
 
 export interface RenderTarget {

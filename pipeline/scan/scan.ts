@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Progress } from '../progress.ts';
 import { createTopK, offerBatch } from './topk.ts';
-import { addToCorr, createCorr } from './classes.ts';
+import { addCorrBatch, createCorr } from './classes.ts';
 import { loadState, saveState, type ScanState } from './checkpoint.ts';
 import type { ScanBatchArgs, ScanBatchResult } from './handlers.ts';
 import type { Runner } from './runner.ts';
@@ -26,6 +26,8 @@ export interface ScanStageOptions {
   quiet?: boolean;
   /** Called after each checkpoint (tests). */
   onCheckpoint?: (s: ScanState) => void;
+  /** Filled with timings (benchmarks): main-thread time merging results and writing checkpoints. */
+  stats?: { mergeMs: number; checkpointMs: number; images: number };
 }
 
 export function statePath(stateDir: string, key: string): string {
@@ -76,7 +78,12 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
     corrOffsets.set(b.name, off);
     off += b.shape[0];
   }
-  const args = (j: BatchJob): ScanBatchArgs => ({ files: plan.files.slice(j.start, j.end), blobs: plan.blobs.map((b) => b.name), probBlob: state.corr ? plan.probBlob : null });
+  const args = (j: BatchJob): ScanBatchArgs => ({
+    files: plan.files.slice(j.start, j.end),
+    blobs: plan.blobs.map((b) => b.name),
+    probBlob: state.corr ? plan.probBlob : null,
+    corrBlobs: state.corr ? plan.corrBlobs.map((b) => b.name) : [],
+  });
   const window = Math.max(2, runner.size * 2);
   const pending: Promise<ScanBatchResult>[] = [];
   let next = 0;
@@ -84,13 +91,20 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
     while (next < todo.length && pending.length < window) pending.push(runner.run<ScanBatchResult>('scanBatch', args(todo[next++])));
     const r = await pending.shift()!;
     const j = todo[i];
+    const t0 = performance.now();
     merge(state, plan, j, r, corrOffsets);
+    const t1 = performance.now();
     progress.tick(j.end - j.start);
     if (j.chunkEnd) {
       state.done = j.end;
       state.complete = state.done === plan.files.length;
       await saveState(path, state);
       o.onCheckpoint?.(state);
+    }
+    if (o.stats) {
+      o.stats.mergeMs += t1 - t0;
+      o.stats.checkpointMs += performance.now() - t1;
+      o.stats.images += j.end - j.start;
     }
   }
   progress.finish(`scanned ${plan.files.length - state.skipped.length} images, skipped ${state.skipped.length} (${(progress.rate).toFixed(1)} img/s)`);
@@ -106,7 +120,8 @@ function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult
   });
   if (okIdx.length === 0) return;
   plan.blobs.forEach((b, bi) => offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx));
-  if (state.corr && r.probs) {
+  if (state.corr) {
+    if (!r.probs || !r.cross) throw new Error('scan: a batch came back without class probabilities');
     const U = state.corr.units;
     const acts = new Float32Array(okIdx.length * U);
     plan.blobs.forEach((b, bi) => {
@@ -116,6 +131,6 @@ function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult
       const v = r.values[bi];
       for (let n = 0; n < okIdx.length; n++) acts.set(v.subarray(n * Ub, (n + 1) * Ub), n * U + o);
     });
-    addToCorr(state.corr, acts, r.probs, okIdx.map(() => true));
+    addCorrBatch(state.corr, acts, r.probs, okIdx.length, r.cross);
   }
 }
