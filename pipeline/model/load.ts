@@ -4,6 +4,8 @@ import { importCaffe } from '../caffe/import.ts';
 import { UserError } from '../errors.ts';
 import type { Graph, Model, Preprocess } from '../graph/types.ts';
 import { findLabelsFile, readLabels } from './labels.ts';
+import { loadImportedModel } from './load-imported.ts';
+import type { PreprocessSpec } from './preprocess-imported.ts';
 import { resolvePreset as resolveModelPreset } from './presets.ts';
 
 export interface LoadOptions {
@@ -11,6 +13,8 @@ export interface LoadOptions {
   weights?: boolean;
   /** Mean to subtract, in the network's channel order (overrides deepvis.json and the default). */
   mean?: [number, number, number];
+  /** ONNX / TF.js models: preprocessing from the --preprocess flag (model/preprocess-imported.ts). */
+  preprocess?: PreprocessSpec;
 }
 
 /** Names `--model` accepts besides paths. */
@@ -32,6 +36,8 @@ export interface ModelLocation {
  * preset name.
  */
 export async function loadModel(spec: string, opts: LoadOptions = {}): Promise<Model> {
+  const imported = await loadImportedModel(spec, opts); // .onnx, TF.js model.json: model/load-imported.ts
+  if (imported) return imported;
   const loc = await locateModel(spec);
   const graph = await importCaffe(loc.prototxt, opts.weights === false ? undefined : loc.caffemodel);
   const files = await readdir(loc.dir);
