@@ -61,6 +61,7 @@ function poolCorners(): Model {
     .pool('p5', 'data', 'p5', { method: 'ave', kernel: 3, stride: 3 })
     .pool('p6', 'data', 'p6', { method: 'max', kernel: 4, stride: 3, pad: 2 })
     .conv('sd', 'data', 'sd', { numOutput: 4, kernel: 2, stride: 2, pad: 1, dilation: 2 })
+    .lrn('lrn3', 'data', 'lrn3', 3, 2, 0.6, 1.5)
     .model('pool-corners');
 }
 

@@ -43,6 +43,7 @@ function stems(): Model {
     .conv('d2', 'p1', 'd2', { numOutput: 4, kernel: [3, 2], stride: 2, pad: 1, dilation: [2, 3] })
     .pool('ap', 'd1', 'ap', { method: 'ave', kernel: 3, stride: 2, pad: 1 })
     .pool('gap', 'd1', 'gap', { method: 'ave', global: true })
+    .lrn('n2', 'e3', 'n2', 3, 2, 0.6, 1.5)
     .model('stems');
 }
 
@@ -77,7 +78,7 @@ for (const [backend, loops] of configs) {
     });
     const cases: [() => Model, string[]][] = [
       [strides, ['c1', 'n1', 'c2', 'c2r', 'p2', 'c3', 'fc', 'out']],
-      [stems, ['c1', 'p1', 's1', 'cat', 'd1', 'd2', 'ap', 'gap']],
+      [stems, ['c1', 'p1', 's1', 'cat', 'd1', 'd2', 'ap', 'gap', 'n2']],
     ];
     for (const [make, blobs] of cases) {
       for (const mode of ['backprop', 'deconv', 'guided'] as GradMode[]) {

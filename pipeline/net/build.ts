@@ -77,7 +77,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           break;
         }
         case 'lrn':
-          steps.push(one((x) => lrn(l, x)));
+          steps.push(one((x) => lrn(l, x, fastGrad)));
           break;
         case 'concat':
           steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops.slice(0, 1), run: (xs) => [concat(l, xs, fastGrad)] });

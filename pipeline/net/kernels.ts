@@ -3,38 +3,35 @@ import * as tf from '@tensorflow/tfjs';
 /**
  * Max-pooling input gradient as a plain loop over the backend's own memory, for the CPU-side
  * backends (wasm, cpu). tfjs's wasm MaxPoolGrad recomputes every window for every input pixel
- * (~100 ms per image for one SqueezeNet pool); this routes each output's gradient to the first
- * maximum of its window (row-major, as Caffe and tfjs do) in one pass. Windows follow Caffe's
- * loop: start at i·s − pad, clipped to the input.
+ * (~100 ms per image for one SqueezeNet pool); this routes each nonzero output gradient to the
+ * first position of its window (row-major, as Caffe and tfjs do) that holds the forward maximum y.
+ * Windows follow Caffe's loop: start at i·s − pad, clipped to the input.
  */
 export const MAX_POOL_GRAD = 'DeepvisMaxPoolGrad';
 
 export interface PoolGeometry { kh: number; kw: number; sh: number; sw: number; pt: number; pl: number }
 
-function maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], dyShape: number[], g: PoolGeometry) {
+function maxPoolBackward(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], dyShape: number[], g: PoolGeometry) {
   const [N, H, W, C] = xShape, [, OH, OW] = dyShape;
   dx.fill(0);
-  const best = new Float32Array(C), at = new Int32Array(C);
+  const offs = new Int32Array(g.kh * g.kw);
   for (let n = 0; n < N; n++)
     for (let i = 0; i < OH; i++) {
       const h0 = Math.max(i * g.sh - g.pt, 0), h1 = Math.min(i * g.sh - g.pt + g.kh, H);
       for (let j = 0; j < OW; j++) {
         const w0 = Math.max(j * g.sw - g.pl, 0), w1 = Math.min(j * g.sw - g.pl + g.kw, W);
-        best.fill(Number.NEGATIVE_INFINITY);
-        at.fill(-1);
-        for (let y = h0; y < h1; y++)
-          for (let xx = w0; xx < w1; xx++) {
-            const base = ((n * H + y) * W + xx) * C;
-            for (let c = 0; c < C; c++) {
-              const v = x[base + c];
-              if (v > best[c]) {
-                best[c] = v;
-                at[c] = base + c;
-              }
-            }
-          }
+        let m = 0;
+        for (let yy = h0; yy < h1; yy++) for (let xx = w0; xx < w1; xx++) offs[m++] = ((n * H + yy) * W + xx) * C;
         const o = ((n * OH + i) * OW + j) * C;
-        for (let c = 0; c < C; c++) if (at[c] >= 0) dx[at[c]] += dy[o + c];
+        for (let c = 0; c < C; c++) {
+          const grad = dy[o + c];
+          if (grad === 0) continue;
+          // The first window position (row-major) holding the maximum: Caffe's switch.
+          const target = y[o + c];
+          let q = 0;
+          while (q < m - 1 && x[offs[q] + c] !== target) q++;
+          dx[offs[q] + c] += grad;
+        }
       }
     }
 }
@@ -66,6 +63,47 @@ function slice4(x: Float32Array, xs: number[], begin: number[], size: number[], 
   for (let n = b0; n < b0 + s0; n++) for (let h = b1; h < b1 + s1; h++) rows(n, h, emit);
 }
 
+/**
+ * Caffe LRN across channels on NHWC, forward and input gradient, with a sliding window sum per
+ * pixel (tfjs-wasm's LRN/LRNGrad cost ~10× more). s = k + α/n·Σ_window x², y = x·s^−β;
+ * dx_i = dy_i·s_i^−β − (2αβ/n)·x_i·Σ_{j: i ∈ window(j)} dy_j·y_j/s_j.
+ */
+export const LRN = 'DeepvisLRN';
+export const LRN_GRAD = 'DeepvisLRNGrad';
+export interface LrnParams { size: number; alpha: number; beta: number; k: number }
+
+const negPow = (s: number, beta: number) => (beta === 0.75 ? 1 / Math.sqrt(s * Math.sqrt(s)) : Math.pow(s, -beta));
+
+function lrnForward(x: Float32Array, y: Float32Array, sc: Float32Array, C: number, p: LrnParams) {
+  const r = (p.size - 1) / 2, an = p.alpha / p.size;
+  for (let base = 0; base < x.length; base += C) {
+    let sum = 0;
+    for (let c = 0; c < Math.min(r, C); c++) sum += x[base + c] * x[base + c];
+    for (let c = 0; c < C; c++) {
+      if (c + r < C) sum += x[base + c + r] * x[base + c + r];
+      if (c - r - 1 >= 0) sum -= x[base + c - r - 1] * x[base + c - r - 1];
+      const s = p.k + an * Math.max(sum, 0);
+      sc[base + c] = s;
+      y[base + c] = x[base + c] * negPow(s, p.beta);
+    }
+  }
+}
+
+function lrnBackward(x: Float32Array, y: Float32Array, sc: Float32Array, dy: Float32Array, dx: Float32Array, C: number, p: LrnParams) {
+  const r = (p.size - 1) / 2, f = (2 * p.alpha * p.beta) / p.size;
+  const t = new Float64Array(C);
+  for (let base = 0; base < x.length; base += C) {
+    for (let c = 0; c < C; c++) t[c] = (dy[base + c] * y[base + c]) / sc[base + c];
+    let sum = 0;
+    for (let c = 0; c < Math.min(r, C); c++) sum += t[c];
+    for (let c = 0; c < C; c++) {
+      if (c + r < C) sum += t[c + r];
+      if (c - r - 1 >= 0) sum -= t[c - r - 1];
+      dx[base + c] = dy[base + c] * negPow(sc[base + c], p.beta) - f * x[base + c] * sum;
+    }
+  }
+}
+
 interface WasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
@@ -79,6 +117,55 @@ let registered = false;
 function register() {
   if (registered) return;
   registered = true;
+  tf.registerKernel({
+    kernelName: LRN,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmLike;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const y = b.makeOutput(x.shape, 'float32');
+      const sc = b.makeOutput(x.shape, 'float32');
+      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+      lrnForward(v(x), v(y), v(sc), x.shape[3], attrs as unknown as LrnParams);
+      return [y, sc];
+    },
+  });
+  tf.registerKernel({
+    kernelName: LRN,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as CpuLike;
+      const { x } = inputs as { x: tf.TensorInfo };
+      const n = x.shape.reduce((a, v) => a * v, 1);
+      const y = new Float32Array(n), sc = new Float32Array(n);
+      lrnForward(b.data.get(x.dataId).values, y, sc, x.shape[3], attrs as unknown as LrnParams);
+      return [b.makeTensorInfo(x.shape, 'float32', y), b.makeTensorInfo(x.shape, 'float32', sc)];
+    },
+  });
+  tf.registerKernel({
+    kernelName: LRN_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as WasmLike;
+      const { x, y, s, dy } = inputs as Record<string, tf.TensorInfo>;
+      const dx = b.makeOutput(x.shape, 'float32');
+      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+      lrnBackward(v(x), v(y), v(s), v(dy), v(dx), x.shape[3], attrs as unknown as LrnParams);
+      return dx;
+    },
+  });
+  tf.registerKernel({
+    kernelName: LRN_GRAD,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as CpuLike;
+      const { x, y, s, dy } = inputs as Record<string, tf.TensorInfo>;
+      const dx = new Float32Array(x.shape.reduce((a, v) => a * v, 1));
+      const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
+      lrnBackward(v(x), v(y), v(s), v(dy), dx, x.shape[3], attrs as unknown as LrnParams);
+      return b.makeTensorInfo(x.shape, 'float32', dx);
+    },
+  });
   const sliceAttrs = (attrs: unknown) => attrs as { begin: number[]; size: number[] };
   tf.registerKernel({
     kernelName: SLICE4,
@@ -109,10 +196,11 @@ function register() {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as WasmLike;
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
       const out = b.makeOutput(x.shape, 'float32');
       // Views after the allocation (it may grow the heap).
-      maxPoolBackward(b.typedArrayFromHeap(x), b.typedArrayFromHeap(dy), b.typedArrayFromHeap(out), x.shape, dy.shape, attrs as unknown as PoolGeometry);
+      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+      maxPoolBackward(v(x), v(y), v(dy), v(out), x.shape, dy.shape, attrs as unknown as PoolGeometry);
       return out;
     },
   });
@@ -121,9 +209,10 @@ function register() {
     backendName: 'cpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = backend as unknown as CpuLike;
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
       const dx = new Float32Array(x.shape.reduce((a, s) => a * s, 1));
-      maxPoolBackward(b.data.get(x.dataId).values, b.data.get(dy.dataId).values, dx, x.shape, dy.shape, attrs as unknown as PoolGeometry);
+      const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
+      maxPoolBackward(v(x), v(y), v(dy), dx, x.shape, dy.shape, attrs as unknown as PoolGeometry);
       return b.makeTensorInfo(x.shape, 'float32', dx);
     },
   });
@@ -141,10 +230,10 @@ export function hasLoopKernels(): boolean {
   return enabled && (b === 'wasm' || b === 'cpu');
 }
 
-/** dx of a Caffe max pool over x (unpadded NHWC), from dy. CPU-side backends only. */
-export function maxPoolGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
+/** dx of a Caffe max pool y of x (unpadded NHWC), from dy. CPU-side backends only. */
+export function maxPoolGrad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   register();
-  return tf.engine().runKernel(MAX_POOL_GRAD, { x, dy }, g as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  return tf.engine().runKernel(MAX_POOL_GRAD, { x, y, dy }, g as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** tf.slice of a float32 NHWC tensor (not differentiable: for use inside gradient functions). */
@@ -163,4 +252,18 @@ export function splitChannels(x: tf.Tensor4D, sizes: number[]): tf.Tensor4D[] {
     c += s;
     return part;
   });
+}
+
+/** Caffe LRN across channels with its input gradient, by the loop kernels (CPU-side backends). */
+export function lrnLoop(x: tf.Tensor4D, p: LrnParams): tf.Tensor4D {
+  register();
+  const attrs = p as unknown as tf.NamedAttrMap;
+  return tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, s] = tf.engine().runKernel(LRN, { x: xi }, attrs) as tf.Tensor4D[];
+    save([xi, y, s]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, ys, ss]: tf.Tensor[]) => tf.engine().runKernel(LRN_GRAD, { x: xs, y: ys, s: ss, dy }, attrs) as tf.Tensor,
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
 }

@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import type { FusedRelu, ParamOp } from './conv.ts';
 import { reluGrad } from './relu.ts';
 import { withGrad, withGradN } from './custom.ts';
-import { slice4d } from './kernels.ts';
+import { hasLoopKernels, lrnLoop, slice4d } from './kernels.ts';
 import { fcWeights } from './weights.ts';
 
 /**
@@ -55,9 +55,10 @@ export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomSh
 }
 
 /** Caffe LRN across channels: x / (k + alpha/n · Σ_window x²)^beta, window n centred on the channel. */
-export function lrn(layer: LrnLayer, x: tf.Tensor): tf.Tensor {
+export function lrn(layer: LrnLayer, x: tf.Tensor, fastGrad: boolean): tf.Tensor {
   if (x.rank !== 4) throw new UserError(`layer ${layer.name}: LRN needs a C×H×W input`);
   if (layer.localSize % 2 !== 1) throw new UserError(`layer ${layer.name}: LRN local_size must be odd, got ${layer.localSize}`);
+  if (fastGrad && hasLoopKernels() && x.dtype === 'float32') return lrnLoop(x as tf.Tensor4D, { size: layer.localSize, alpha: layer.alpha, beta: layer.beta, k: layer.k });
   return tf.localResponseNormalization(x as tf.Tensor4D, (layer.localSize - 1) / 2, layer.k, layer.alpha / layer.localSize, layer.beta);
 }
 

@@ -80,11 +80,14 @@ export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: bool
           return unpadOrCrop(dxp, ph, bottom, pw, right);
         };
         return withGrad<tf.Tensor4D>(x, (xi, save) => {
-          save([xi]);
+          const value = fwd(xi as tf.Tensor4D);
+          save([xi, value]);
           return {
-            value: fwd(xi as tf.Tensor4D),
-            gradFunc: (dy, [xs]) =>
-              hasLoopKernels() ? maxPoolGrad(xs as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw }) : stockGrad(xs as tf.Tensor4D, dy),
+            value,
+            gradFunc: (dy, [xs, ys]) =>
+              hasLoopKernels()
+                ? maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw })
+                : stockGrad(xs as tf.Tensor4D, dy),
           };
         });
       }
