@@ -8,11 +8,23 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../content/atomic.ts';
 import { UserError } from '../errors.ts';
 import type { Model } from '../graph/types.ts';
-import { RESIZE_KERNEL } from '../image/decode.ts';
+import * as decode from '../image/decode.ts';
 import {
   DEFAULT_SHARD_BYTES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, weightName,
-  type ExportedModel, type WeightEntry, type WeightsGroup,
+  type ExportedModel, type ResizeMethod, type WeightEntry, type WeightsGroup,
 } from './format.ts';
+
+/**
+ * The resize pipeline/image/decode.ts applies, for the browser to reproduce: its own bilinear
+ * (`resizeCropBilinear`) or sharp's resize with `RESIZE_KERNEL`. tests/e2e/probe.test.ts checks
+ * the browser's pixels against decodeRgb, so a change there that this does not know fails loudly.
+ */
+export function pipelineResize(): ResizeMethod {
+  const d = decode as Record<string, unknown>;
+  if (typeof d.resizeCropBilinear === 'function') return { method: 'bilinear' };
+  if (typeof d.RESIZE_KERNEL === 'string') return { method: 'libvips', kernel: d.RESIZE_KERNEL };
+  throw new Error('pipeline/image/decode.ts: unknown resize (neither resizeCropBilinear nor RESIZE_KERNEL); teach pipeline/export/export.ts pipelineResize()');
+}
 
 export interface ExportOptions {
   /** Display name (default: the model id). */
@@ -95,7 +107,7 @@ export async function exportModel(model: Model, dir: string, opts: ExportOptions
       name: opts.name ?? model.id,
       graph,
       preprocess: model.preprocess,
-      resizeKernel: RESIZE_KERNEL,
+      resize: pipelineResize(),
       ...(model.labels ? { labels: model.labels } : {}),
     },
     weightsManifest: [group],

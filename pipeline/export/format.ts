@@ -37,8 +37,8 @@ export interface ModelTopology {
   /** Layers, input and blobs of the network (pipeline/graph/types.ts), without weights. */
   graph: Omit<Graph, 'weights'>;
   preprocess: Preprocess;
-  /** sharp/libvips kernel of the pipeline's resize, reproduced by the browser (site/probe/resize.ts). */
-  resizeKernel: string;
+  /** How the pipeline resizes images (pipeline/image/decode.ts), reproduced by the browser (site/probe/resize.ts). */
+  resize: ResizeMethod;
   labels?: Label[];
 }
 
@@ -49,6 +49,13 @@ export interface ExportedModel {
   modelTopology: ModelTopology;
   weightsManifest: WeightsGroup[];
 }
+
+/**
+ * The pipeline's resize: `bilinear` = OpenCV INTER_LINEAR (half-pixel centres, edges clamped, no
+ * antialiasing, rounded to 8 bits) of the full-size decoded image; `libvips` = sharp's resize with
+ * that kernel.
+ */
+export type ResizeMethod = { method: 'bilinear' } | { method: 'libvips'; kernel: string };
 
 export const weightName = (layer: string, index: number) => `${layer}/${index}`;
 

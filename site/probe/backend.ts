@@ -34,10 +34,11 @@ function hardwareWebGl(): boolean {
 }
 
 async function hardwareWebGpu(): Promise<boolean> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean } } | null> } }).gpu;
+  type Adapter = { isFallbackAdapter?: boolean; info?: { isFallbackAdapter?: boolean } };
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) return false;
   try {
-    const adapter = await gpu.requestAdapter();
+    const adapter = (await gpu.requestAdapter()) as Adapter | null;
     return Boolean(adapter && !adapter.isFallbackAdapter && !adapter.info?.isFallbackAdapter);
   } catch {
     return false;

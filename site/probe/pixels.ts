@@ -6,7 +6,8 @@
  * channel order, (pixel × scale − mean) / std.
  */
 import type { Preprocess } from '../../pipeline/graph/types.ts';
-import { RESIZE_KERNELS, resize, type Pixels, type ResizeKernel } from './resize.ts';
+import type { ResizeMethod } from '../../pipeline/export/format.ts';
+import { RESIZE_KERNELS, resize, resizeCropBilinear, type Pixels, type ResizeKernel } from './resize.ts';
 
 export interface Prepared {
   /** The cropped RGB the network sees (for display), size = preprocess.size. */
@@ -15,9 +16,11 @@ export interface Prepared {
   input: Float32Array;
 }
 
-export function checkKernel(kernel: string): ResizeKernel {
-  if (!(RESIZE_KERNELS as readonly string[]).includes(kernel)) throw new Error(`resize kernel "${kernel}" is not supported by the probe (${RESIZE_KERNELS.join(', ')})`);
-  return kernel as ResizeKernel;
+/** Refuses a resize this page cannot reproduce (an export from a newer pipeline). */
+export function checkResize(r: ResizeMethod | undefined): ResizeMethod {
+  if (r?.method === 'bilinear') return r;
+  if (r?.method === 'libvips' && (RESIZE_KERNELS as readonly string[]).includes(r.kernel)) return r;
+  throw new Error(`the network's resize ${JSON.stringify(r)} is not supported by this page`);
 }
 
 /** RGBA (canvas ImageData) → RGB, alpha flattened onto white like sharp's flatten. */
@@ -101,11 +104,15 @@ export function rgbToInput(rgb: Uint8Array | Uint8ClampedArray, p: Pick<Preproce
   return out;
 }
 
-export function prepare(src: Pixels, p: Preprocess, kernel: ResizeKernel): Prepared {
+export function prepare(src: Pixels, p: Preprocess, how: ResizeMethod): Prepared {
   const [rh, rw] = p.resize;
   const [h, w] = p.size;
-  const resized = src.width === rw && src.height === rh ? src : resize(src, rw, rh, kernel);
   const [top, left] = cropOffset(p);
-  const rgb = rh === h && rw === w ? resized : crop(resized, top, left, h, w);
+  let rgb: Pixels;
+  if (how.method === 'bilinear') rgb = resizeCropBilinear(src, { resize: [rh, rw], top, left, size: [h, w] });
+  else {
+    const resized = src.width === rw && src.height === rh ? src : resize(src, rw, rh, how.kernel as ResizeKernel);
+    rgb = rh === h && rw === w ? resized : crop(resized, top, left, h, w);
+  }
   return { rgb, input: rgbToInput(rgb.data, p) };
 }

@@ -1,0 +1,30 @@
+/**
+ * /<model>/probe/units.json — the gallery's units of one model for the probe page (fetched only
+ * after the visitor loads the network): per layer, every unit that has a page and its thumbnail.
+ * Shape: site/probe/units.ts UnitsIndex.
+ */
+import type { APIRoute, GetStaticPaths } from 'astro';
+import { getGallery } from '../../../lib/gallery.ts';
+import { unitThumb } from '../../../lib/format.ts';
+import type { UnitsIndex } from '../../../probe/units.ts';
+
+export const getStaticPaths = (async () => {
+  const { models } = await getGallery();
+  return models.map((mv) => ({ params: { model: mv.model.id } }));
+}) satisfies GetStaticPaths;
+
+export const GET: APIRoute = async ({ params }) => {
+  const { models } = await getGallery();
+  const mv = models.find((m) => m.model.id === params.model)!;
+  const index: UnitsIndex = {
+    model: mv.model.id,
+    layers: mv.layers
+      .filter((l) => l.units.length)
+      .map((l) => ({
+        name: l.layer.name,
+        slug: l.layer.slug,
+        units: Object.fromEntries(l.units.map((u) => [String(u.unit), unitThumb(u, mv.model)?.file ?? null])),
+      })),
+  };
+  return new Response(JSON.stringify(index), { headers: { 'content-type': 'application/json' } });
+};

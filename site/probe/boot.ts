@@ -1,0 +1,36 @@
+/**
+ * The probe page's only eager script (a few hundred bytes): nothing heavy loads until the visitor
+ * asks for it. "Load the network", choosing or dropping an image, or "Start webcam" imports
+ * ./app.ts (and with it TensorFlow.js and the network) and hands it the request.
+ */
+type Request = { file?: Blob; camera?: boolean };
+
+export function boot(root: HTMLElement): void {
+  const go = async (req: Request) => {
+    const { start } = await import('./app.ts');
+    await start(root, req);
+  };
+  const byId = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
+  byId<HTMLButtonElement>('probe-load').addEventListener('click', (e) => {
+    (e.currentTarget as HTMLButtonElement).disabled = true;
+    void go({});
+  });
+  const file = byId<HTMLInputElement>('probe-file');
+  file.addEventListener('change', () => {
+    if (file.files?.[0]) void go({ file: file.files[0] });
+  });
+  const cam = byId<HTMLButtonElement>('probe-cam');
+  cam.addEventListener('click', () => void go({ camera: cam.getAttribute('aria-pressed') !== 'true' }));
+  const drop = byId<HTMLElement>('probe-drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer?.files?.[0];
+    if (f) void go({ file: f });
+  });
+}
