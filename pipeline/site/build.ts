@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
+import { exportModelsForSite } from '../export/site.ts';
 import { formatDuration } from '../progress.ts';
 import { PROJECT_ROOT, runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
@@ -33,7 +34,7 @@ export interface SiteBuildReport {
   searchPages: number;
   images: PlaceResult;
   /** Milliseconds per step. */
-  ms: { read: number; astro: number; swap: number; pagefind: number; place: number; total: number };
+  ms: { read: number; astro: number; probe: number; swap: number; pagefind: number; place: number; total: number };
 }
 
 /** Pages the site will have for this data (home, search, 404, per model, per layer page, per unit). */
@@ -100,6 +101,8 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   await rm(staging, { recursive: true, force: true });
   await runAstroBuild({ dataRoot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, quiet: opts.quiet });
   const tAstro = Date.now();
+  // The probe pages' networks (pipeline/export/site.ts), into staging: a failure leaves `out` as it was.
+  const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet });
 
   const old = await swapInto(staging, out);
   const tSwap = Date.now();
@@ -116,7 +119,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
 
   return {
     out, base, units: g.units.length, pages, searchPages: search.pages, images: placed,
-    ms: { read: tRead - t0, astro: tAstro - tRead, swap: tSwap - tAstro, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
+    ms: { read: tRead - t0, astro: tAstro - tRead, probe: probe.ms, swap: tSwap - tAstro - probe.ms, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
   };
 }
 

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildSite } from '../../pipeline/site/build.ts';
-import { exportModelsForSite } from '../../pipeline/export/site.ts';
 import { probeNetDir } from '../../pipeline/export/paths.ts';
 import { loadModel } from '../../pipeline/model/load.ts';
 import { makeSyntheticGallery, type SyntheticLayer } from '../../scripts/make-synthetic-gallery.ts';
@@ -95,8 +94,7 @@ export async function buildProbeGallery(opts: { assets: string; model?: string; 
     const record = JSON.parse(await readFile(file, 'utf8'));
     await writeFile(file, JSON.stringify({ ...record, source }, null, 1) + '\n');
     await buildSite({ data: dataDir, out: dist, base, quiet: true });
-    // Until `deepvis site build` exports the network itself, do it here.
-    if (!existsSync(join(dist, probeNetDir(model), 'model.json'))) await exportModelsForSite(dataDir, dist, { quiet: true });
+    if (!existsSync(join(dist, probeNetDir(model), 'model.json'))) throw new Error(`site build did not export the probe network of ${model}`);
     await writeFile(join(dir, 'done'), new Date().toISOString());
   });
   return { dataDir, dist, base, model, layers };

@@ -82,6 +82,7 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
     console.log(`input pixels equal to the pipeline's: ${same}/${ref.rgb.length}`);
     expect(seen.length).toBe(ref.rgb.length);
+    expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.99);
 
     const out = join(tmp, 'acts');
     const blobs = ['conv1', 'fire5/concat', 'prob'];
