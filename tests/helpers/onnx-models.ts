@@ -134,3 +134,26 @@ export function modernOnnx(seed = 2, storage?: 'raw' | 'typed' | 'external'): Bu
   b.node('LogSoftmax', [x], { axis: 1 }, ['logprob']);
   return finish(b, 'image', [2, 3, 37, 33], ['feat_shape', 'n', 'c', 'n1', 'c1', 'new_shape']);
 }
+
+/**
+ * A small image classifier (3×64×64 → 10 classes) as a PyTorch export would write it: symbolic
+ * batch, BatchNormalization, Clip (ReLU6), GlobalAveragePool, Flatten, Gemm, Softmax.
+ */
+export function tinyClassifierOnnx(seed = 3, opts: { symbolicSize?: boolean; extraOp?: string } = {}): BuiltModel {
+  const b = new OnnxBuilder(13, 'tiny');
+  const w = new Weights(seed, b);
+  b.input('input', opts.symbolicSize ? ['N', 3, 'H', 'W'] : ['N', 3, 64, 64]);
+  let x = b.node('Conv', ['input', w.he('c1.w', [8, 3, 5, 5], 75), w.small('c1.b', [8])], { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2] }, ['conv1'], '/features/conv1/Conv');
+  x = b.node('BatchNormalization', [x, w.small('g', [8], 0.1, 1), w.small('beta', [8]), w.small('mu', [8]), w.positive('var', [8])], {}, ['bn1'], '/features/bn1/BatchNormalization');
+  x = b.node('Relu', [x], {}, ['relu1'], '/features/relu1/Relu');
+  x = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, ['pool1'], '/features/pool1/MaxPool');
+  if (opts.extraOp) x = b.node(opts.extraOp, [x], {}, ['odd'], '/features/odd');
+  x = b.node('Conv', [x, w.he('c2.w', [16, 8, 3, 3], 72), w.small('c2.b', [16])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ['conv2'], '/features/conv2/Conv');
+  x = b.node('Clip', [x, b.init('lo', [], [0]), b.init('hi', [], [6])], {}, ['relu6'], '/features/relu6/Clip');
+  x = b.node('GlobalAveragePool', [x], {}, ['gap'], '/pool/GlobalAveragePool');
+  x = b.node('Flatten', [x], { axis: 1 }, ['flat'], '/Flatten');
+  x = b.node('Gemm', [x, w.he('fc.w', [10, 16], 16), w.small('fc.b', [10])], { transB: 1 }, ['fc'], '/classifier/Gemm');
+  b.node('Softmax', [x], { axis: 1 }, ['prob'], '/Softmax');
+  b.output('prob');
+  return { bytes: b.bytes(), input: 'input', dims: [1, 3, 64, 64], tensors: [...b.tensors] };
+}
