@@ -136,24 +136,38 @@ export function resizeCropBilinear(
     }
     return [i0, Math.min(i0 + 1, n - 1), t];
   };
-  const xs = Array.from({ length: w }, (_, x) => taps(x + win.left, fx, sw));
-  const cs = [0, 1, 2].map((c) => (channels >= 3 ? c : 0));
+  // Per output column: byte offsets of the two source pixels and the weight of the second.
+  const xa = new Int32Array(w);
+  const xb = new Int32Array(w);
+  const xt = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const [x0, x1, t] = taps(x + win.left, fx, sw);
+    xa[x] = x0 * channels;
+    xb[x] = x1 * channels;
+    xt[x] = t;
+  }
+  const [c0, c1, c2] = channels >= 3 ? [0, 1, 2] : [0, 0, 0];
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     const [y0, y1, ty] = taps(y + win.top, fy, sh);
-    const r0 = y0 * sw;
-    const r1 = y1 * sw;
-    for (let x = 0; x < w; x++) {
-      const [x0, x1, tx] = xs[x];
-      for (let c = 0; c < 3; c++) {
-        const k = cs[c];
-        const a = src[(r0 + x0) * channels + k];
-        const b = src[(r0 + x1) * channels + k];
-        const d = src[(r1 + x0) * channels + k];
-        const e = src[(r1 + x1) * channels + k];
-        const v = (1 - ty) * (a + tx * (b - a)) + ty * (d + tx * (e - d));
-        out[(y * w + x) * 3 + c] = Math.round(v);
-      }
+    const r0 = y0 * sw * channels;
+    const r1 = y1 * sw * channels;
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, o += 3) {
+      const tx = xt[x];
+      const a = r0 + xa[x];
+      const b = r0 + xb[x];
+      const d = r1 + xa[x];
+      const e = r1 + xb[x];
+      let u = src[a + c0] + tx * (src[b + c0] - src[a + c0]);
+      let v = src[d + c0] + tx * (src[e + c0] - src[d + c0]);
+      out[o] = u + ty * (v - u) + 0.5;
+      u = src[a + c1] + tx * (src[b + c1] - src[a + c1]);
+      v = src[d + c1] + tx * (src[e + c1] - src[d + c1]);
+      out[o + 1] = u + ty * (v - u) + 0.5;
+      u = src[a + c2] + tx * (src[b + c2] - src[a + c2]);
+      v = src[d + c2] + tx * (src[e + c2] - src[d + c2]);
+      out[o + 2] = u + ty * (v - u) + 0.5;
     }
   }
   return out;
