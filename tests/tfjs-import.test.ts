@@ -23,7 +23,7 @@ async function roundTrip(model: tf.LayersModel, folder: string, seed: number) {
   await saveLayersModel(model, folder);
   const loaded = await loadModel(folder);
   const shape = [2, ...(model.inputs[0].shape.slice(1) as number[])];
-  const x = tf.tensor(randn(rng(seed + 1), shape.reduce((a, d) => a * d, 1)), shape) as tf.Tensor4D;
+  const x = tf.tensor4d(randn(rng(seed + 1), shape.reduce((a, d) => a * d, 1)), shape as [number, number, number, number]);
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) });
   const want = probe.predict(x) as tf.Tensor[];

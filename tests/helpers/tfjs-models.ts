@@ -11,12 +11,13 @@ import { randn, rng } from './net-graph.ts';
 export function randomizeWeights(model: tf.LayersModel, seed: number): void {
   const r = rng(seed);
   const ws = model.weights.map((w) => {
-    const n = w.shape.reduce((a, d) => a * d, 1);
-    const fanIn = w.shape.length > 1 ? w.shape.slice(0, -1).reduce((a, d) => a * d, 1) : 1;
-    let data = randn(r, n, w.shape.length > 1 ? Math.sqrt(2 / fanIn) : 0.3);
+    const shape = w.shape.map((d) => d ?? 1);
+    const n = shape.reduce((a, d) => a * d, 1);
+    const fanIn = shape.length > 1 ? shape.slice(0, -1).reduce((a, d) => a * d, 1) : 1;
+    let data = randn(r, n, shape.length > 1 ? Math.sqrt(2 / fanIn) : 0.3);
     if (/moving_variance/.test(w.name)) data = data.map((v) => 0.5 + Math.abs(v));
     if (/gamma/.test(w.name)) data = data.map((v) => 1 + v);
-    return tf.tensor(data, w.shape);
+    return tf.tensor(data, shape);
   });
   model.setWeights(ws);
   ws.forEach((t) => t.dispose());
