@@ -22,7 +22,7 @@ const models = defineCollection({
     load: async ({ store }) => {
       const g = await gallery();
       store.clear();
-      for (const m of g.models) store.set({ id: m.id, data: m });
+      for (const m of g.models) store.set({ id: m.id, data: { ...m } });
     },
   },
   schema: modelSchema,
