@@ -6,8 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/backend.ts';
+import { createNet } from '../pipeline/net/build.ts';
+import { nchwToLayout } from '../pipeline/net/layout.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { caffenetOnnx, modernOnnx, type BuiltModel } from './helpers/onnx-models.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
@@ -53,6 +56,32 @@ describe('ONNX models vs onnxruntime-node', () => {
     const { errs, compared } = await compare(m, 6);
     expect(compared).toBeGreaterThan(30);
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
+  });
+
+  it('the input gradient through every extra kind matches central differences', async () => {
+    const m = modernOnnx(9);
+    const { model } = await deepvisRun(m.bytes, new Float32Array(2 * 3 * 37 * 33), m.dims);
+    const net = createNet(model);
+    const r = rng(10);
+    const x0 = nchwToLayout(randn(r, 3 * 37 * 33), [1, 3, 37, 33]);
+    const w = tf.tensor(randn(r, 7), [1, 7]);
+    const f = (x: tf.Tensor) => tf.sum(tf.mul(net.forward(x as tf.Tensor4D, ['logits']).logits, w));
+    const x = tf.tensor4d(x0.data, x0.shape as [number, number, number, number]);
+    const g = await tf.grad(f)(x).data();
+    const gmax = Math.max(...Array.from(g, Math.abs));
+    const eps = 1e-2;
+    for (let k = 0; k < 8; k++) {
+      const i = Math.floor(r() * g.length);
+      const at = (d: number) => {
+        const v = x0.data.slice();
+        v[i] += d;
+        return tf.tidy(() => f(tf.tensor4d(v, x0.shape as [number, number, number, number])).dataSync()[0]);
+      };
+      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      expect(Math.abs(fd - g[i]) / gmax, `input ${i}: ${fd} vs ${g[i]}`).toBeLessThan(2e-2);
+    }
+    tf.dispose([w, x]);
+    net.dispose();
   });
 
   describe('weight storage', () => {

@@ -68,6 +68,26 @@ describe('TF.js Layers models round-trip', () => {
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
   });
 
+  it('input gradients through the imported functional model equal tfjs\' own', async () => {
+    const model = functionalCnn(true);
+    randomizeWeights(model, 5);
+    await saveLayersModel(model, join(dir, 'grad'));
+    const net = createNet(await loadModel(join(dir, 'grad')));
+    const x = tf.tensor4d(randn(rng(6), 2 * 24 * 20 * 4), [2, 24, 20, 4]);
+    const w = tf.tensor2d(randn(rng(7), 8), [2, 4]);
+    const want = await tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(model.apply(xi) as tf.Tensor, w)))(x).data();
+    const got = await tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, ['prob']).prob, w)))(x).data();
+    let num = 0, den = 0;
+    for (let i = 0; i < want.length; i++) {
+      num = Math.max(num, Math.abs(want[i] - got[i]));
+      den = Math.max(den, Math.abs(want[i]));
+    }
+    expect(den).toBeGreaterThan(0);
+    expect(num / den).toBeLessThan(1e-4);
+    tf.dispose([x, w]);
+    net.dispose();
+  });
+
   it('inspect: blobs, shapes (C×H×W) and receptive fields without reading the weights', async () => {
     await saveLayersModel(sequentialCnn(), join(dir, 'seq2'));
     const report = inspectModel(await loadModel(join(dir, 'seq2', 'model.json'), { weights: false }));

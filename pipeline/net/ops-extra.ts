@@ -21,7 +21,8 @@ function constTensor(p: ParamBlob | undefined, layer: string): tf.Tensor {
 }
 
 function activation(l: ActivationLayer, x: tf.Tensor): tf.Tensor {
-  const elu = (alpha: number) => tf.where(tf.greater(x, 0), x, tf.mul(tf.sub(tf.exp(tf.minimum(x, 0)), 1), alpha));
+  // max(x, 0) + α(e^min(x, 0) − 1): differentiable everywhere (tf.where's condition has no gradient).
+  const elu = (alpha: number) => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.minimum(x, 0)), 1), alpha));
   switch (l.fn) {
     case 'sigmoid': return tf.sigmoid(x);
     case 'tanh': return tf.tanh(x);
@@ -53,7 +54,7 @@ function binaryFn(op: BinaryLayer['op']): (a: tf.Tensor, b: tf.Tensor) => tf.Ten
     case 'pow': return tf.pow;
     case 'max': return tf.maximum;
     case 'min': return tf.minimum;
-    case 'prelu': return (x, slope) => tf.where(tf.less(x, 0), tf.mul(x, slope), x);
+    case 'prelu': return (x, slope) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), slope));
   }
 }
 
