@@ -6,7 +6,8 @@ import { makeConv, type FusedRelu, type ParamOp } from './conv.ts';
 import { concat, eltwise, flatten, lrn, makeBatchNorm, makeFc, makeScale } from './layers.ts';
 import { makePool } from './pool.ts';
 import { relu } from './relu.ts';
-import { neededSteps, type StepLinks } from './plan.ts';
+import { selectChannels } from './select.ts';
+import { neededSteps, restrictedSteps, type ChannelLinks } from './plan.ts';
 import { isExtraLayer } from '../graph/types-extra.ts';
 import { makeExtraOp } from './ops-extra.ts';
 import { checkInputLayout } from './layout.ts';
@@ -19,11 +20,14 @@ export interface NetOptions {
   fastGrad?: boolean;
 }
 
-interface Step extends StepLinks {
+interface Step extends ChannelLinks {
   name: string;
-  run(xs: tf.Tensor[], mode: GradMode): tf.Tensor[];
+  /** `channels`: output channels to compute (restrictable steps only). */
+  run(xs: tf.Tensor[], mode: GradMode, channels?: number[]): tf.Tensor[];
   dispose?(): void;
 }
+
+interface Plan { steps: Step[]; restricted: Map<Step, string> }
 
 const isFusableRelu = (l: Layer | undefined, top: string): l is Extract<Layer, { kind: 'relu' }> =>
   l?.kind === 'relu' && l.negativeSlope === 0 && l.bottoms[0] === top && l.tops[0] === top;
@@ -48,16 +52,22 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i];
       const params = graph.weights.get(l.name);
-      const one = (f: (x: tf.Tensor, mode: GradMode) => tf.Tensor, dispose?: () => void): Step => ({
-        name: l.name, bottoms: l.bottoms.slice(0, 1), tops: l.tops.slice(0, 1), run: (xs, mode) => [f(xs[0], mode)], dispose,
+      const one = (f: (x: tf.Tensor, mode: GradMode) => tf.Tensor, dispose?: () => void, channelwise = false): Step => ({
+        name: l.name, bottoms: l.bottoms.slice(0, 1), tops: l.tops.slice(0, 1), run: (xs, mode) => [f(xs[0], mode)], dispose, channelwise,
       });
       const withRelu = (op: ParamOp): Step => {
         const next = layers[i + 1];
-        if (fastGrad && l.tops.length === 1 && isFusableRelu(next, l.tops[0])) {
-          i++;
-          return { name: `${l.name}+${next.name}`, bottoms: [l.bottoms[0]], tops: [l.tops[0]], run: (xs, mode) => [op.apply(xs[0], { slope: 0, mode } satisfies FusedRelu)], dispose: () => op.dispose() };
-        }
-        return one((x) => op.apply(x), () => op.dispose());
+        const fuse = fastGrad && l.tops.length === 1 && isFusableRelu(next, l.tops[0]);
+        if (fuse) i++;
+        const relu: FusedRelu | undefined = fuse ? { slope: 0, mode: 'backprop' } : undefined;
+        return {
+          name: fuse ? `${l.name}+${next!.name}` : l.name,
+          bottoms: [l.bottoms[0]],
+          tops: [l.tops[0]],
+          restrictable: op.restrictable,
+          run: (xs, mode, channels) => [op.apply(xs[0], relu && { ...relu, mode }, channels)],
+          dispose: () => op.dispose(),
+        };
       };
       switch (l.kind) {
         case 'input':
@@ -69,11 +79,11 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push(withRelu(makeFc(l, params, shapeOf(l.bottoms[0], l.name), fastGrad)));
           break;
         case 'relu':
-          steps.push(one((x, mode) => relu(x, l.negativeSlope, mode, !fastGrad)));
+          steps.push(one((x, mode) => relu(x, l.negativeSlope, mode, !fastGrad), undefined, true));
           break;
         case 'pool': {
           const p = makePool(l, shapeOf(l.bottoms[0], l.name), fastGrad);
-          steps.push(one((x) => p.apply(x), () => p.dispose()));
+          steps.push(one((x) => p.apply(x), () => p.dispose(), true));
           break;
         }
         case 'lrn':
@@ -86,7 +96,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops.slice(0, 1), run: (xs) => [eltwise(l, xs)] });
           break;
         case 'identity':
-          steps.push({ name: l.name, bottoms: l.bottoms.slice(0, 1), tops: l.tops, run: (xs) => l.tops.map(() => xs[0]) });
+          steps.push({ name: l.name, bottoms: l.bottoms.slice(0, 1), tops: l.tops, run: (xs) => l.tops.map(() => xs[0]), channelwise: true });
           break;
         case 'softmax':
           steps.push(one((x) => tf.softmax(x)));
@@ -120,16 +130,24 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
   }
 
   const known = new Set(graph.blobs.map((b) => b.name));
-  const plans = new Map<string, Step[]>();
-  const planFor = (blobs: string[]): Step[] => {
-    const key = [...blobs].sort().join('\u0000');
+  const plans = new Map<string, Plan>();
+  const planFor = (blobs: string[], restrict: string[]): Plan => {
+    const key = [...blobs].sort().join('\u0000') + '\u0001' + [...restrict].sort().join('\u0000');
     let p = plans.get(key);
     if (!p) {
       for (const b of blobs) if (!known.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
-      p = neededSteps(steps, blobs);
+      const planned = neededSteps(steps, blobs);
+      p = { steps: planned, restricted: restrictedSteps(planned, blobs, restrict) };
       plans.set(key, p);
     }
     return p;
+  };
+  const checkChannels = (blobs: string[], channels: Record<string, number[]>) => {
+    for (const [b, list] of Object.entries(channels)) {
+      if (!blobs.includes(b)) throw new UserError(`channels given for "${b}", which is not among the blobs asked for`);
+      const count = shapes.get(b)?.[0] ?? 0;
+      for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
+    }
   };
   const [C, H, W] = graph.input.shape;
 
@@ -142,17 +160,24 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
       else if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) {
         throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       }
-      const plan = planFor(blobs);
+      const channels = fopts?.channels ?? {};
+      checkChannels(blobs, channels);
+      const plan = planFor(blobs, Object.keys(channels));
       return tf.tidy(() => {
         const env = new Map<string, tf.Tensor>([[graph.input.blob, input]]);
-        for (const step of plan) {
-          const outs = step.run(step.bottoms.map((b) => env.get(b)!), mode);
+        const cut = new Set<string>(); // blobs computed for their channel subset only
+        for (const step of plan.steps) {
+          const r = plan.restricted.get(step);
+          const outs = step.run(step.bottoms.map((b) => env.get(b)!), mode, r === undefined ? undefined : channels[r]);
+          if (r !== undefined) cut.add(r);
           step.tops.forEach((t, i) => env.set(t, outs[i]));
         }
         const out: Record<string, tf.Tensor> = {};
         const given = new Set<tf.Tensor>([input]);
         for (const b of blobs) {
-          const t = env.get(b)!;
+          let t = env.get(b)!;
+          const ch = channels[b];
+          if (ch && !cut.has(b)) t = selectChannels(t, ch);
           out[b] = given.has(t) ? tf.clone(t) : t;
           given.add(t);
         }

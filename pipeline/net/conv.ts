@@ -12,7 +12,10 @@ export interface FusedRelu { slope: number; mode: GradMode }
 
 /** A layer op: applies the layer to its input, optionally with a fused ReLU. */
 export interface ParamOp {
-  apply(x: tf.Tensor, relu?: FusedRelu): tf.Tensor;
+  /** `channels`: compute only these output channels, in this order (conv without groups, fc). */
+  apply(x: tf.Tensor, relu?: FusedRelu, channels?: number[]): tf.Tensor;
+  /** Whether `apply` can restrict its output channels. */
+  readonly restrictable: boolean;
   dispose(): void;
 }
 
@@ -21,6 +24,8 @@ interface Group {
   bias?: tf.Tensor1D;
   /** Forward-convolution filter for the input gradient (fast path only). */
   gradFilter?: tf.Tensor4D;
+  /** Output channels kept (restricted op); the gradient filter is cut from the full one when needed. */
+  channels?: number[];
 }
 
 const tensor4 = (a: Arr4) => tf.tensor4d(a.data, a.shape);
@@ -54,9 +59,10 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     if (fastGrad) grp.gradFilter = tensor4(flippedTransposed(strided ? spaceToDepthKernel(dilateKernel(wg, dh, dw), sh, sw) : wg));
     groups.push(grp);
   }
+  const gradFilters = groups.map((g) => g.gradFilter!);
   const explicitPad: ExplicitPadding = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
 
-  const forward = (x: tf.Tensor4D, relu: FusedRelu | undefined): tf.Tensor4D => {
+  const forward = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D => {
     const activation = relu ? 'relu' : 'linear';
     const one = (xg: tf.Tensor4D, grp: Group) =>
       tf.fused.conv2d({ x: xg, filter: grp.filter, strides: [sh, sw], pad: explicitPad, dilations: fwdDilation, bias: grp.bias, activation });
@@ -88,24 +94,29 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     return dx;
   };
 
-  const fast = (x: tf.Tensor4D, relu: FusedRelu | undefined): tf.Tensor4D =>
+  const fast = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D =>
     withGrad<tf.Tensor4D>(x, (xi, save) => {
-      const value = forward(xi as tf.Tensor4D, relu);
+      const value = forward(xi as tf.Tensor4D, relu, groups);
       if (relu) save([value]);
       const [, H, W] = xi.shape;
       return {
         value,
         gradFunc: (dy, saved) => {
           const g = (relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy) as tf.Tensor4D;
-          if (G === 1) return groupGrad(g, groups[0].gradFilter!, H, W);
+          if (G === 1) {
+            // Tensors made during the forward pass are gone by now: cut the gradient filter here.
+            const ch = groups[0].channels;
+            const full = gradFilters[0];
+            return groupGrad(g, ch ? tf.gather(full, tf.tensor1d(ch, 'int32'), 2) : full, H, W);
+          }
           const gs = splitChannels(g, groups.map(() => Og));
-          return tf.concat(gs.map((gg, i) => groupGrad(gg, groups[i].gradFilter!, H, W)), 3);
+          return tf.concat(gs.map((gg, i) => groupGrad(gg, gradFilters[i], H, W)), 3);
         },
       };
     });
 
   /** Stock TensorFlow.js ops and gradients (reference path; no dilation gradient in tfjs). */
-  const stock = (x: tf.Tensor4D): tf.Tensor4D => {
+  const stock = (x: tf.Tensor4D, groups: Group[]): tf.Tensor4D => {
     const one = (xg: tf.Tensor4D, grp: Group) => {
       const y = tf.conv2d(xg, grp.filter, [sh, sw], explicitPad, 'NHWC', fwdDilation);
       return grp.bias ? tf.add<tf.Tensor4D>(y, grp.bias) : y;
@@ -115,11 +126,20 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
   };
 
   return {
-    apply(x, relu) {
+    restrictable: G === 1,
+    apply(x, relu, channels) {
       if (x.rank !== 4 || x.shape[3] !== inChannels) throw new UserError(`layer ${layer.name}: expects ${inChannels} input channels, got shape [${x.shape}]`);
-      if (fastGrad) return fast(x as tf.Tensor4D, relu);
+      let use = groups;
+      if (channels) {
+        if (G !== 1) throw new Error('internal: channel restriction of a grouped convolution');
+        const idx = tf.tensor1d(channels, 'int32');
+        const g = groups[0];
+        // The bias from the host values: tfjs-wasm's FusedConv2D rejects a gathered bias (its buffer keeps a 4-D shape).
+        use = [{ filter: tf.gather(g.filter, idx, 3), bias: b && tf.tensor1d(channels.map((c) => b[c])), channels }];
+      }
+      if (fastGrad) return fast(x as tf.Tensor4D, relu, use);
       if (relu) throw new Error('internal: ReLU fusion needs the fast-gradient path');
-      return stock(x as tf.Tensor4D);
+      return stock(x as tf.Tensor4D, use);
     },
     dispose() {
       for (const g of groups) {

@@ -28,21 +28,30 @@ export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomSh
     return tf.reshape(x, [n, inSize]);
   };
   return {
-    apply(x, relu?: FusedRelu) {
+    restrictable: true,
+    apply(x, relu?: FusedRelu, channels?: number[]) {
+      let Wu = W, bu = bias;
+      if (channels) {
+        const idx = tf.tensor1d(channels, 'int32');
+        Wu = tf.gather(W, idx, 1);
+        bu = b && tf.tensor1d(channels.map((c) => b[c])); // host values: see conv.ts
+      }
       if (!fastGrad) {
         if (relu) throw new Error('internal: ReLU fusion needs the fast-gradient path');
-        const y = tf.matMul(flat(x), W);
-        return bias ? tf.add(y, bias) : y;
+        const y = tf.matMul(flat(x), Wu);
+        return bu ? tf.add(y, bu) : y;
       }
       return withGrad(x, (xi, save) => {
-        const value = tf.fused.matMul({ a: flat(xi), b: W, bias, activation: relu ? 'relu' : 'linear' });
+        const value = tf.fused.matMul({ a: flat(xi), b: Wu, bias: bu, activation: relu ? 'relu' : 'linear' });
         if (relu) save([value]);
         const shape = xi.shape;
         return {
           value,
           gradFunc: (dy, saved) => {
             const g = relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy;
-            return tf.reshape(tf.matMul(g as tf.Tensor2D, W, false, true), shape);
+            // Tensors made during the forward pass are gone by now: cut the weights again.
+            const Wg = channels ? tf.gather(W, tf.tensor1d(channels, 'int32'), 1) : W;
+            return tf.reshape(tf.matMul(g as tf.Tensor2D, Wg, false, true), shape);
           },
         };
       });
@@ -117,6 +126,7 @@ function affineOp(a: Float32Array, b: Float32Array | undefined, name: string): P
   const at = tf.tensor1d(a);
   const bt = b ? tf.tensor1d(b) : undefined;
   return {
+    restrictable: false,
     apply(x) {
       if (x.shape[x.rank - 1] !== a.length) throw new UserError(`layer ${name}: expects ${a.length} channels, got shape [${x.shape}]`);
       const y = tf.mul(x, at);

@@ -20,3 +20,48 @@ export function neededSteps<S extends StepLinks>(steps: S[], blobs: string[]): S
   }
   return keep.reverse();
 }
+
+/** What channel restriction needs of a step. */
+export interface ChannelLinks extends StepLinks {
+  /** Computes any subset of its output channels (Convolution without groups, InnerProduct). */
+  restrictable?: boolean;
+  /** Output channel c depends on input channel c only (ReLU, pooling, Dropout). */
+  channelwise?: boolean;
+}
+
+/**
+ * For each blob asked for with a channel subset, the step that can compute just those channels:
+ * walking back from the blob through per-channel steps whose inputs nothing else in the plan
+ * reads, to a restrictable step. Blobs without such a chain are absent (computed whole, then cut).
+ */
+export function restrictedSteps<S extends ChannelLinks>(plan: S[], requested: string[], restricted: string[]): Map<S, string> {
+  const out = new Map<S, string>();
+  const readers = (blob: string) => plan.filter((s) => s.bottoms.includes(blob));
+  for (const blob of restricted) {
+    let i = plan.length - 1;
+    let cur = blob;
+    const chain: S[] = [];
+    const below: string[] = []; // blobs passed between chain steps
+    let found: S | undefined;
+    for (;;) {
+      while (i >= 0 && !plan[i].tops.includes(cur)) i--;
+      if (i < 0) break;
+      const s = plan[i];
+      chain.push(s);
+      if (s.restrictable && s.tops.length === 1) {
+        found = s;
+        break;
+      }
+      if (!s.channelwise || s.bottoms.length !== 1 || s.tops.length !== 1) break;
+      const bottom = s.bottoms[0];
+      if (bottom !== cur && requested.includes(bottom)) break; // asked for whole
+      below.push(bottom);
+      cur = bottom;
+      i--;
+    }
+    if (!found || out.has(found)) continue;
+    // Everything below the requested blob must feed this chain alone.
+    if ([found.tops[0], ...below].every((b) => readers(b).every((r) => chain.includes(r)))) out.set(found, blob);
+  }
+  return out;
+}
