@@ -1,13 +1,14 @@
 /** Small, pure helpers that turn records into what the pages print. No data munging in templates. */
-import type { ModelRecord, OptImage, TopClass, UnitRecord } from '../../pipeline/content/types.ts';
+import type { ModelRecord } from '../../pipeline/content/types.ts';
+import type { SiteOptImage, SiteTopClass, SiteUnit } from './site-unit.ts';
 
 /** The class a unit stands for: its label (class layers), else its first top class. */
-export function unitClass(u: UnitRecord): string | undefined {
+export function unitClass(u: SiteUnit): string | undefined {
   return u.label ?? u.topClasses[0]?.name;
 }
 
 /** The units ordered by top class name (case-insensitive; units without one last), then by index. */
-export function sortByClass(units: UnitRecord[]): UnitRecord[] {
+export function sortByClass(units: SiteUnit[]): SiteUnit[] {
   const keyed = units.map((u) => ({ u, k: unitClass(u)?.toLowerCase() }));
   keyed.sort((a, b) => {
     if (a.k !== b.k) {
@@ -21,8 +22,8 @@ export function sortByClass(units: UnitRecord[]): UnitRecord[] {
 }
 
 /** The optimised image with the highest activation. */
-export function bestOptimized(u: UnitRecord): OptImage | undefined {
-  let best: OptImage | undefined;
+export function bestOptimized(u: SiteUnit): SiteOptImage | undefined {
+  let best: SiteOptImage | undefined;
   for (const o of u.optimized) if (!best || o.activation > best.activation) best = o;
   return best;
 }
@@ -37,7 +38,7 @@ export interface Thumb {
 }
 
 /** A unit's thumbnail: its best optimised image, else its top patch, else none. */
-export function unitThumb(u: UnitRecord, model: ModelRecord): Thumb | undefined {
+export function unitThumb(u: SiteUnit, model: ModelRecord): Thumb | undefined {
   const best = bestOptimized(u);
   if (best) return { file: best.file, width: model.input.size[1], height: model.input.size[0], pixelated: false };
   const top = u.maxImages[0];
@@ -46,14 +47,14 @@ export function unitThumb(u: UnitRecord, model: ModelRecord): Thumb | undefined 
 }
 
 /** Display size of a patch/deconv: the receptive field, clipped to the input. */
-export function patchSize(u: UnitRecord, model: ModelRecord): { width: number; height: number; pixelated: boolean } {
+export function patchSize(u: SiteUnit, model: ModelRecord): { width: number; height: number; pixelated: boolean } {
   const height = Math.min(u.rf.size[0], model.input.size[0]);
   const width = Math.min(u.rf.size[1], model.input.size[1]);
   return { width, height, pixelated: Math.max(width, height) < 64 };
 }
 
 /** "unit 281 · tabby, tabby cat" */
-export function unitName(u: UnitRecord): string {
+export function unitName(u: SiteUnit): string {
   return u.label ? `unit ${u.unit} · ${u.label}` : `unit ${u.unit}`;
 }
 
@@ -69,8 +70,8 @@ export function basename(p: string): string {
 }
 
 /** Groups optimised images by preset, presets in first-seen order, seeds ascending. */
-export function byPreset(opt: OptImage[]): { preset: string; images: OptImage[] }[] {
-  const groups = new Map<string, OptImage[]>();
+export function byPreset(opt: SiteOptImage[]): { preset: string; images: SiteOptImage[] }[] {
+  const groups = new Map<string, SiteOptImage[]>();
   for (const o of opt) {
     let g = groups.get(o.preset);
     if (!g) groups.set(o.preset, (g = []));
@@ -86,7 +87,7 @@ export function sample<T>(items: T[], n: number): T[] {
 }
 
 /** "n02123045 · 5 of 9 top images · correlation 0.42" (the parts a top class has). */
-export function topClassNote(c: TopClass, topImages: number): string {
+export function topClassNote(c: SiteTopClass, topImages: number): string {
   const parts = [c.synset, c.count !== undefined ? `${c.count} of ${topImages} top images` : undefined, c.corr !== undefined ? `correlation ${fmt(c.corr)}` : undefined];
   return parts.filter(Boolean).join(' · ');
 }

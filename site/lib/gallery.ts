@@ -4,16 +4,17 @@
  * two layer orders (by index, by top class) and each unit's neighbours.
  */
 import { getCollection } from 'astro:content';
-import type { LayerRecord, ModelRecord, UnitRecord } from '../../pipeline/content/types.ts';
+import type { LayerRecord, ModelRecord } from '../../pipeline/content/types.ts';
 import { sortByClass } from './format.ts';
+import { decodeSiteUnit, type SiteUnit } from './site-unit.ts';
 
 export interface LayerView {
   model: ModelRecord;
   layer: LayerRecord;
   /** Units that have a record, by index. */
-  units: UnitRecord[];
+  units: SiteUnit[];
   /** The same units ordered by top class (name), then index. */
-  byClass: UnitRecord[];
+  byClass: SiteUnit[];
   /** Position of each unit (by index) in `units` and in `byClass`. */
   position: Map<number, { index: number; cls: number }>;
 }
@@ -41,9 +42,9 @@ export function getGallery(): Promise<Gallery> {
 
 async function load(): Promise<Gallery> {
   const [modelEntries, unitEntries] = await Promise.all([getCollection('models'), getCollection('units')]);
-  const byLayer = new Map<string, UnitRecord[]>();
+  const byLayer = new Map<string, SiteUnit[]>();
   for (const entry of unitEntries) {
-    const data = JSON.parse(entry.data.json) as UnitRecord;
+    const data = decodeSiteUnit(entry.data.json);
     const key = `${data.model}/${data.layerSlug}`;
     let list = byLayer.get(key);
     if (!list) byLayer.set(key, (list = []));
