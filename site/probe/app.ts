@@ -28,6 +28,8 @@ export interface ProbeState {
   layer?: string;
   unit?: number;
   top: { index: number; label: string; prob: number }[];
+  /** Bytes of the network's weights, once downloaded. */
+  netBytes?: number;
   /** Milliseconds of the last forward pass (pixels in → activations read back). */
   forwardMs?: number;
   error?: string;
@@ -95,6 +97,7 @@ class Probe {
     this.setupLayers(loaded.model.graph.blobs.map((b) => ({ name: b.name, producer: b.producer })), loaded.model.graph.input.blob);
     this.bind();
     this.state.loaded = true;
+    this.state.netBytes = loaded.bytes;
     setStatus(this.root, `Network ready: ${loaded.model.graph.name || loaded.topology.name}, ${(loaded.bytes / 1e6).toFixed(1)} MB, running on ${this.state.backend}.`);
     this.root.classList.add('probe-ready');
   }
@@ -317,43 +320,56 @@ class Probe {
 
   fail(e: unknown): void {
     this.state.error = (e as Error)?.message ?? String(e);
+    this.root.querySelector<HTMLProgressElement>('#probe-progress')?.setAttribute('hidden', '');
     setStatus(this.root, `Error: ${this.state.error}`, true);
   }
 }
 
-let probe: Probe | undefined;
 let loading: Promise<Probe> | undefined;
 
-/** Loads everything once; then feeds the optional file or starts the camera. */
-export async function start(root: HTMLElement, opts: Options = {}): Promise<void> {
+const blankState = (): ProbeState => ({ loaded: false, frames: 0, fps: 0, top: [] });
+
+/**
+ * Loads everything once, then feeds the optional file or starts/stops the camera. Never throws:
+ * errors go to the page's status line (and the hook's state); returns false when loading failed
+ * (the visitor may try again).
+ */
+export async function start(root: HTMLElement, opts: Options = {}): Promise<boolean> {
+  let p: Probe | undefined;
   try {
     loading ??= (async () => {
-      const p = new Probe(root);
+      const probe = new Probe(root);
       window.__deepvisProbe = {
-        state: () => ({ ...p.state, top: p.state.top.slice() }),
-        unitValues: (blob, unit) => p.unitValues(blob, unit),
-        inputPixels: () => p.inputPixels(),
-        selectLayer: (blob) => p.selectLayer(blob),
-        selectUnit: (unit) => p.selectUnit(unit),
-        stopCamera: () => p.stopCamera(),
+        state: () => ({ ...probe.state, top: probe.state.top.slice() }),
+        unitValues: (blob, unit) => probe.unitValues(blob, unit),
+        inputPixels: () => probe.inputPixels(),
+        selectLayer: (blob) => probe.selectLayer(blob),
+        selectUnit: (unit) => probe.selectUnit(unit),
+        stopCamera: () => probe.stopCamera(),
       };
-      await p.load();
-      probe = p;
-      return p;
+      try {
+        await probe.load();
+      } catch (e) {
+        probe.fail(e);
+        throw e;
+      }
+      return probe;
     })();
-    const p = await loading;
-    if (opts.file) await p.useFile(opts.file);
-    if (opts.camera !== undefined) {
-      if (opts.camera && !p.cameraOn) await p.startCamera();
-      else if (!opts.camera) p.stopCamera();
-    }
+    p = await loading;
   } catch (e) {
-    if (probe) probe.fail(e);
-    else {
-      loading = undefined;
-      setStatus(root, `Error: ${(e as Error)?.message ?? String(e)}`, true);
-      const s = window.__deepvisProbe?.state;
-      window.__deepvisProbe = { ...window.__deepvisProbe!, state: () => ({ ...(s?.() ?? { loaded: false, frames: 0, fps: 0, top: [] }), error: (e as Error)?.message ?? String(e) }) };
-    }
+    loading = undefined;
+    const error = (e as Error)?.message ?? String(e);
+    setStatus(root, `Error: ${error}`, true);
+    const hook = window.__deepvisProbe;
+    if (hook) window.__deepvisProbe = { ...hook, state: () => ({ ...blankState(), error }) };
+    return false;
   }
+  try {
+    if (opts.file) await p.useFile(opts.file);
+    if (opts.camera === true) await p.startCamera();
+    if (opts.camera === false) p.stopCamera();
+  } catch (e) {
+    p.fail(e);
+  }
+  return true;
 }

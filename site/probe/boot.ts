@@ -6,15 +6,22 @@
 type Request = { file?: Blob; camera?: boolean };
 
 export function boot(root: HTMLElement): void {
-  const go = async (req: Request) => {
-    const { start } = await import('./app.ts');
-    await start(root, req);
-  };
   const byId = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`)!;
-  byId<HTMLButtonElement>('probe-load').addEventListener('click', (e) => {
-    (e.currentTarget as HTMLButtonElement).disabled = true;
-    void go({});
-  });
+  const load = byId<HTMLButtonElement>('probe-load');
+  const go = async (req: Request) => {
+    load.disabled = true;
+    let ok = false;
+    try {
+      const { start } = await import('./app.ts');
+      ok = await start(root, req);
+    } catch (e) {
+      const status = byId<HTMLElement>('probe-status');
+      status.textContent = `Error: could not load the probe (${(e as Error)?.message ?? e})`;
+      status.classList.add('error');
+    }
+    load.disabled = ok;
+  };
+  load.addEventListener('click', () => void go({}));
   const file = byId<HTMLInputElement>('probe-file');
   file.addEventListener('change', () => {
     if (file.files?.[0]) void go({ file: file.files[0] });

@@ -42,7 +42,7 @@ export function unitMaxima(a: Activations): Float32Array {
 export function drawGrid(cv: HTMLCanvasElement, a: Activations, selected: number | undefined): GridLayout {
   const L = gridLayout(a);
   const C = channels(a);
-  const [h, w] = spatial(a);
+  const w = spatial(a)[1];
   const W = L.cols * (L.tileW + L.gap) - L.gap;
   const H = L.rows * (L.tileH + L.gap) - L.gap;
   if (cv.width !== W) cv.width = W;
@@ -80,7 +80,6 @@ export function drawGrid(cv: HTMLCanvasElement, a: Activations, selected: number
     ctx.lineWidth = Math.max(1, Math.round(L.tileW / 12));
     ctx.strokeRect(ox - 0.5, oy - 0.5, L.tileW + 1, L.tileH + 1);
   }
-  void h;
   return L;
 }
 

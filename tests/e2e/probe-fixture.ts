@@ -15,6 +15,9 @@ import { makeSyntheticGallery, type SyntheticLayer } from '../../scripts/make-sy
 
 export const ROOT = resolve(new URL('../../', import.meta.url).pathname);
 
+/** The fixture's model without a `source` (no probe network). */
+export const NO_SOURCE = 'no-source';
+
 export interface ProbeGallery {
   dataDir: string;
   dist: string;
@@ -90,6 +93,8 @@ export async function buildProbeGallery(opts: { assets: string; model?: string; 
       out: dataDir, model, modelName: model === 'squeezenet_v1.1' ? 'SqueezeNet v1.1' : 'GoogLeNet', seed: 11,
       inputSize: net.preprocess.size[0], layers: synthetic, labels: (net.labels ?? []).map(({ synset, name }) => ({ synset, name })),
     });
+    // A second model without `source`: its probe page must say the probe is not available.
+    await makeSyntheticGallery({ out: dataDir, model: NO_SOURCE, seed: 2, labels: [{ name: 'a' }, { name: 'b' }], layers: [{ name: 'prob', kind: 'softmax', shape: [2], rf: 227, stride: 1 }] });
     const file = join(dataDir, model, 'model.json');
     const record = JSON.parse(await readFile(file, 'utf8'));
     await writeFile(file, JSON.stringify({ ...record, source }, null, 1) + '\n');

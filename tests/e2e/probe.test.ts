@@ -19,7 +19,7 @@ import { loadModel } from '../../pipeline/model/load.ts';
 import { serveSite } from '../../pipeline/site/serve.ts';
 import { requireAssets } from '../helpers/assets.ts';
 import { requireChromium } from './browser.ts';
-import { buildProbeGallery, ROOT, type ProbeGallery } from './probe-fixture.ts';
+import { buildProbeGallery, NO_SOURCE, ROOT, type ProbeGallery } from './probe-fixture.ts';
 import { launchProbeBrowser, loadPhoto, pageWeight, probeState, waitForFrames } from './probe-page.ts';
 
 const run = promisify(execFile);
@@ -63,6 +63,25 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     expect(w.bytes).toBeLessThanOrEqual(100 * 1024);
     expect(w.requests.some((r) => /\.wasm$|shard/.test(r.url))).toBe(false);
     expect(await page.evaluate(() => typeof window.__deepvisProbe)).toBe('undefined');
+  });
+
+  it('"Load the network" downloads every shard with progress and starts a backend', async () => {
+    await page.click('#probe-load');
+    await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
+    const st = await probeState(page);
+    expect(st.error).toBeUndefined();
+    expect(st.netBytes).toBeGreaterThan(4e6);
+    expect(await page.locator('#probe-status').textContent()).toMatch(/Network ready: .*running on (webgpu|webgl|wasm|cpu)/);
+    expect(await page.locator('#probe-progress').isHidden()).toBe(true);
+  });
+
+  it('a model without its network says so and loads no script', async () => {
+    const other = await browser.newPage();
+    const w = await pageWeight(other, `${site}${NO_SOURCE}/probe/`);
+    expect(await other.locator('#probe').textContent()).toContain('not available');
+    expect(await other.locator('#probe-load').count()).toBe(0);
+    expect(w.requests.some((r) => /probe\.astro.*\.js$/.test(r.url))).toBe(false);
+    await other.close();
   });
 
   it('an uploaded photo: top-1 of `deepvis classify`, pixels of the pipeline, activations of `deepvis activations`', async () => {
