@@ -3,7 +3,7 @@
  * agrees within 1e-4 of the blob's largest absolute value. Also: weights stored as raw_data,
  * float_data or external data give the same network.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/backend.ts';
 import { createNet } from '../pipeline/net/build.ts';
 import { nchwToLayout } from '../pipeline/net/layout.ts';
+import { exportModel } from '../pipeline/export/export.ts';
+import { checkExportedModel, decodeGroup, toModel } from '../pipeline/export/format.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { caffenetOnnx, modernOnnx, type BuiltModel } from './helpers/onnx-models.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
@@ -104,6 +106,25 @@ describe('ONNX models vs onnxruntime-node', () => {
         expect([...other.blobs.keys()]).toEqual([...raw.blobs.keys()]);
         for (const [name, b] of raw.blobs) expect(other.blobs.get(name)!.data, name).toEqual(b.data);
       }
+    });
+
+    it('the probe page\'s export of an imported model rebuilds the same network', async () => {
+      const m = modernOnnx(11);
+      const x = randn(rng(12), 2 * 3 * 37 * 33);
+      const { model, blobs } = await deepvisRun(m.bytes, x, m.dims);
+      const out = join(dir, 'export');
+      await exportModel(model, out);
+      const doc = checkExportedModel(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')));
+      const shards = readdirSync(out).filter((f) => f.endsWith('.bin')).sort().map((f) => new Uint8Array(readFileSync(join(out, f))).buffer);
+      const again = toModel(doc.modelTopology, decodeGroup(doc.weightsManifest[0], shards));
+      const net = createNet(again);
+      const lay = nchwToLayout(x, m.dims);
+      const res = net.forward(tf.tensor4d(lay.data, lay.shape as [number, number, number, number]), ['logprob', 'up', 'tokens_t']);
+      for (const name of ['logprob', 'up', 'tokens_t']) {
+        const want = nchwToLayout(blobs.get(name)!.data, blobs.get(name)!.dims).data;
+        expect(Array.from(await res[name].data()), name).toEqual(Array.from(want));
+      }
+      net.dispose();
     });
 
     it('external data outside the model folder or missing is a one-line error', async () => {
