@@ -8,7 +8,7 @@
  *     [--images 200] [--workers 2] [--batch 8] [--chunk 256] [--render-units 6] [--backend wasm] [--models googlenet,squeezenet]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../pipeline/model/load.ts';
@@ -62,11 +62,15 @@ for (const name of a.models!.split(',')) {
     await runScanStage({ plan: makePlan(model, cfg.layers, files.slice(0, batch * runner.size), 9, 'file'), runner, batch, chunk: 1000, stateDir: join(tmp, 'warm'), quiet: true });
     const stats = { mergeMs: 0, checkpointMs: 0, images: 0 };
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage(); // the whole process: main thread and worker threads
     const state = await runScanStage({ plan, runner, batch, chunk: Number(a.chunk), stateDir: join(tmp, 'state'), quiet: true, stats });
     const sec = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerImg = (cpu.user + cpu.system) / 1e6 / files.length;
     console.log(`${model.id}: scan ${files.length} images, ${plan.blobs.length} layers, ${units} units tracked (+ class correlations for ${state.corr?.units ?? 0}): ` +
       `${(files.length / sec).toFixed(1)} img/s on ${runner.backend} × ${runner.size} workers, batch ${batch} ` +
-      `(main thread: merge ${(stats.mergeMs / stats.images).toFixed(1)} ms/img, checkpoints ${(stats.checkpointMs / 1000).toFixed(2)} s)`);
+      `(main thread: merge ${(stats.mergeMs / stats.images).toFixed(1)} ms/img, checkpoints ${(stats.checkpointMs / 1000).toFixed(2)} s); ` +
+      `CPU ${(cpuPerImg * 1000).toFixed(0)} ms/img, i.e. ${(runner.size / cpuPerImg).toFixed(1)} img/s if ${runner.size} cores were free (load average now ${loadavg()[0].toFixed(1)})`);
 
     // Render: the final top-9 of the first few units of a middle layer and of the last layer.
     const n = Number(a['render-units']);
