@@ -92,3 +92,12 @@ describe.skipIf(!A.dir)(`patch and deconv images are receptive-field sized on re
     await check(m, { 'conv1/7x7_s2': 7, 'inception_3a/output': 59, 'inception_4c/output': 299, 'loss3/classifier': 224 }, join(A.dir!, 'images/imagenet-sample/n01443537_goldfish.JPEG'));
   });
 });
+
+describe('whole-image windows', () => {
+  it('fc units and 1×1 (globally pooled) units see the whole input', () => {
+    const fc: BlobInfo = { name: 'fc', shape: [10], producer: 'fc', layer: 'fc', rf: { size: [32, 32], stride: [32, 32], offset: [0, 0] } };
+    const g: BlobInfo = { name: 'g', shape: [10, 1, 1], producer: 'pool', layer: 'g', rf: { size: [415, 415], stride: [16, 16], offset: [-94, -94] } };
+    expect(unitWindow(fc, 0, 32, 30)).toEqual({ top: 0, left: 0, height: 32, width: 30 });
+    expect(unitWindow(g, 0, 227, 227)).toEqual({ top: 0, left: 0, height: 227, width: 227 });
+  });
+});

@@ -4,7 +4,8 @@ import type { BlobInfo } from '../graph/types.ts';
  * Receptive-field windows and crops. A conv unit at blob position (y, x) sees input rows
  * [offset + y·stride, offset + y·stride + size) and likewise columns; the window may leave the
  * image, and what lies outside is zero in the cropped map (in the preprocessed input that is the
- * mean colour, as the toolbox shows it). fc units see the whole image.
+ * mean colour, as the toolbox shows it). fc units, and units of 1×1 blobs (global pooling), get
+ * the whole image.
  */
 export interface Window {
   top: number;
@@ -24,7 +25,8 @@ export function unitCount(blob: BlobInfo): number {
 
 /** The window seen by the unit at flat position `pos` (= y·W + x) of `blob`, on an input of `inH`×`inW`. */
 export function unitWindow(blob: BlobInfo, pos: number, inH: number, inW: number): Window {
-  if (!isSpatial(blob)) return { top: 0, left: 0, height: inH, width: inW };
+  // fc units, and units of a 1×1 blob (global pooling) whose field spans the image anyway: the whole image.
+  if (!isSpatial(blob) || (blob.shape[1] === 1 && blob.shape[2] === 1)) return { top: 0, left: 0, height: inH, width: inW };
   const W = blob.shape[2];
   const y = Math.floor(pos / W);
   const x = pos % W;
