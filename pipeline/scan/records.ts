@@ -46,7 +46,7 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
         const m: MaxImage = { file: plan.rel[e.image], value: e.value, y, x, ...maxImagePaths(plan.modelId, info.name, u, r) };
         const s = synsets[e.image];
         if (s) {
-          m.label = labelName(s, idx);
+          if (idx.bySynset.has(s)) m.label = labelName(s, idx);
           m.synset = s;
         }
         return m;
