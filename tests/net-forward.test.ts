@@ -78,12 +78,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
     afterAll(() => tf.disposeVariables());
 
     for (const make of [caffenetLike, inceptionLike, poolCorners]) {
-      for (const fastGrad of [true, false]) {
-        it(`${make.name} (${fastGrad ? 'fast' : 'stock'} ops)`, () => {
+      for (const [fastGrad, maxWeightBytes] of [[true, undefined], [false, undefined], [true, 400]] as const) {
+        const blocks = maxWeightBytes ? ', fc weights in column blocks' : '';
+        it(`${make.name} (${fastGrad ? 'fast' : 'stock'} ops${blocks})`, () => {
           const model = make();
           const x = input(model, 2, 5);
           const ref = referenceForward(model.graph, x);
-          const net = createNet(model, { fastGrad });
+          const net = createNet(model, { fastGrad, maxWeightBytes });
           const before = tf.memory().numTensors;
           const names = model.graph.blobs.map((b) => b.name).filter((b) => b !== 'data');
           const xt = tf.tensor4d(toNhwc(x), [2, x.shape[2], x.shape[3], x.shape[1]]);

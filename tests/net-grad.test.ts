@@ -60,8 +60,8 @@ function undilated(model: Model): Model {
   return { ...model, graph: { ...model.graph, layers, weights } };
 }
 
-function gradOf(model: Model, fastGrad: boolean, x: tf.Tensor4D, blob: string, r: tf.Tensor, mode: GradMode) {
-  const net = createNet(fastGrad ? model : undilated(model), { fastGrad });
+function gradOf(model: Model, fastGrad: boolean, x: tf.Tensor4D, blob: string, r: tf.Tensor, mode: GradMode, maxWeightBytes?: number) {
+  const net = createNet(fastGrad ? model : undilated(model), { fastGrad, maxWeightBytes });
   const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, [blob], { gradMode: mode })[blob], r)))(x);
   const out = { grad: g.dataSync().slice(), value: tf.tidy(() => net.forward(x, [blob])[blob].dataSync().slice()) };
   g.dispose();
@@ -108,6 +108,19 @@ for (const [backend, loops] of configs) {
         });
       }
     }
+
+    it('fc weights kept in column blocks give the same gradients', () => {
+      const model = strides();
+      const [c, h, w] = model.graph.input.shape;
+      const x = tf.tensor4d(randn(rng(3), 2 * h * w * c), [2, h, w, c]);
+      for (const [blob, n] of [['fc', 7], ['out', 4]] as const) {
+        const r = tf.tensor2d(randn(rng(n), 2 * n), [2, n]);
+        const blocks = gradOf(model, true, x, blob, r, 'guided', 4 * 5 * 2);
+        const whole = gradOf(model, true, x, blob, r, 'guided');
+        expect(relErr(whole.value, blocks.value)).toBeLessThan(1e-6);
+        expect(relErr(whole.grad, blocks.grad)).toBeLessThan(1e-6);
+      }
+    });
 
     it('deconv mode passes positive gradient through ReLUs whatever the forward sign; guided also masks', () => {
       // data → ReLU: d(out)/d(x) with upstream r = [+1, −1, +1, −1] at x = [+2, +3, −1, −4].

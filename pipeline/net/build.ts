@@ -18,6 +18,18 @@ export interface NetOptions {
    * convolutions, fused ReLU). Default true; false runs stock tfjs ops and gradients (reference).
    */
   fastGrad?: boolean;
+  /**
+   * Largest weight tensor, in bytes; bigger fully connected weights are kept in column blocks.
+   * Default: WebGPU's storage-buffer binding limit on webgpu, else unlimited.
+   */
+  maxWeightBytes?: number;
+}
+
+/** WebGPU binds at most this many bytes of one buffer (128 MiB on many GPUs); unlimited elsewhere. */
+export function weightBytesLimit(): number {
+  if (tf.getBackend() !== 'webgpu') return Infinity;
+  const dev = (tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
+  return dev?.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
 }
 
 interface Step extends ChannelLinks {
@@ -38,6 +50,7 @@ const isFusableRelu = (l: Layer | undefined, top: string): l is Extract<Layer, {
  */
 export function createNet(model: Model, opts: NetOptions = {}): Net {
   const fastGrad = opts.fastGrad ?? true;
+  const maxWeightBytes = opts.maxWeightBytes ?? weightBytesLimit();
   const { graph } = model;
   if (!graph.weights) throw new UserError(`model ${model.source} has no weights (a .caffemodel is needed to run it)`);
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
@@ -76,7 +89,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           steps.push(withRelu(makeConv(l, params, shapeOf(l.bottoms[0], l.name)[0], fastGrad)));
           break;
         case 'fc':
-          steps.push(withRelu(makeFc(l, params, shapeOf(l.bottoms[0], l.name), fastGrad)));
+          steps.push(withRelu(makeFc(l, params, shapeOf(l.bottoms[0], l.name), fastGrad, maxWeightBytes)));
           break;
         case 'relu':
           steps.push(one((x, mode) => relu(x, l.negativeSlope, mode, !fastGrad), undefined, true));

@@ -9,56 +9,84 @@ import { fcWeights } from './weights.ts';
 
 /**
  * Caffe InnerProduct. The input is flattened in NHWC order; the weight rows were permuted once so
- * that this equals Caffe's C,H,W flatten. `bottomShape` is the bottom blob's Caffe shape.
+ * that this equals Caffe's C,H,W flatten. `bottomShape` is the bottom blob's Caffe shape. Weights
+ * over `maxBytes` (WebGPU's storage-buffer binding limit, 128 MiB on many GPUs: CaffeNet's fc6 is
+ * 144 MiB) are kept as column blocks, each multiplied on its own.
  */
-export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomShape: number[], fastGrad: boolean): ParamOp {
+export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomShape: number[], fastGrad: boolean, maxBytes = Infinity): ParamOp {
   if (!params || params.length < 1) throw new UserError(`layer ${layer.name}: no weights`);
   const O = layer.numOutput;
   const [c, h, w] = bottomShape.length === 3 ? bottomShape : [bottomShape.reduce((a, b) => a * b, 1), 1, 1];
   const inSize = c * h * w;
   if (params[0].data.length !== O * inSize) throw new UserError(`layer ${layer.name}: weights have ${params[0].data.length} values, expected ${O}×${inSize}`);
-  const W = tf.tensor2d(fcWeights(params[0].data, O, c, h, w), [inSize, O]);
   const b = layer.biasTerm ? params[1]?.data : undefined;
   if (layer.biasTerm && (!b || b.length !== O)) throw new UserError(`layer ${layer.name}: bias must have ${O} values`);
-  const bias = b ? tf.tensor1d(b) : undefined;
+  const host = fcWeights(params[0].data, O, c, h, w); // [inSize, O]
+  const per = Math.max(1, Math.min(O, Math.floor(maxBytes / (4 * inSize))));
+  const blocks: { W: tf.Tensor2D; bias?: tf.Tensor1D; from: number; size: number }[] = [];
+  for (let from = 0; from < O; from += per) {
+    const size = Math.min(per, O - from);
+    const data = new Float32Array(inSize * size);
+    for (let i = 0; i < inSize; i++) data.set(host.subarray(i * O + from, i * O + from + size), i * size);
+    blocks.push({ W: tf.tensor2d(data, [inSize, size]), bias: b && tf.tensor1d(b.subarray(from, from + size)), from, size });
+  }
 
   const flat = (x: tf.Tensor): tf.Tensor2D => {
     const n = x.shape[0];
     if (x.size / n !== inSize) throw new UserError(`layer ${layer.name}: expects ${inSize} inputs per image, got shape [${x.shape}]`);
     return tf.reshape(x, [n, inSize]);
   };
+  /** The weight columns of `channels` (in that order), or every block when none. */
+  const weights = (channels?: number[]): { W: tf.Tensor2D; bias?: tf.Tensor1D }[] => {
+    if (!channels) return blocks;
+    const parts = blocks.map((bl) => channels.filter((ch) => ch >= bl.from && ch < bl.from + bl.size));
+    const cols = blocks.flatMap((bl, k) => (parts[k].length ? [tf.gather(bl.W, tf.tensor1d(parts[k].map((ch) => ch - bl.from), 'int32'), 1)] : []));
+    let W = cols.length === 1 ? cols[0] : tf.concat(cols, 1);
+    // Back to the order asked for (the blocks' gather grouped the channels by block).
+    const order = parts.flat();
+    if (order.some((ch, i) => ch !== channels[i])) W = tf.gather(W, tf.tensor1d(channels.map((ch) => order.indexOf(ch)), 'int32'), 1);
+    return [{ W, bias: b && tf.tensor1d(channels.map((ch) => b[ch])) }]; // bias from host values: see conv.ts
+  };
+  const matmul = (x2: tf.Tensor2D, ws: { W: tf.Tensor2D; bias?: tf.Tensor1D }[], activation: 'relu' | 'linear') => {
+    const ys = ws.map((wb) => tf.fused.matMul({ a: x2, b: wb.W, bias: wb.bias, activation }));
+    return ys.length === 1 ? ys[0] : tf.concat(ys, 1);
+  };
   return {
     restrictable: true,
     apply(x, relu?: FusedRelu, channels?: number[]) {
-      let Wu = W, bu = bias;
-      if (channels) {
-        const idx = tf.tensor1d(channels, 'int32');
-        Wu = tf.gather(W, idx, 1);
-        bu = b && tf.tensor1d(channels.map((c) => b[c])); // host values: see conv.ts
-      }
       if (!fastGrad) {
         if (relu) throw new Error('internal: ReLU fusion needs the fast-gradient path');
-        const y = tf.matMul(flat(x), Wu);
-        return bu ? tf.add(y, bu) : y;
+        const ws = weights(channels);
+        const ys = ws.map((wb) => (wb.bias ? tf.add(tf.matMul(flat(x), wb.W), wb.bias) : tf.matMul(flat(x), wb.W)));
+        return ys.length === 1 ? ys[0] : tf.concat(ys, 1);
       }
       return withGrad(x, (xi, save) => {
-        const value = tf.fused.matMul({ a: flat(xi), b: Wu, bias: bu, activation: relu ? 'relu' : 'linear' });
+        const value = matmul(flat(xi), weights(channels), relu ? 'relu' : 'linear');
         if (relu) save([value]);
         const shape = xi.shape;
         return {
           value,
           gradFunc: (dy, saved) => {
-            const g = relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy;
+            const g = (relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy) as tf.Tensor2D;
             // Tensors made during the forward pass are gone by now: cut the weights again.
-            const Wg = channels ? tf.gather(W, tf.tensor1d(channels, 'int32'), 1) : W;
-            return tf.reshape(tf.matMul(g as tf.Tensor2D, Wg, false, true), shape);
+            const ws = weights(channels);
+            let at = 0;
+            const terms = ws.map((wb) => {
+              const n = wb.W.shape[1];
+              const gk = ws.length === 1 ? g : tf.slice(g, [0, at], [-1, n]);
+              at += n;
+              return tf.matMul(gk, wb.W, false, true);
+            });
+            return tf.reshape(terms.length === 1 ? terms[0] : tf.addN(terms), shape);
           },
         };
       });
     },
     dispose() {
-      W.dispose();
-      bias?.dispose();
+      for (const bl of blocks) {
+        bl.W.dispose();
+        bl.bias?.dispose();
+      }
     },
   };
 }
