@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { intFlag, parseCommandArgs } from '../args.ts';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
@@ -6,14 +5,7 @@ import { withRandomWeights } from '../model/random-weights.ts';
 import { expandInputs } from '../io/inputs.ts';
 import { parseBackend } from '../backend.ts';
 import type { GradMode } from '../net/types.ts';
-import { writeJsonAtomic } from '../content/atomic.ts';
-import { writeModelRecord } from '../content/model-record.ts';
-import { makePlan } from '../scan/plan.ts';
-import { createRunner } from '../scan/runner.ts';
-import { runScanStage } from '../scan/scan.ts';
-import { runRenderStage } from '../scan/render.ts';
-import { unitResults, writeUnitScan } from '../scan/records.ts';
-import { skippedReport, topkSummary } from '../scan/report.ts';
+import { scan } from '../scan/run.ts';
 
 const HELP = `usage: deepvis scan --model M --images DIR|GLOB|FILE… --layers L1,L2 [options]
 
@@ -77,28 +69,5 @@ export async function run(argv: string[]): Promise<void> {
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to scan with random ones)`);
 
   const files = await expandInputs(images);
-  const plan = makePlan(model, layers, files, k, seed === undefined ? 'file' : `random:${seed}`);
-  const stateDir = join(out, model.id, 'state');
-  const runner = await createRunner({ model, backend, workers });
-  try {
-    const t0 = Date.now();
-    const state = await runScanStage({ plan, runner, batch, chunk, stateDir, quiet });
-    const scanSeconds = (Date.now() - t0) / 1000;
-    const units = unitResults(model, plan, state);
-    await writeJsonAtomic(join(stateDir, `scan-${plan.key}.summary.json`), topkSummary(plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds }));
-    if (!v['no-render']) {
-      const r = await runRenderStage({ plan, runner, units, mode, batch, out, stateDir, quiet });
-      await writeModelRecord(out, model);
-      for (const u of units) await writeUnitScan(out, model, u);
-      if (r.mismatches.length > 0) {
-        const m = r.mismatches[0];
-        console.error(`warning: ${r.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`);
-      }
-    }
-    const report = skippedReport(state.skipped);
-    if (report) console.error(report);
-    if (!quiet) console.error(`scan: ${plan.files.length - state.skipped.length} of ${plan.files.length} images, ${units.length} units of ${layers.join(', ')} → ${join(out, model.id)}`);
-  } finally {
-    await runner.close();
-  }
+  await scan({ model, files, layers, k, mode, out, backend, workers, batch, chunk, weightsTag: seed === undefined ? 'file' : `random:${seed}`, render: !v['no-render'], quiet });
 }
