@@ -64,8 +64,14 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
 
   const forward = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D => {
     const activation = relu ? 'relu' : 'linear';
+    // The FusedConv2D kernel itself: tf.fused.conv2d unfuses (separate bias add and ReLU passes)
+    // whenever a gradient is being recorded, although nothing inside this op is recorded.
     const one = (xg: tf.Tensor4D, grp: Group) =>
-      tf.fused.conv2d({ x: xg, filter: grp.filter, strides: [sh, sw], pad: explicitPad, dilations: fwdDilation, bias: grp.bias, activation });
+      tf.engine().runKernel(
+        'FusedConv2D',
+        { x: xg, filter: grp.filter, bias: grp.bias } as unknown as tf.NamedTensorMap,
+        { strides: [sh, sw], pad: explicitPad, dataFormat: 'NHWC', dilations: fwdDilation, dimRoundingMode: undefined, activation, leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor4D;
     if (G === 1) return one(x, groups[0]);
     const xs = splitChannels(x, groups.map(() => Ig));
     return tf.concat(xs.map((xg, g) => one(xg, groups[g])), 3);

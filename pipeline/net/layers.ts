@@ -47,8 +47,15 @@ export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomSh
     if (order.some((ch, i) => ch !== channels[i])) W = tf.gather(W, tf.tensor1d(channels.map((ch) => order.indexOf(ch)), 'int32'), 1);
     return [{ W, bias: b && tf.tensor1d(channels.map((ch) => b[ch])) }]; // bias from host values: see conv.ts
   };
+  // The _FusedMatMul kernel itself (3-D operands): tf.fused.matMul unfuses while a gradient is recorded.
   const matmul = (x2: tf.Tensor2D, ws: { W: tf.Tensor2D; bias?: tf.Tensor1D }[], activation: 'relu' | 'linear') => {
-    const ys = ws.map((wb) => tf.fused.matMul({ a: x2, b: wb.W, bias: wb.bias, activation }));
+    const [n] = x2.shape;
+    const a = tf.reshape(x2, [1, n, inSize]);
+    const ys = ws.map((wb) => {
+      const inputs = { a, b: tf.reshape(wb.W, [1, inSize, wb.W.shape[1]]), bias: wb.bias } as unknown as tf.NamedTensorMap;
+      const attrs = { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap;
+      return tf.reshape(tf.engine().runKernel('_FusedMatMul', inputs, attrs) as tf.Tensor, [n, wb.W.shape[1]]);
+    });
     return ys.length === 1 ? ys[0] : tf.concat(ys, 1);
   };
   return {
