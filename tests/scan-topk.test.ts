@@ -107,3 +107,17 @@ describe('scan checkpoint', () => {
     expect(back).toEqual(s);
   });
 });
+
+describe('per-channel max and first arg-max of NHWC blobs', () => {
+  it('matches a direct search, first position on ties', async () => {
+    const { maxArgmaxNhwc } = await import('../pipeline/scan/handlers.ts');
+    const n = 2, hw = 5, c = 3;
+    const d = Float32Array.from([
+      1, 0, -1, 3, 0, -2, 3, 5, -3, 0, 5, -4, 2, 1, -5,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 7, 0,
+    ]);
+    const r = maxArgmaxNhwc(d, n, hw, c);
+    expect(Array.from(r.values)).toEqual([3, 5, -1, 0, 7, 0]);
+    expect(Array.from(r.positions)).toEqual([1, 2, 0, 0, 4, 0]);
+  });
+});

@@ -59,6 +59,31 @@ async function decodeAll(files: string[], model: Model): Promise<{ images: (Deco
   return { images, errors };
 }
 
+const CPU_BACKENDS = new Set(['wasm', 'cpu']);
+
+/**
+ * Per image and channel of an NHWC blob: the maximum over the H·W positions and the first
+ * position where it is reached (NaN never wins).
+ */
+export function maxArgmaxNhwc(data: Float32Array, n: number, hw: number, c: number): { values: Float32Array; positions: Int32Array } {
+  const values = new Float32Array(n * c).fill(Number.NEGATIVE_INFINITY);
+  const positions = new Int32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const o = i * c;
+    for (let p = 0; p < hw; p++) {
+      const base = (i * hw + p) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const v = data[base + ch];
+        if (v > values[o + ch]) {
+          values[o + ch] = v;
+          positions[o + ch] = p;
+        }
+      }
+    }
+  }
+  return { values, positions };
+}
+
 /** Decodes a batch of images, runs the net once, reduces each tracked blob to per-unit maxima. */
 export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBatchArgs): Promise<ScanBatchResult> {
   const { images, errors } = await decodeAll(args.files, model);
@@ -76,11 +101,20 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   let probs: Float32Array | null = null;
   let cross: Float32Array | null = null;
   const keep = new Map<string, TF.Tensor>(); // per-unit maxima of the correlation blobs, [n, units]
+  // On CPU backends one pass over the NHWC data here beats tfjs's transpose + two reductions.
+  const cpuSide = CPU_BACKENDS.has(tf.getBackend());
   try {
     for (const b of args.blobs) {
       const o = outs[b];
       if (o.rank === 4) {
         const [n, h, w, c] = o.shape;
+        if (cpuSide) {
+          const r = maxArgmaxNhwc(o.dataSync() as Float32Array, n, h * w, c);
+          values.push(r.values);
+          positions.push(r.positions);
+          if (args.corrBlobs.includes(b)) keep.set(b, tf.tensor2d(r.values, [n, c]));
+          continue;
+        }
         const [mx, am] = tf.tidy(() => {
           const flat = tf.reshape(o, [n, h * w, c]);
           return [tf.max(flat, 1), tf.argMax(flat, 1)];
