@@ -24,6 +24,8 @@ export interface ProbeState {
   source?: 'image' | 'camera';
   /** Frames processed since the source started (1 for a still image). */
   frames: number;
+  /** Inputs processed since the page loaded the network (never reset). */
+  runs: number;
   fps: number;
   layer?: string;
   unit?: number;
@@ -70,7 +72,7 @@ class Probe {
   private busy = false;
   private lastDeconv = 0;
   private activeKey = '';
-  readonly state: ProbeState = { loaded: false, frames: 0, fps: 0, top: [] };
+  readonly state: ProbeState = { loaded: false, frames: 0, runs: 0, fps: 0, top: [] };
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -221,6 +223,7 @@ class Probe {
       this.frame = frame;
       this.state.forwardMs = frame.ms;
       this.state.frames++;
+      this.state.runs++;
       this.fps.tick();
       this.state.fps = this.fps.fps;
       this.state.top = topK(frame.output, 5, this.labels);
@@ -327,7 +330,7 @@ class Probe {
 
 let loading: Promise<Probe> | undefined;
 
-const blankState = (): ProbeState => ({ loaded: false, frames: 0, fps: 0, top: [] });
+const blankState = (): ProbeState => ({ loaded: false, frames: 0, runs: 0, fps: 0, top: [] });
 
 /**
  * Loads everything once, then feeds the optional file or starts/stops the camera. Never throws:

@@ -47,11 +47,11 @@ export async function waitForFrames(page: Page, n: number, timeout = 120_000): P
 
 /** Chooses a photo in the page's file input and waits for its result. */
 export async function loadPhoto(page: Page, file: string, timeout = 180_000): Promise<void> {
-  const before = await page.evaluate(() => window.__deepvisProbe?.state().frames ?? 0);
+  const before = await page.evaluate(() => window.__deepvisProbe?.state().runs ?? 0);
   await page.setInputFiles('#probe-file', file);
   await page.waitForFunction((k) => {
     const s = window.__deepvisProbe?.state();
-    return Boolean(s && (s.error || (s.source === 'image' && s.frames >= 1 && s.frames !== k) || (s.source === 'image' && k === 0 && s.frames >= 1)));
+    return Boolean(s && (s.error || (s.source === 'image' && s.runs > k)));
   }, before, { timeout, polling: 100 });
   const s = await probeState(page);
   if (s.error) throw new Error(`probe: ${s.error}`);
