@@ -14,7 +14,8 @@ export default defineConfig({
   base: process.env.DEEPVIS_BASE || '/',
   trailingSlash: 'always',
   cacheDir: process.env.DEEPVIS_CACHE_DIR || './.cache/astro',
-  build: { format: 'directory', inlineStylesheets: 'never', concurrency: 1 },
+  // concurrency 4: page renders overlap their file writes (32 s vs 52 s for 10,568 pages here).
+  build: { format: 'directory', inlineStylesheets: 'never', concurrency: 4 },
   compressHTML: true,
   devToolbar: { enabled: false },
   scopedStyleStrategy: 'class',

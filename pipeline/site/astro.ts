@@ -23,6 +23,15 @@ export interface AstroBuildOptions {
   quiet?: boolean;
 }
 
+/**
+ * A heap limit for the astro child. V8 grows the heap lazily: at 10,568 pages the live heap after a
+ * full GC peaked at ~350 MB while the heap reached 940 MB (RSS 1.0–1.5 GB between runs); a limit
+ * makes it collect earlier (RSS ~0.9–1.0 GB, same CPU time). ~50 KB per page, never below 768 MB.
+ */
+export function heapLimitMb(pages: number): number {
+  return Math.max(768, Math.round(512 + pages * 0.05));
+}
+
 function astroBin(): string {
   const require = createRequire(join(PROJECT_ROOT, 'package.json'));
   return join(dirname(require.resolve('astro/package.json')), 'astro.js');
@@ -45,6 +54,7 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     ASTRO_TELEMETRY_DISABLED: '1',
     NO_COLOR: '1',
     FORCE_COLOR: '0',
+    NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', `--max-old-space-size=${heapLimitMb(o.expectedPages)}`].join(' ').trim(),
   };
   const progress = new Progress({ label: 'astro build', total: o.expectedPages, rateUnit: 'pages/s', quiet: o.quiet });
   const child = spawn(process.execPath, [astroBin(), 'build'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
