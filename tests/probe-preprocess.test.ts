@@ -56,5 +56,4 @@ describe.skipIf(!A.dir)(`probe preprocessing on shared photos ${A.skipReason ?? 
       }
     }
   });
-
 });
