@@ -93,6 +93,19 @@ describe('net worker pool start-up', () => {
     }
   });
 
+  it('a worker that dies fails its task; the others go on serving', async () => {
+    const pool = await createNetPool({ model: 'tiny', backend: 'cpu', workers: 2, handlers: HANDLERS, modelFactory: FACTORY });
+    try {
+      await expect(pool.run('crash', {})).rejects.toThrow(/worker exited \(code 3\)/);
+      const ids = await Promise.all([1, 2, 3].map(() => pool.run<number>('busy', { ms: 1 })));
+      expect(new Set(ids).size).toBe(1);
+      await pool.run('crash', {}).catch(() => undefined);
+      await expect(pool.run('busy', { ms: 1 })).rejects.toThrow(/no worker is running/);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('transfers only buffers a typed array owns whole', () => {
     const whole = new Float32Array(4);
     const view = new Float32Array(new ArrayBuffer(64), 16, 4);

@@ -26,3 +26,8 @@ export async function fails(_ctx: Ctx, args: { user: boolean }) {
   if (args.user) throw new UserError('bad input in a worker');
   throw new TypeError('internal failure in a worker');
 }
+
+/** Ends the worker thread (a crash, as far as the pool can tell). */
+export function crash() {
+  process.exit(3);
+}
