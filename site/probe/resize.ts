@@ -1,13 +1,15 @@
 /**
- * The pipeline's resize, in plain TypeScript for the browser: sharp 0.34 / libvips 8.17
- * `resize(w, h, { fit: 'fill', kernel: 'linear' })` on 8-bit pixels, reproduced operation by
- * operation so that the probe feeds the network the same pixels as `deepvis classify`:
- *   - vips_reducev then vips_reduceh (downsizing, triangle kernel stretched by the shrink factor,
- *     "gap 2": an integer box pre-shrink when the factor is ≥ 4, centre convention, 64-step
- *     coefficient tables, 12-bit fixed-point arithmetic, edge pixels repeated);
- *   - vips_affine with the bilinear interpolator for an axis that grows.
- * Not reproduced: libjpeg's shrink-on-load that sharp applies to JPEGs at least 3× larger than
- * the target (the browser decodes at full size; a box pre-shrink stands in for it).
+ * The pipeline's resizes, in plain TypeScript for the browser, so that the probe feeds the network
+ * the same pixels as `deepvis classify` (which resize applies is recorded in the exported model,
+ * pipeline/export/export.ts pipelineResize()):
+ *   - resizeCropBilinear: pipeline/image/decode.ts's own bilinear (OpenCV INTER_LINEAR, no
+ *     antialiasing), same arithmetic;
+ *   - resize: sharp 0.34 / libvips 8.17 `resize(w, h, { fit: 'fill', kernel })` on 8-bit pixels,
+ *     reproduced operation by operation: vips_reducev then vips_reduceh (kernel stretched by the
+ *     shrink factor, "gap 2" integer box pre-shrink from a factor of 4, centre convention, 64-step
+ *     coefficient tables, 12-bit fixed point, edges repeated), and vips_affine with the bilinear or
+ *     bicubic interpolator for an axis that grows. Not reproduced: libjpeg's shrink-on-load that
+ *     sharp applies to JPEGs at least 3× larger than the target.
  */
 
 export interface Pixels {
