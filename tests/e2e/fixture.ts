@@ -71,6 +71,15 @@ async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Removes fixture builds of earlier code or content (untouched for an hour). */
+async function pruneOld(keep: string): Promise<void> {
+  for (const d of await readdir(WORK)) {
+    if (d === keep || d.endsWith('.lock')) continue;
+    const age = Date.now() - (await stat(join(WORK, d)).then((s) => s.mtimeMs, () => Date.now()));
+    if (age > 3_600_000) await rm(join(WORK, d), { recursive: true, force: true });
+  }
+}
+
 /** The fixture's data root: the source models (linked) plus the xss-probe model. */
 async function makeDataRoot(dataRoot: string, source: string): Promise<void> {
   await rm(dataRoot, { recursive: true, force: true });
@@ -104,6 +113,7 @@ export async function buildFixtureGallery(opts: { base?: string; dataDir?: strin
   await mkdir(WORK, { recursive: true });
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(done)) return;
+    await pruneOld(key);
     await makeDataRoot(dataDir, source);
     await buildSite({ data: dataDir, out: dist, base, pageSize: FIXTURE_PAGE_SIZE, quiet: true });
     await writeFile(done, new Date().toISOString());

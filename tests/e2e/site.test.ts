@@ -110,6 +110,17 @@ describe.skipIf(skip)(`gallery in Chromium ${why}`, () => {
     await page.close();
   });
 
+  it('"Copy link" copies the unit\'s absolute permalink', async () => {
+    const u = fx.units[0];
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+    const page = await context.newPage();
+    await page.goto(url + unitPath(u.model, u.layerSlug, u.unit).slice(1));
+    await page.getByRole('button', { name: 'Copy link' }).click();
+    await page.waitForFunction(() => document.querySelector('button[data-copy]')?.textContent === 'Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url + unitPath(u.model, u.layerSlug, u.unit).slice(1));
+    await context.close();
+  });
+
   it('units with only some of their images render with a note for the rest', async () => {
     const noOpt = fx.units.find((u) => u.optimized.length === 0 && u.maxImages.length > 0);
     const noMax = fx.units.find((u) => u.maxImages.length === 0 && u.optimized.length > 0);
