@@ -89,6 +89,20 @@ describe.skipIf(skip)(`gallery in Chromium ${why}`, () => {
     await page.close();
   });
 
+  it('the layer filter keeps only that layer\'s units', async () => {
+    const u = fx.units.find((x) => x.layerSlug !== fx.units[fx.units.length - 1].layerSlug)!;
+    const page = await open('/search/');
+    await page.locator('#layer option', { hasText: u.layer }).first().waitFor({ state: 'attached' });
+    await page.locator('#layer').selectOption(u.layer);
+    await page.locator('#q').pressSequentially('unit');
+    await page.locator('#results li a').first().waitFor();
+    const hrefs = await page.locator('#results li a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(hrefs.length).toBeGreaterThan(0);
+    for (const h of hrefs) expect(h).toMatch(new RegExp(`^/${u.model}/${u.layerSlug}/\\d+/$`));
+    expect(new URL(page.url()).searchParams.get('layer')).toBe(u.layer);
+    await page.close();
+  });
+
   it('a search deep link (?q=) runs the search on load', async () => {
     const page = await open('/search/?q=tabby');
     await page.locator('#results li a').first().waitFor();
