@@ -1,4 +1,4 @@
-import { intFlag, parseCommandArgs } from '../args.ts';
+import { intFlag, parseCommandArgs, parseUnitSpec } from '../args.ts';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import { withRandomWeights } from '../model/random-weights.ts';
@@ -17,6 +17,8 @@ options:
   --model M            model folder, .prototxt, or preset name
   --images X           image files, folders or glob patterns (repeatable; positional args too)
   --layers L1,L2       blobs to track (all their units), see \`deepvis inspect\`
+  --units SPEC         e.g. 0-99,400: only these units of each layer get patches, deconv and
+                       records (all units are still tracked; default every unit)
   --top K              entries kept per unit (default 9)
   --deconv MODE        deconv | backprop | guided (default deconv)
   --out DIR            data root (default data)
@@ -36,6 +38,7 @@ export async function run(argv: string[]): Promise<void> {
       model: { type: 'string' },
       images: { type: 'string', multiple: true },
       layers: { type: 'string' },
+      units: { type: 'string' },
       top: { type: 'string' },
       deconv: { type: 'string' },
       out: { type: 'string' },
@@ -69,5 +72,9 @@ export async function run(argv: string[]): Promise<void> {
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to scan with random ones)`);
 
   const files = await expandInputs(images);
-  await scan({ model, files, layers, k, mode, out, backend, workers, batch, chunk, weightsTag: seed === undefined ? 'file' : `random:${seed}`, render: !v['no-render'], quiet });
+  const units = v.units === undefined ? undefined : Object.fromEntries(layers.map((name) => {
+    const info = model.graph.blobs.find((b) => b.name === name);
+    return [name, parseUnitSpec(v.units!, info?.shape[0])];
+  }));
+  await scan({ model, files, layers, units, k, mode, out, backend, workers, batch, chunk, weightsTag: seed === undefined ? 'file' : `random:${seed}`, render: !v['no-render'], quiet });
 }

@@ -24,6 +24,8 @@ export interface RenderStageOptions {
   /** Data root. */
   out: string;
   stateDir: string;
+  /** Names the unit selection when only some units are rendered (part of the progress file's name). */
+  selection?: string;
   quiet?: boolean;
 }
 
@@ -55,7 +57,7 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
   }
   for (const list of byImage.values()) list.sort((a, b) => blobOrder.get(a.blob)! - blobOrder.get(b.blob)! || a.unit - b.unit);
 
-  const progressPath = join(o.stateDir, `scan-${plan.key}.render.json`);
+  const progressPath = join(o.stateDir, `scan-${plan.key}${o.selection ? `-${o.selection}` : ''}.render.json`);
   let saved: RenderProgress | undefined;
   if (existsSync(progressPath)) {
     try {

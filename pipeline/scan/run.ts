@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Model } from '../graph/types.ts';
 import type { BackendChoice } from '../backend.ts';
@@ -34,6 +35,8 @@ export interface ScanOptions {
   chunk: number;
   /** Identifies the weights in the checkpoint key ('file', 'random:<seed>'). */
   weightsTag: string;
+  /** Only these units get patches, deconv and records, per blob (a blob not named: all its units). */
+  units?: Record<string, number[]>;
   /** Render patches/deconv and write records (default true). */
   render?: boolean;
   quiet?: boolean;
@@ -58,12 +61,15 @@ export async function scan(o: ScanOptions): Promise<ScanResult> {
     const t0 = Date.now();
     const state = await runScanStage({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir, quiet: o.quiet });
     const scanSeconds = (Date.now() - t0) / 1000;
-    const units = unitResults(model, plan, state);
+    const all = unitResults(model, plan, state);
+    const pick = o.units;
+    const units = pick ? all.filter((u) => !pick[u.blob] || pick[u.blob].includes(u.unit)) : all;
+    const selection = pick ? createHash('sha256').update(JSON.stringify(Object.entries(pick).sort())).digest('hex').slice(0, 12) : undefined;
     const summary = join(stateDir, `scan-${plan.key}.summary.json`);
     await writeJsonAtomic(summary, topkSummary(plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds }));
     let render: RenderSummary | undefined;
     if (o.render !== false) {
-      render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, quiet: o.quiet });
+      render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, selection, quiet: o.quiet });
       await writeModelRecord(o.out, model);
       for (const u of units) await writeUnitScan(o.out, model, u);
       if (render.mismatches.length > 0) {
