@@ -1,7 +1,7 @@
 /**
  * Runs `astro build` for the gallery in a child process (its memory is freed when it ends, and the
  * pipeline's TypeScript loader stays out of Vite's way), with the settings astro.config.mjs reads
- * from the environment. Progress: the pages Astro reports, against the expected count.
+ * from the environment. Progress: the unit pages Astro reports, against the number of units.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -18,8 +18,10 @@ export interface AstroBuildOptions {
   cacheDir: string;
   base: string;
   pageSize: number;
-  /** Pages Astro should write (for the progress line). */
+  /** Pages Astro should write (sizes the heap limit). */
   expectedPages: number;
+  /** Unit pages among them (the progress line counts these). */
+  unitPages: number;
   quiet?: boolean;
 }
 
@@ -56,7 +58,7 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     FORCE_COLOR: '0',
     NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', `--max-old-space-size=${heapLimitMb(o.expectedPages)}`].join(' ').trim(),
   };
-  const progress = new Progress({ label: 'astro build', total: o.expectedPages, rateUnit: 'pages/s', quiet: o.quiet });
+  const progress = new Progress({ label: 'astro build: unit pages', total: o.unitPages, rateUnit: 'pages/s', quiet: o.quiet });
   const child = spawn(process.execPath, [astroBin(), 'build'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (line: string) => {
@@ -69,8 +71,8 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     pending = lines.pop() ?? '';
     let pages = 0;
     for (const line of lines) {
-      if (/\.html \(\+/.test(line)) pages++;
-      else if (line.trim()) keep(line);
+      if (/\/\d+\/index\.html \(\+/.test(line) && !/\/page\/\d+\/index/.test(line)) pages++;
+      else if (line.trim() && !/\.html \(\+/.test(line)) keep(line);
     }
     if (pages) progress.tick(pages);
   });
