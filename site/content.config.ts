@@ -4,8 +4,11 @@
  * validated once by pipeline/site/data.ts with the schemas of pipeline/site/schema.ts (the same
  * code `deepvis site build` uses).
  *
+ * `deepvis site build` validates once and hands the records over in a snapshot file
+ * (DEEPVIS_SNAPSHOT, pipeline/site/snapshot.ts); without one (e.g. `astro dev`) they are read here.
+ *
  * A unit entry holds what the site shows of its validated UnitRecord as one compact JSON string
- * (site/lib/site-unit.ts; site/lib/gallery.ts decodes it). Astro bundles the whole content store
+ * (pipeline/site/snapshot.ts; site/lib/gallery.ts decodes it). Astro bundles the whole content store
  * into the build as a JS module of devalue-flattened values: 10,568 records as objects became
  * millions of array elements for Rollup to parse (3.3 GB peak RSS, measured); as strings they are
  * 10,568 elements.
@@ -13,18 +16,26 @@
 import { defineCollection, z } from 'astro:content';
 import { readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
 import { modelSchema } from '../pipeline/site/schema.ts';
-import { encodeSiteUnit } from './lib/site-unit.ts';
+import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
 
-let reading: ReturnType<typeof readGallery> | undefined;
-const gallery = () => (reading ??= readGallery(resolveDataRoot()));
+/** The content: the build command's snapshot when there is one, else the data root read here. */
+async function loadContent() {
+  const snapshot = process.env.DEEPVIS_SNAPSHOT;
+  if (snapshot) return { from: snapshot, ...(await readSnapshot(snapshot)) };
+  const g = await readGallery(resolveDataRoot());
+  return { from: g.root, models: g.models, units: g.units.map((u) => ({ id: unitId(u), json: encodeSiteUnit(u) })) };
+}
+
+let loading: ReturnType<typeof loadContent> | undefined;
+const content = () => (loading ??= loadContent());
 
 const models = defineCollection({
   loader: {
     name: 'deepvis-models',
     load: async ({ store }) => {
-      const g = await gallery();
+      const c = await content();
       store.clear();
-      for (const m of g.models) store.set({ id: m.id, data: { ...m } });
+      for (const m of c.models) store.set({ id: m.id, data: { ...m } });
     },
   },
   schema: modelSchema,
@@ -34,13 +45,13 @@ const units = defineCollection({
   loader: {
     name: 'deepvis-units',
     load: async ({ store, logger }) => {
-      const g = await gallery();
+      const c = await content();
       store.clear();
-      for (const u of g.units) store.set({ id: `${u.model}/${u.layerSlug}/${u.unit}`, data: { json: encodeSiteUnit(u) } });
-      logger.info(`${g.units.length} unit records from ${g.root}`);
+      for (const u of c.units) store.set({ id: u.id, data: { json: u.json } });
+      logger.info(`${c.units.length} unit records from ${c.from}`);
     },
   },
-  /** `json`: a SiteUnit (site/lib/site-unit.ts) of a record validated by unitSchema on reading. */
+  /** `json`: a SiteUnit (pipeline/site/snapshot.ts) of a record validated by unitSchema on reading. */
   schema: z.object({ json: z.string() }),
 });
 

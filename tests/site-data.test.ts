@@ -93,11 +93,32 @@ describe('placeImages', () => {
     await mkdir(join(dist, 'media', files[0].slice(0, files[0].lastIndexOf('/'))), { recursive: true });
     await writeFile(join(dist, 'media', files[0]), 'stale');
     const r = await placeImages(root, dist, files);
-    expect(r).toEqual({ linked: files.length, copied: 0 });
+    expect(r).toEqual({ linked: files.length, copied: 0, kept: 0, removed: 0 });
     for (const f of files) {
       const [a, b] = await Promise.all([stat(join(root, f)), stat(join(dist, 'media', f))]);
       expect(b.ino).toBe(a.ino);
     }
+  });
+
+  it('adopts a previous build\'s media: keeps what is current, relinks what changed, removes the rest', async () => {
+    const g = await readGallery(root);
+    const files = referencedImages(g.units);
+    const old = join(root, 'old');
+    await placeImages(root, old, files);
+    await writeFile(join(old, 'media', 'tiny', 'gone.webp'), 'stale');
+    await mkdir(join(old, 'media', 'tiny', 'img', 'gone'), { recursive: true });
+    await writeFile(join(old, 'media', 'tiny', 'img', 'gone', 'x.webp'), 'stale');
+    // the pipeline rewrites one image (new inode) and a record stops naming another
+    await unlink(join(root, files[0]));
+    await writeFile(join(root, files[0]), 'new');
+    const now = files.slice(0, -1);
+    const dist = join(root, 'dist');
+    const r = await placeImages(root, dist, now, join(old, 'media'));
+    expect(r).toEqual({ linked: 1, copied: 0, kept: now.length - 1, removed: 3 });
+    expect(await readFile(join(dist, 'media', files[0]), 'utf8')).toBe('new');
+    await expect(stat(join(dist, 'media', files[files.length - 1]))).rejects.toThrow();
+    await expect(stat(join(dist, 'media', 'tiny', 'img', 'gone'))).rejects.toThrow();
+    await expect(stat(join(old, 'media'))).rejects.toThrow();
   });
 
   it('says which image is missing', async () => {

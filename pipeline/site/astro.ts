@@ -14,6 +14,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface AstroBuildOptions {
   dataRoot: string;
+  /** The validated content (pipeline/site/snapshot.ts) the Astro loader reads. */
+  snapshot: string;
   outDir: string;
   cacheDir: string;
   base: string;
@@ -49,6 +51,7 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
   const env = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_VITE_VARS.test(k))),
     DEEPVIS_DATA: o.dataRoot,
+    DEEPVIS_SNAPSHOT: o.snapshot,
     DEEPVIS_OUT: o.outDir,
     DEEPVIS_CACHE_DIR: o.cacheDir,
     DEEPVIS_BASE: o.base,

@@ -1,10 +1,11 @@
 /**
  * `deepvis site build`: data root → static site in `out`:
- *   1. read and validate every record (clear errors before Astro starts);
- *   2. `astro build` into a staging folder inside the project (.cache/site-build/…);
+ *   1. read and validate every record (clear errors before Astro starts) into a snapshot file;
+ *   2. `astro build` (reading the snapshot) into a staging folder inside the project (.cache/site-build/…);
  *   3. swap the staging folder into `out`;
  *   4. at once: Pagefind index → `out/pagefind/`; images → `out/media/` (hard links, copies across
- *      devices); removal of the previous build (hundreds of thousands of links: seconds).
+ *      devices; a rebuild adopts the previous media/ folder and updates it), then removal of the
+ *      rest of the previous build.
  */
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { PROJECT_ROOT, runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
 import { placeImages, type PlaceResult } from './place.ts';
 import { buildSearchIndex } from './search-index.ts';
+import { writeSnapshot } from './snapshot.ts';
 import { DEFAULT_PAGE_SIZE, normalizeBase } from './urls.ts';
 
 export interface SiteBuildOptions {
@@ -98,9 +100,13 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
 
   const work = join(PROJECT_ROOT, '.cache', 'site-build', key(out));
   const staging = join(work, 'dist');
+  const snapshot = join(work, 'content.tsv');
   await rm(staging, { recursive: true, force: true });
-  await runAstroBuild({ dataRoot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, quiet: opts.quiet });
+  await mkdir(work, { recursive: true });
+  await writeSnapshot(snapshot, g);
+  await runAstroBuild({ dataRoot, snapshot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, unitPages: g.units.length, quiet: opts.quiet });
   const tAstro = Date.now();
+  await rm(snapshot, { force: true });
   // The probe pages' networks (pipeline/export/site.ts), into staging: a failure leaves `out` as it was.
   const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet });
 
@@ -108,13 +114,21 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const tSwap = Date.now();
 
   const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - tSwap];
+  const placeAndClean = async () => {
+    const placed = await placeImages(dataRoot, out, images, old ? join(old, 'media') : undefined);
+    if (old) await rm(old, { recursive: true, force: true });
+    return placed;
+  };
   const [[search, msSearch], [placed, msPlace]] = await Promise.all([
     timed(buildSearchIndex(out, g.models.map((m) => m.id))),
-    timed(placeImages(dataRoot, out, images)),
-    old ? rm(old, { recursive: true, force: true }) : undefined,
+    timed(placeAndClean()),
   ]);
   say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
-  say(`site: ${placed.linked} images linked, ${placed.copied} copied in ${formatDuration(msPlace)}`);
+  say(
+    `site: images ${placed.linked} linked, ${placed.copied} copied` +
+      (placed.kept || placed.removed ? `, ${placed.kept} kept from the previous build, ${placed.removed} removed` : '') +
+      ` in ${formatDuration(msPlace)}`,
+  );
   const tEnd = Date.now();
 
   return {

@@ -1,6 +1,6 @@
 /** Small, pure helpers that turn records into what the pages print. No data munging in templates. */
 import type { ModelRecord } from '../../pipeline/content/types.ts';
-import type { SiteOptImage, SiteTopClass, SiteUnit } from './site-unit.ts';
+import type { SiteOptImage, SiteTopClass, SiteUnit } from '../../pipeline/site/snapshot.ts';
 
 /** The class a unit stands for: its label (class layers), else its first top class. */
 export function unitClass(u: SiteUnit): string | undefined {

@@ -6,7 +6,7 @@
 import { getCollection } from 'astro:content';
 import type { LayerRecord, ModelRecord } from '../../pipeline/content/types.ts';
 import { sortByClass } from './format.ts';
-import { decodeSiteUnit, type SiteUnit } from './site-unit.ts';
+import { decodeSiteUnit, type SiteUnit } from '../../pipeline/site/snapshot.ts';
 
 export interface LayerView {
   model: ModelRecord;
