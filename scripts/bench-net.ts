@@ -52,8 +52,9 @@ export interface NetBenchResult {
   backend: string;
   workers: number;
   batch: number;
-  classify: { imgPerSec: number; images: number; top1: number; decodeMsPerImg: number };
-  imgStep: { msPerImgStep: number; blob: string; images: number };
+  /** `cores`: the process's CPU time over wall time while it ran (≤ workers; less when the machine is shared). */
+  classify: { imgPerSec: number; images: number; top1: number; decodeMsPerImg: number; cpuMsPerImg: number; cores: number };
+  imgStep: { msPerImgStep: number; blob: string; images: number; cpuMsPerImgStep: number; cores: number };
   /** One thread, CPU time (not wall): what one worker costs on an idle core. */
   cpuMsPerImg?: { forward: number; step: number };
   targets: { imgPerSec: number; msPerImgStep: number };
@@ -61,6 +62,8 @@ export interface NetBenchResult {
   /** 1-minute load average before and after (other processes slow wall-clock figures down). */
   load: [number, number];
 }
+
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
 function classBlob(model: Model): { blob: string; softmax: boolean } {
   const last = model.graph.layers[model.graph.layers.length - 1];
@@ -125,8 +128,11 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
         pool.run<ClassifyResult>('classifyBatch', { data: b.data, n: b.n, h: H, w: W, blob, softmax, top: 1 });
       await Promise.all(Array.from({ length: pool.size }, () => classify(batches[0]))); // warm-up: one batch per worker
       const tc = performance.now();
+      const cc = process.cpuUsage();
       const res = await Promise.all(batches.map(classify));
-      const imgPerSec = inputs.length / ((performance.now() - tc) / 1000);
+      const classifyWall = performance.now() - tc;
+      const classifyCpu = cpuMs(process.cpuUsage(cc));
+      const imgPerSec = inputs.length / (classifyWall / 1000);
       let top1 = 0;
       res.forEach((r, bi) => {
         for (let j = 0; j < batches[bi].n; j++) {
@@ -136,6 +142,8 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
       });
 
       const steps = o.steps ?? 3;
+      const ts = performance.now();
+      const cs = process.cpuUsage();
       const stepRuns = await Promise.all(
         Array.from({ length: pool.size }, (_, w) =>
           pool.run<{ ms: number; images: number }>('imgSteps', {
@@ -146,6 +154,8 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
           } satisfies StepArgs),
         ),
       );
+      const stepWall = performance.now() - ts;
+      const stepCpu = cpuMs(process.cpuUsage(cs));
       const stepImages = stepRuns.reduce((a, r) => a + r.images, 0);
       const msPerImgStep = Math.max(...stepRuns.map((r) => r.ms)) / stepImages;
 
@@ -159,8 +169,9 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
         backend: pool.backend,
         workers: pool.size,
         batch,
-        classify: { imgPerSec, images: inputs.length, top1: top1 / inputs.length, decodeMsPerImg },
-        imgStep: { msPerImgStep, blob: target.blob, images: stepImages },
+        classify: { imgPerSec, images: inputs.length, top1: top1 / inputs.length, decodeMsPerImg, cpuMsPerImg: classifyCpu / inputs.length, cores: classifyCpu / classifyWall },
+        // CPU per img-step counts the warm-up step each worker runs too.
+        imgStep: { msPerImgStep, blob: target.blob, images: stepImages, cpuMsPerImgStep: stepCpu / (stepImages + pool.size * batch), cores: stepCpu / stepWall },
         cpuMsPerImg,
         targets: { imgPerSec: target.imgPerSec, msPerImgStep: target.msPerImgStep },
         met: { classify: imgPerSec >= target.imgPerSec, imgStep: msPerImgStep <= target.msPerImgStep },
@@ -177,11 +188,14 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
 
 export function formatResult(r: NetBenchResult): string {
   const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
-  const cpu = r.cpuMsPerImg ? `; one thread CPU time: forward ${r.cpuMsPerImg.forward.toFixed(1)} ms/img, img-step ${r.cpuMsPerImg.step.toFixed(1)} ms` : '';
+  const c = r.classify, s = r.imgStep;
+  const cpu = r.cpuMsPerImg ? `\n  one thread, CPU time: forward ${r.cpuMsPerImg.forward.toFixed(1)} ms/img, img-step ${r.cpuMsPerImg.step.toFixed(1)} ms` : '';
   return (
-    `${r.model} [${r.backend}, ${r.workers} workers, batch ${r.batch}]: ` +
-    `classify ${r.classify.imgPerSec.toFixed(1)} img/s (target ≥ ${r.targets.imgPerSec}: ${ok(r.met.classify)}; top-1 ${(r.classify.top1 * 100).toFixed(0)}% of ${r.classify.images}; decode ${r.classify.decodeMsPerImg.toFixed(1)} ms/img not included), ` +
-    `img-step ${r.imgStep.msPerImgStep.toFixed(1)} ms (${r.imgStep.blob}; target ≤ ${r.targets.msPerImgStep}: ${ok(r.met.imgStep)})${cpu}; load ${r.load[0].toFixed(1)}→${r.load[1].toFixed(1)}`
+    `${r.model} [${r.backend}, ${r.workers} workers, batch ${r.batch}; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}]\n` +
+    `  classify ${c.imgPerSec.toFixed(1)} img/s (target ≥ ${r.targets.imgPerSec}: ${ok(r.met.classify)}); ${c.cpuMsPerImg.toFixed(1)} CPU ms/img on ${c.cores.toFixed(2)} cores; ` +
+    `top-1 ${(c.top1 * 100).toFixed(0)}% of ${c.images} photos; decoding ${c.decodeMsPerImg.toFixed(1)} ms/img not included\n` +
+    `  img-step ${s.msPerImgStep.toFixed(1)} ms (${s.blob}; target ≤ ${r.targets.msPerImgStep}: ${ok(r.met.imgStep)}); ${s.cpuMsPerImgStep.toFixed(1)} CPU ms per img-step on ${s.cores.toFixed(2)} cores` +
+    cpu
   );
 }
 
