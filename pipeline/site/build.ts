@@ -83,6 +83,16 @@ async function swapInto(staging: string, out: string): Promise<string | undefine
   return old;
 }
 
+/**
+ * Reads and validates the content, writes the snapshot Astro reads, and keeps only what the later
+ * steps need (the records themselves are freed before Astro runs: its memory and ours add up).
+ */
+async function snapshotContent(dataRoot: string, snapshot: string, pageSize: number) {
+  const g = await readGallery(dataRoot);
+  await writeSnapshot(snapshot, g);
+  return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, modelIds: g.models.map((m) => m.id) };
+}
+
 export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
   const t0 = Date.now();
   const say = (s: string) => opts.quiet || process.stderr.write(`${s}\n`);
@@ -92,19 +102,16 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
   if (out === dataRoot || dataRoot.startsWith(out + '/')) throw new UserError(`--out ${out} must not contain the data folder`);
 
-  const g = await readGallery(dataRoot);
-  const images = referencedImages(g.units);
-  const pages = expectedPages(g, pageSize);
-  const tRead = Date.now();
-  say(`site: ${g.models.length} model(s), ${g.units.length} units, ${images.length} images, ${pages} pages`);
-
   const work = join(PROJECT_ROOT, '.cache', 'site-build', key(out));
   const staging = join(work, 'dist');
   const snapshot = join(work, 'content.tsv');
   await rm(staging, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  await writeSnapshot(snapshot, g);
-  await runAstroBuild({ dataRoot, snapshot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, unitPages: g.units.length, quiet: opts.quiet });
+  const { images, pages, units, modelIds } = await snapshotContent(dataRoot, snapshot, pageSize);
+  const tRead = Date.now();
+  say(`site: ${modelIds.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
+
+  await runAstroBuild({ dataRoot, snapshot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, unitPages: units, quiet: opts.quiet });
   const tAstro = Date.now();
   await rm(snapshot, { force: true });
   // The probe pages' networks (pipeline/export/site.ts), into staging: a failure leaves `out` as it was.
@@ -120,7 +127,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
     return placed;
   };
   const [[search, msSearch], [placed, msPlace]] = await Promise.all([
-    timed(buildSearchIndex(out, g.models.map((m) => m.id))),
+    timed(buildSearchIndex(out, modelIds)),
     timed(placeAndClean()),
   ]);
   say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
@@ -132,7 +139,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const tEnd = Date.now();
 
   return {
-    out, base, units: g.units.length, pages, searchPages: search.pages, images: placed,
+    out, base, units, pages, searchPages: search.pages, images: placed,
     ms: { read: tRead - t0, astro: tAstro - tRead, probe: probe.ms, swap: tSwap - tAstro - probe.ms, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
   };
 }
