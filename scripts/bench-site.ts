@@ -42,6 +42,8 @@ export interface SiteBenchResult {
   steps: Record<string, number>;
   peakTreeRssMb: number;
   peakProcessRssMb: number;
+  /** The processes at the moment of the tree's peak. */
+  peakParts: string[];
   unitPageBytes: { max: number; median: number; maxPage: string };
   searchBundleBytes: number;
   search: SearchTiming[];
@@ -49,9 +51,10 @@ export interface SiteBenchResult {
 }
 
 /** RSS (kB) of every process in the tree rooted at `pid`, read from /proc. */
-async function treeRss(pid: number): Promise<{ total: number; max: number }> {
+async function treeRss(pid: number): Promise<{ total: number; max: number; parts: string[] }> {
   const parent = new Map<number, number>();
   const rss = new Map<number, number>();
+  const names = new Map<number, string>();
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
@@ -60,22 +63,26 @@ async function treeRss(pid: number): Promise<{ total: number; max: number }> {
       const vm = /VmRSS:\s+(\d+)/.exec(status);
       parent.set(Number(name), pp ? Number(pp[1]) : 0);
       rss.set(Number(name), vm ? Number(vm[1]) : 0);
+      const args = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+      names.set(Number(name), args.slice(0, 3).map((a) => a.split('/').pop()).join(' '));
     } catch {
       /* exited meanwhile */
     }
   }
   let total = 0;
   let max = 0;
+  const parts: string[] = [];
   for (const [p, kb] of rss) {
     for (let q: number | undefined = p; q; q = parent.get(q)) {
       if (q === pid) {
         total += kb;
         max = Math.max(max, kb);
+        if (kb > 10_000) parts.push(`${names.get(p)}: ${Math.round(kb / 1024)} MB`);
         break;
       }
     }
   }
-  return { total, max };
+  return { total, max, parts };
 }
 
 /** Runs a command, polling its process tree's RSS every 100 ms; resolves with the peaks and its stdout. */
@@ -92,10 +99,12 @@ export async function runMeasured(cmd: string, args: string[], env: NodeJS.Proce
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   let peakTotal = 0;
   let peakMax = 0;
+  let peakParts: string[] = [];
   let running = true;
   const poll = (async () => {
     while (running) {
       const r = await treeRss(child.pid!);
+      if (r.total > peakTotal) peakParts = r.parts;
       peakTotal = Math.max(peakTotal, r.total);
       peakMax = Math.max(peakMax, r.max);
       await new Promise((ok) => setTimeout(ok, 100));
@@ -111,7 +120,7 @@ export async function runMeasured(cmd: string, args: string[], env: NodeJS.Proce
     cpuMs = Math.round((user + sys) * 1000);
     await rm(timeFile, { force: true });
   }
-  return { ms: Date.now() - t0, cpuMs, peakTotalKb: peakTotal, peakMaxKb: peakMax, stdout };
+  return { ms: Date.now() - t0, cpuMs, peakTotalKb: peakTotal, peakMaxKb: peakMax, peakParts, stdout };
 }
 
 async function unitPageSizes(dist: string, model: string) {
@@ -228,6 +237,7 @@ export async function benchSite(opts: { data?: string; out?: string; runs?: numb
     steps: m ? { astro: parseSeconds(m[1]), pagefind: parseSeconds(m[2]), images: parseSeconds(m[3]) } : {},
     peakTreeRssMb: Math.round(run.peakTotalKb / 1024),
     peakProcessRssMb: Math.round(run.peakMaxKb / 1024),
+    peakParts: run.peakParts,
     unitPageBytes: { ...pages, maxPage: pages.maxPage.slice(out.length + 1) },
     searchBundleBytes: await dirBytes(join(out, 'pagefind')),
     search,
@@ -246,7 +256,7 @@ export function formatSiteBench(r: SiteBenchResult): string {
     `## Site (synthetic CaffeNet gallery, ${r.units} units)`,
     `- site build total: ${s(r.buildMs)} (target ≤ 60 s; load average ${r.loadAverage.toFixed(1)} on ${cpus().length} CPUs at the start` +
       (r.buildCpuMs !== undefined ? `, ${s(r.buildCpuMs)} CPU time` : '') + ')' + (r.steps.astro !== undefined ? ` — astro ${s(r.steps.astro)}, pagefind ${s(r.steps.pagefind)}, images ${s(r.steps.images)} (the last two run at once)` : ''),
-    `- peak RSS: ${r.peakTreeRssMb} MB for the whole process tree, ${r.peakProcessRssMb} MB for the largest process (target ≤ 1,536 MB)`,
+    `- peak RSS: ${r.peakTreeRssMb} MB for the whole process tree, ${r.peakProcessRssMb} MB for the largest process (target ≤ 1,536 MB); at the peak: ${r.peakParts.join(', ')}`,
     `- unit page HTML: max ${(r.unitPageBytes.max / 1024).toFixed(1)} KB (${r.unitPageBytes.maxPage}), median ${(r.unitPageBytes.median / 1024).toFixed(1)} KB (target ≤ 30 KB)`,
     `- search bundle: ${(r.searchBundleBytes / 1e6).toFixed(1)} MB`,
     `- first search result after the last keystroke, headless Chromium on 127.0.0.1 (target ≤ 0.5 s): median cold ${Math.round(r.searchMedianMs.cold)} ms, warm ${Math.round(r.searchMedianMs.warm)} ms, typed at 10 keys/s ${Math.round(r.searchMedianMs.typed)} ms`,
