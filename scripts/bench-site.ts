@@ -212,6 +212,14 @@ export async function measureSearch(dist: string, queries: string[], runs: numbe
   return out;
 }
 
+/** Queries from the content: the label and synset of class units 281 (tabby) and 1, and a layer. */
+async function searchQueries(data: string): Promise<string[]> {
+  const unit = async (n: number) => JSON.parse(await readFile(join(data, 'caffenet/units/fc8', `${n}.json`), 'utf8')) as { label?: string; synset?: string };
+  const [a, b] = await Promise.all([unit(281), unit(1)]);
+  const word = (label?: string) => label?.split(/[\s,]+/)[0] || 'unit';
+  return [word(a.label), a.synset ?? '281', 'conv5', word(b.label)];
+}
+
 export async function benchSite(opts: { data?: string; out?: string; runs?: number } = {}): Promise<SiteBenchResult> {
   const data = resolve(opts.data ?? join(ROOT, '.cache/synthetic-caffenet'));
   const out = resolve(opts.out ?? join(ROOT, '.cache/bench-site-dist'));
@@ -228,7 +236,7 @@ export async function benchSite(opts: { data?: string; out?: string; runs?: numb
   const m = /into .* in .*: astro (\S+), pagefind (\S+), images (\S+)/.exec(run.stdout);
   const units = Number(/\((\d+) units/.exec(run.stdout)?.[1] ?? 0);
   const pages = await unitPageSizes(out, 'caffenet');
-  const search = await measureSearch(out, ['tabby', 'n02123045', 'conv5', 'goldfish'], opts.runs ?? 3);
+  const search = await measureSearch(out, await searchQueries(data), opts.runs ?? 3);
   return {
     units,
     buildMs: run.ms,
