@@ -26,7 +26,8 @@ Every stage resumes: rerunning after a crash, or with more layers, only does the
 options:
   --model M          model folder, .prototxt+.caffemodel, .onnx, model.json, or a preset name
                      (bvlc_googlenet, squeezenet_v1.1)
-  --images DIR       image folders, files or globs (repeatable)
+  --images DIR       image folders, files or globs (repeatable; default
+                     $DEEPVIS_ASSETS/images/imagenet-sample when present)
   --profile P        quick (CPU demo, minutes), paper (p3, 4 seeds, every unit), full (every preset)
                      (default quick)
   --layers L1,L2     blobs (default: every conv/inception/fc output on the main path + class scores)
@@ -71,7 +72,11 @@ export async function run(argv: string[]): Promise<void> {
   if (v.backend) cfg.backend = v.backend;
   if (v.workers !== undefined) cfg.workers = intFlag(v.workers, 'workers', 0, 0);
   if (!cfg.model) throw new UserError('--model is required (a model folder, file, or preset name)');
-  if (!cfg.images.length) throw new UserError('--images is required: a folder of images (or files, globs)');
+  if (!cfg.images.length) {
+    const sample = process.env.DEEPVIS_ASSETS ? join(process.env.DEEPVIS_ASSETS, 'images', 'imagenet-sample') : undefined;
+    if (!sample || !existsSync(sample)) throw new UserError('--images is required: a folder of images (or files, globs)');
+    cfg.images = [sample];
+  }
   if (!cfg.base.startsWith('/')) throw new UserError(`--base must start with "/", got "${cfg.base}"`);
   const backend = parseBackend(cfg.backend);
   await runGallery(cfg, backend);
