@@ -7,7 +7,8 @@ import type * as TF from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../content/atomic.ts';
 import type { Model } from '../graph/types.ts';
-import { deprocessToRgb, encodeWebp } from '../image/encode.ts';
+import sharp from 'sharp';
+import { deprocessToRgb } from '../image/encode.ts';
 import { createNet } from '../net/build.ts';
 import type { Net } from '../net/types.ts';
 import { calibrate as measure, type Calibration } from './calibrate.ts';
@@ -24,8 +25,17 @@ export interface HandlerContext {
   tf: typeof TF;
 }
 
-/** WebP quality of the saved images. */
-export const WEBP_QUALITY = 90;
+/**
+ * Optimised images are saved as lossless WebP: lossy WebP (q90, 4:2:0 chroma) removes the fine
+ * high-frequency detail these images are made of — measured on SqueezeNet pool10 p3 images, the
+ * unit's activation drops from 43.8 to 25.4 (q90) while 8-bit rounding alone keeps 43.8.
+ * Lossless: ~25–50 KB per 227×227 image, ~40 ms to encode.
+ */
+async function encodeLossless(rgb: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } })
+    .webp({ lossless: true, effort: 2 })
+    .toBuffer();
+}
 
 const preNets = new Map<string, Net | null>();
 
@@ -92,7 +102,7 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
     out.map(async (r, i) => {
       const job = args.jobs[i];
       const file = optImagePath(ctx.model.id, job);
-      const webp = await encodeWebp(deprocessToRgb(r.input, h, w, ctx.model.preprocess), w, h, WEBP_QUALITY);
+      const webp = await encodeLossless(deprocessToRgb(r.input, h, w, ctx.model.preprocess), w, h);
       await writeFileAtomic(join(args.dataRoot, file), webp);
       const image: OptImageRecord = {
         preset: job.preset,
