@@ -15,6 +15,7 @@ import { buildSite } from '../../pipeline/site/build.ts';
 import { readGallery } from '../../pipeline/site/data.ts';
 import { defaultLabels, makeSyntheticGallery, SMALL_LAYERS } from '../../scripts/make-synthetic-gallery.ts';
 import type { UnitRecord } from '../../pipeline/content/types.ts';
+import { realPipelineData } from './real-data.ts';
 
 export const ROOT = resolve(new URL('../../', import.meta.url).pathname);
 const WORK = join(ROOT, '.cache', 'e2e');
@@ -100,11 +101,12 @@ async function makeDataRoot(dataRoot: string, source: string): Promise<void> {
 
 /**
  * Builds (or reuses) the fixture gallery for `base`. `dataDir` defaults to $DEEPVIS_E2E_DATA, else
+ * real pipeline output of a shared model (tests/e2e/real-data.ts, needs $DEEPVIS_ASSETS), else
  * synthetic content.
  */
 export async function buildFixtureGallery(opts: { base?: string; dataDir?: string } = {}): Promise<FixtureGallery> {
   const base = opts.base ?? '/';
-  const source = opts.dataDir ?? process.env.DEEPVIS_E2E_DATA ?? 'synthetic';
+  const source = opts.dataDir ?? process.env.DEEPVIS_E2E_DATA ?? (await realPipelineData()) ?? 'synthetic';
   const key = await sourceKey(source === 'synthetic' ? source : resolve(source), base);
   const dir = join(WORK, key);
   const dataDir = join(dir, 'data');

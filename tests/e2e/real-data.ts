@@ -1,0 +1,80 @@
+/**
+ * Real pipeline output for the browser tests: a small SqueezeNet v1.1 gallery made by the CLI
+ * itself (`deepvis optimize` + `deepvis scan`) from the shared assets — class units 276–286 of
+ * pool10 (281 is tabby cat) with optimised images, top-9 patches and deconv over 32 sample photos,
+ * and all 128 units of fire2/concat with optimised images (a layer that paginates), six of them
+ * also with top images and top classes (sorting by class).
+ * Built once per pipeline code version into .cache/e2e-real/ (locked against parallel test files).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { runCli } from '../reference/cli.ts';
+
+const ROOT = resolve(new URL('../../', import.meta.url).pathname);
+const WORK = join(ROOT, '.cache', 'e2e-real');
+
+async function codeKey(): Promise<string> {
+  const h = createHash('sha1');
+  const walk = async (dir: string) => {
+    for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, d.name);
+      if (d.isDirectory()) await walk(p);
+      else h.update(p).update(await readFile(p));
+    }
+  };
+  for (const dir of ['pipeline/optimize', 'pipeline/scan', 'pipeline/content', 'pipeline/net']) await walk(join(ROOT, dir));
+  h.update(process.env.DEEPVIS_ASSETS ?? '');
+  h.update(await readFile(new URL(import.meta.url))); // this recipe itself
+  return h.digest('hex').slice(0, 12);
+}
+
+async function lock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(path);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`waited too long for ${path}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+async function cli(args: string[]): Promise<void> {
+  const r = await runCli(args);
+  if (r.code !== 0) throw new Error(`deepvis ${args.join(' ')} failed (${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+}
+
+/** The data root of the real gallery, or undefined without DEEPVIS_ASSETS. */
+export async function realPipelineData(): Promise<string | undefined> {
+  const assets = process.env.DEEPVIS_ASSETS;
+  if (!assets) return undefined;
+  const dir = join(WORK, await codeKey());
+  const data = join(dir, 'data');
+  const done = join(dir, 'done');
+  if (existsSync(done)) return data;
+  await mkdir(WORK, { recursive: true });
+  await lock(`${dir}.lock`, async () => {
+    if (existsSync(done)) return;
+    const photos = join(dir, 'photos');
+    await mkdir(photos, { recursive: true });
+    const all = (await readdir(join(assets, 'images/imagenet-sample'))).sort();
+    const pick = new Set(all.filter((f, i) => i % 32 === 0 || f.startsWith('n02123045_')));
+    for (const f of pick) if (!existsSync(join(photos, f))) await symlink(resolve(assets, 'images/imagenet-sample', f), join(photos, f));
+    const model = 'squeezenet_v1.1';
+    await cli(['optimize', '--model', model, '--layers', 'pool10', '--units', '276-286', '--presets', 'fourier', '--seeds', '1', '--steps', '24', '--out', data]);
+    await cli(['optimize', '--model', model, '--layers', 'fire2/concat', '--presets', 'fourier', '--seeds', '1', '--steps', '2', '--out', data]);
+    await cli(['scan', '--model', model, '--images', photos, '--layers', 'pool10', '--units', '276-286', '--out', data]);
+    await cli(['scan', '--model', model, '--images', photos, '--layers', 'fire2/concat', '--units', '0-5', '--out', data]);
+    await writeFile(done, new Date().toISOString());
+  });
+  return data;
+}
