@@ -7,7 +7,10 @@
  */
 import type { Preprocess } from '../../pipeline/graph/types.ts';
 import type { ResizeMethod } from '../../pipeline/export/format.ts';
-import { RESIZE_KERNELS, resize, resizeCropBilinear, type Pixels, type ResizeKernel } from './resize.ts';
+import { RESIZE_KERNELS, resize, type Pixels, type ResizeKernel } from './resize.ts';
+import { cropOffset, resizeCropBilinear as resizeCropRgb, rgbToInput } from '../../pipeline/image/pixels.ts';
+
+export { cropOffset, rgbToInput };
 
 export interface Prepared {
   /** The cropped RGB the network sees (for display), size = preprocess.size. */
@@ -70,11 +73,6 @@ export async function decodeFile(file: Blob): Promise<Pixels> {
   }
 }
 
-/** Centre-crop offsets (top, left), Caffe's floor((resize − size) / 2). */
-export function cropOffset(p: Pick<Preprocess, 'size' | 'resize'>): [number, number] {
-  return [Math.floor((p.resize[0] - p.size[0]) / 2), Math.floor((p.resize[1] - p.size[1]) / 2)];
-}
-
 export function crop(src: Pixels, top: number, left: number, h: number, w: number): Pixels {
   const ch = src.channels;
   const out = new Uint8Array(w * h * ch);
@@ -85,31 +83,12 @@ export function crop(src: Pixels, top: number, left: number, h: number, w: numbe
   return { data: out, width: w, height: h, channels: ch };
 }
 
-/** 8-bit RGB → network input (the formula of pipeline/image/decode.ts rgbToInput). */
-export function rgbToInput(rgb: Uint8Array | Uint8ClampedArray, p: Pick<Preprocess, 'channelOrder' | 'mean' | 'std' | 'scale'>): Float32Array {
-  const n = rgb.length / 3;
-  const out = new Float32Array(rgb.length);
-  const bgr = p.channelOrder === 'BGR';
-  const [m0, m1, m2] = p.mean;
-  const [s0, s1, s2] = p.std;
-  const k = p.scale;
-  for (let i = 0; i < n; i++) {
-    const r = rgb[i * 3];
-    const g = rgb[i * 3 + 1];
-    const b = rgb[i * 3 + 2];
-    out[i * 3] = ((bgr ? b : r) * k - m0) / s0;
-    out[i * 3 + 1] = (g * k - m1) / s1;
-    out[i * 3 + 2] = ((bgr ? r : b) * k - m2) / s2;
-  }
-  return out;
-}
-
 export function prepare(src: Pixels, p: Preprocess, how: ResizeMethod): Prepared {
   const [rh, rw] = p.resize;
   const [h, w] = p.size;
   const [top, left] = cropOffset(p);
   let rgb: Pixels;
-  if (how.method === 'bilinear') rgb = resizeCropBilinear(src, { resize: [rh, rw], top, left, size: [h, w] });
+  if (how.method === 'bilinear') rgb = { data: resizeCropRgb(src.data, src.width, src.height, src.channels, { resize: [rh, rw], top, left, size: [h, w] }), width: w, height: h, channels: 3 };
   else {
     const resized = src.width === rw && src.height === rh ? src : resize(src, rw, rh, how.kernel as ResizeKernel);
     rgb = rh === h && rw === w ? resized : crop(resized, top, left, h, w);

@@ -2,8 +2,7 @@
  * The pipeline's resizes, in plain TypeScript for the browser, so that the probe feeds the network
  * the same pixels as `deepvis classify` (which resize applies is recorded in the exported model,
  * pipeline/export/export.ts pipelineResize()):
- *   - resizeCropBilinear: pipeline/image/decode.ts's own bilinear (OpenCV INTER_LINEAR, no
- *     antialiasing), same arithmetic;
+ *   (the pipeline's own bilinear resize is shared code: pipeline/image/pixels.ts);
  *   - resize: sharp 0.34 / libvips 8.17 `resize(w, h, { fit: 'fill', kernel })` on 8-bit pixels,
  *     reproduced operation by operation: vips_reducev then vips_reduceh (kernel stretched by the
  *     shrink factor, "gap 2" integer box pre-shrink from a factor of 4, centre convention, 64-step
@@ -269,51 +268,4 @@ export function resize(src: Pixels, outW: number, outH: number, kernel: ResizeKe
   if (hshrink > 1) img = reduce(img, hshrink, false, kernel);
   if (img.width !== outW || img.height !== outH) img = kernel === 'linear' ? enlargeBilinear(img, outW, outH) : enlargeBicubic(img, outW, outH);
   return img;
-}
-
-/**
- * Bilinear resize to `resize` [h, w] without antialiasing, OpenCV INTER_LINEAR convention (source
- * coordinate (dst + 0.5) · scale − 0.5, edges clamped), rounded to 8 bits, computing only the
- * window `size` at (top, left): the resize of pipeline/image/decode.ts (resizeCropBilinear), same
- * arithmetic, so the pixels agree exactly.
- */
-export function resizeCropBilinear(src: Pixels, win: { resize: [number, number]; top: number; left: number; size: [number, number] }): Pixels {
-  const { width: sw, height: sh, channels, data } = src;
-  const [h, w] = win.size;
-  const fy = sh / win.resize[0];
-  const fx = sw / win.resize[1];
-  const taps = (dst: number, f: number, n: number): [number, number, number] => {
-    const s = (dst + 0.5) * f - 0.5;
-    let i0 = Math.floor(s);
-    let t = s - i0;
-    if (i0 < 0) {
-      i0 = 0;
-      t = 0;
-    }
-    if (i0 >= n - 1) {
-      i0 = n - 1;
-      t = 0;
-    }
-    return [i0, Math.min(i0 + 1, n - 1), t];
-  };
-  const xs = Array.from({ length: w }, (_, x) => taps(x + win.left, fx, sw));
-  const cs = [0, 1, 2].map((c) => (channels >= 3 ? c : 0));
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) {
-    const [y0, y1, ty] = taps(y + win.top, fy, sh);
-    const r0 = y0 * sw;
-    const r1 = y1 * sw;
-    for (let x = 0; x < w; x++) {
-      const [x0, x1, tx] = xs[x];
-      for (let c = 0; c < 3; c++) {
-        const k = cs[c];
-        const a = data[(r0 + x0) * channels + k];
-        const b = data[(r0 + x1) * channels + k];
-        const d = data[(r1 + x0) * channels + k];
-        const e = data[(r1 + x1) * channels + k];
-        out[(y * w + x) * 3 + c] = Math.round((1 - ty) * (a + tx * (b - a)) + ty * (d + tx * (e - d)));
-      }
-    }
-  }
-  return { data: out, width: w, height: h, channels: 3 };
 }
