@@ -21,7 +21,7 @@ export interface Profile {
 }
 
 export const PROFILE_TABLE: Record<ProfileName, Profile> = {
-  quick: { presets: ['fourier'], seeds: 1, steps: 96, hiddenUnits: 3, classUnits: 12 },
+  quick: { presets: ['fourier'], seeds: 1, steps: 64, hiddenUnits: 2, classUnits: 8 },
   paper: { presets: ['p3'], seeds: 4 },
   full: { presets: ['p1', 'p2', 'p3', 'p4', 'none', 'fourier'], seeds: 4 },
 };
