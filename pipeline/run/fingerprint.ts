@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
 /**
  * A fingerprint of the gallery content under a data root (every file but the resumable state:
- * path, size, modification time). Equal fingerprints mean the site built from it is still current.
+ * records by content, images by size and modification time). Equal fingerprints mean the site built from it is still current.
  */
 export async function dataFingerprint(dataRoot: string): Promise<string> {
   const h = createHash('sha256');
@@ -17,8 +17,13 @@ export async function dataFingerprint(dataRoot: string): Promise<string> {
         if (e.name === 'state' && dir !== dataRoot) continue;
         await walk(p);
       } else if (e.isFile() && !e.name.endsWith('.tmp')) {
-        const s = await stat(p);
-        h.update(`${relative(dataRoot, p)}\0${s.size}\0${s.mtimeMs}\n`);
+        // Records may be rewritten with the same content (a resumed stage): hash their bytes;
+        // images are only ever written when they change: size and time suffice.
+        if (e.name.endsWith('.json')) h.update(`${relative(dataRoot, p)}\0`).update(await readFile(p)).update('\n');
+        else {
+          const s = await stat(p);
+          h.update(`${relative(dataRoot, p)}\0${s.size}\0${s.mtimeMs}\n`);
+        }
       }
     }
   };
