@@ -8,6 +8,7 @@
  * model, `xss-probe`, is added whose label and name are HTML, to check they render as text.
  */
 import { createHash } from 'node:crypto';
+import { hashTree, withLock } from '../helpers/build-cache.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -34,14 +35,6 @@ export interface FixtureGallery {
   units: UnitRecord[];
 }
 
-async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<void> {
-  for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, d.name);
-    if (d.isDirectory()) await hashTree(p, h);
-    else h.update(p).update(await readFile(p));
-  }
-}
-
 /** Changes whenever the site's code or the source content changes. */
 async function sourceKey(source: string, base: string): Promise<string> {
   const h = createHash('sha1').update(`${source}\n${base}\n${FIXTURE_PAGE_SIZE}\n${process.env.DEEPVIS_ASSETS ?? ''}\n`);
@@ -50,26 +43,6 @@ async function sourceKey(source: string, base: string): Promise<string> {
   h.update(await readFile(join(ROOT, 'scripts/make-synthetic-gallery.ts')));
   if (source !== 'synthetic') h.update(String((await stat(source)).mtimeMs));
   return h.digest('hex').slice(0, 12);
-}
-
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
-      if (age > 10 * 60_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`waited too long for ${lock}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
 }
 
 /** Removes fixture builds of earlier code or content (untouched for an hour). */

@@ -5,8 +5,9 @@
  * until the site, probe or export code changes.
  */
 import { createHash } from 'node:crypto';
+import { hashTree, withLock } from '../helpers/build-cache.ts';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildSite } from '../../pipeline/site/build.ts';
 import { probeNetDir } from '../../pipeline/export/paths.ts';
@@ -25,34 +26,6 @@ export interface ProbeGallery {
   model: string;
   /** Gallery layers (blob names) and their unit records. */
   layers: { name: string; units: number[] }[];
-}
-
-async function hashTree(dir: string, h: ReturnType<typeof createHash>): Promise<void> {
-  for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, d.name);
-    if (d.isDirectory()) await hashTree(p, h);
-    else h.update(p).update(await readFile(p));
-  }
-}
-
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
-      if (age > 15 * 60_000) await rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`waited too long for ${lock}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
 }
 
 /** Gallery layers per model: a few real blobs with some units each. */

@@ -8,44 +8,20 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { runCli } from '../reference/cli.ts';
+import { hashTree, withLock } from '../helpers/build-cache.ts';
 
 const ROOT = resolve(new URL('../../', import.meta.url).pathname);
 const WORK = join(ROOT, '.cache', 'e2e-real');
 
 async function codeKey(): Promise<string> {
   const h = createHash('sha1');
-  const walk = async (dir: string) => {
-    for (const d of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(dir, d.name);
-      if (d.isDirectory()) await walk(p);
-      else h.update(p).update(await readFile(p));
-    }
-  };
-  for (const dir of ['pipeline/optimize', 'pipeline/scan', 'pipeline/content', 'pipeline/net']) await walk(join(ROOT, dir));
+  for (const dir of ['pipeline/optimize', 'pipeline/scan', 'pipeline/content', 'pipeline/net']) await hashTree(join(ROOT, dir), h);
   h.update(process.env.DEEPVIS_ASSETS ?? '');
   h.update(await readFile(new URL(import.meta.url))); // this recipe itself
   return h.digest('hex').slice(0, 12);
-}
-
-async function lock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(path);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`waited too long for ${path}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(path, { recursive: true, force: true });
-  }
 }
 
 async function cli(args: string[]): Promise<void> {
@@ -62,7 +38,7 @@ export async function realPipelineData(): Promise<string | undefined> {
   const done = join(dir, 'done');
   if (existsSync(done)) return data;
   await mkdir(WORK, { recursive: true });
-  await lock(`${dir}.lock`, async () => {
+  await withLock(`${dir}.lock`, async () => {
     if (existsSync(done)) return;
     const photos = join(dir, 'photos');
     await mkdir(photos, { recursive: true });
