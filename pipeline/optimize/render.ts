@@ -78,8 +78,13 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
     }
     if (!bestImg) bestImg = img.clone();
     else if (better.some(Boolean)) {
+      // per-image copy (a broadcast where() is slow on wasm)
       const prev: tf.Tensor4D = bestImg;
-      bestImg = tf.tidy(() => tf.where(tf.tensor4d(better, [n, 1, 1, 1], 'bool'), img, prev) as tf.Tensor4D);
+      bestImg = tf.tidy(() => {
+        const a = tf.split(img, n, 0);
+        const b = tf.split(prev, n, 0);
+        return tf.concat(a.map((t, i) => (better[i] ? t : b[i])), 0) as tf.Tensor4D;
+      });
       prev.dispose();
     }
   };

@@ -63,7 +63,7 @@ export class FourierParam implements Parameterization {
   private readonly aw: tf.Tensor2D;
   private readonly aht: tf.Tensor2D;
   private readonly awt: tf.Tensor2D;
-  private readonly scale: tf.Tensor4D; // [H, W, 1, 1]
+  private readonly scale: tf.Tensor4D; // [H, W, B, 3]
   private readonly spec: TransformSpec;
   private t = 0;
 
@@ -81,11 +81,12 @@ export class FourierParam implements Parameterization {
     this.aw = tf.tensor2d(bw.basis, [w, w]);
     this.aht = tf.transpose(this.ah);
     this.awt = tf.transpose(this.aw);
-    const s = new Float32Array(h * w);
+    // 1/f per coefficient, tiled to the full [H, W, B, 3] (broadcasting products are slow on wasm)
+    const s = new Float32Array(h * w * b * 3);
     const fmin = 1 / Math.max(h, w);
     for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) s[i * w + j] = 1 / Math.max(Math.hypot(bh.freq[i], bw.freq[j]), fmin) ** preset.decayPower;
-    this.scale = tf.tensor4d(s, [h, w, 1, 1]);
+      for (let j = 0; j < w; j++) s.fill(1 / Math.max(Math.hypot(bh.freq[i], bw.freq[j]), fmin) ** preset.decayPower, (i * w + j) * b * 3, (i * w + j + 1) * b * 3);
+    this.scale = tf.tensor4d(s, [h, w, b, 3]);
     // initial coefficients: image b draws its own h·w·3 values in (ky, kx, c) order
     const data = new Float32Array(h * w * b * 3);
     rngs.forEach((rng, bi) => {

@@ -35,7 +35,7 @@ export class PixelParam implements Parameterization {
     pre: Preprocess,
     private readonly gradScale = 1,
   ) {
-    this.bounds = pixelBounds(pre);
+    this.bounds = pixelBounds(pre, [rngs.length, size[0], size[1], 3]);
     const x0 = meanPlusNoise(rngs, size[0], size[1], pre);
     this.x = clampToPixels(x0, this.bounds);
     x0.dispose();
