@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import type { LayerRecord, MaxImage, ModelRecord, OptImage, TopClass, UnitRecord } from '../pipeline/content/types.ts';
 import { layerSlug } from '../pipeline/content/types.ts';
 import { mapLimit } from '../pipeline/site/data.ts';
+import { mulberry32 } from '../pipeline/random.ts';
 
 export interface SyntheticLayer {
   name: string;
@@ -65,16 +66,6 @@ export const SMALL_LAYERS: SyntheticLayer[] = [
   { ...CAFFENET_LAYERS[7], present: range(300) },
 ];
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Parses synset_words.txt ("n01440764 tench, Tinca tinca" per line). */
 export async function readSynsetWords(path: string): Promise<{ synset: string; name: string }[]> {

@@ -1,21 +1,6 @@
 import type { Graph, Model, ParamBlob } from '../graph/types.ts';
 import { graphParamShapes } from '../graph/params.ts';
-
-/**
- * Seeded random weights for an architecture loaded without them (e.g. a prototxt alone, like
- * caffenet-yos here): conv and fc weights ~ N(0, 2 / fan_in) (He), biases 0.01 (so ReLUs start
- * open), Scale 1 + bias 0, BatchNorm mean 0 / variance 1 / factor 1. Same seed → same weights.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.ts';
 
 function gaussian(rand: () => number): () => number {
   return () => {
@@ -25,6 +10,11 @@ function gaussian(rand: () => number): () => number {
   };
 }
 
+/**
+ * Seeded random weights for an architecture loaded without them (e.g. a prototxt alone, like
+ * caffenet-yos here): conv and fc weights ~ N(0, 2 / fan_in) (He), biases 0.01 (so ReLUs start
+ * open), Scale 1 + bias 0, BatchNorm mean 0 / variance 1 / factor 1. Same seed → same weights.
+ */
 export function randomWeights(graph: Pick<Graph, 'layers' | 'blobs'>, seed: number): Map<string, ParamBlob[]> {
   const normal = gaussian(mulberry32(seed));
   const out = new Map<string, ParamBlob[]>();

@@ -3,18 +3,10 @@
  * formulas and fills parameters from a seeded RNG.
  */
 import type { BlobInfo, Graph, Layer, LayerKind, Model, Pair, ParamBlob } from '../../pipeline/graph/types.ts';
+import { mulberry32 } from '../../pipeline/random.ts';
 
 /** mulberry32: small seeded RNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function randn(r: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
