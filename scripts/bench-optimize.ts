@@ -117,8 +117,8 @@ if (!a['skip-quality']) {
   const gNet = createNet(g);
   const sNet = createNet(s);
   say(`\n## optimize quality: ${unitList.length} GoogLeNet ${blob} units, one image each (saved WebP)`);
-  say('| preset | steps | SqueezeNet top-5 has the class | GoogLeNet top-1 is the class | mean activation |');
-  say('|---|---|---|---|---|');
+  say('| preset | steps | SqueezeNet top-5 has the class | GoogLeNet top-1 is the class | GoogLeNet mean p(class) | mean activation |');
+  say('|---|---|---|---|---|---|');
   for (const p of presets) {
     const recs: OptImageRecord[] = [];
     for (const u of unitList) {
@@ -129,11 +129,12 @@ if (!a['skip-quality']) {
     const filesAbs = recs.map((o) => join(dataRoot, o.file));
     const unitsOf = recs.map((o) => Number(o.file.split('/').at(-2)));
     const evS = await evaluateImages(sNet, s, filesAbs, null);
-    const evG = await evaluateImages(gNet, g, filesAbs, null);
+    const evG = await evaluateImages(gNet, g, filesAbs, null, unitsOf);
     const top5 = evS.filter((e, i) => e.top5.includes(unitsOf[i])).length;
     const top1 = evG.filter((e, i) => e.top5[0] === unitsOf[i]).length;
     const mean = recs.reduce((x, o) => x + o.activation, 0) / Math.max(1, recs.length);
-    say(`| ${p} | ${recs[0]?.steps ?? '-'} | ${top5}/${recs.length} (${((100 * top5) / Math.max(1, recs.length)).toFixed(0)} %) | ${top1}/${recs.length} | ${mean.toFixed(1)} |`);
+    const pc = evG.reduce((x, e) => x + e.prob, 0) / Math.max(1, evG.length);
+    say(`| ${p} | ${recs[0]?.steps ?? '-'} | ${top5}/${recs.length} (${((100 * top5) / Math.max(1, recs.length)).toFixed(0)} %) | ${top1}/${recs.length} | ${pc.toFixed(3)} | ${mean.toFixed(1)} |`);
   }
   gNet.dispose();
   sNet.dispose();

@@ -73,10 +73,12 @@ export interface Evaluation {
   activation: number;
   /** Top-5 class indices of the model's last blob. */
   top5: number[];
+  /** Value of the last blob (the softmax) at `classes[i]`, when asked. */
+  prob: number;
 }
 
 /** Runs `net` on saved images and reads one unit each plus the top-5 classes of the last blob. */
-export async function evaluateImages(net: Net, model: Model, files: string[], units: { blob: string; unit: number }[] | null): Promise<Evaluation[]> {
+export async function evaluateImages(net: Net, model: Model, files: string[], units: { blob: string; unit: number }[] | null, classes?: number[]): Promise<Evaluation[]> {
   const out: Evaluation[] = [];
   const last = model.graph.blobs[model.graph.blobs.length - 1].name;
   const [h, w] = model.preprocess.size;
@@ -97,10 +99,10 @@ export async function evaluateImages(net: Net, model: Model, files: string[], un
         }
       }
       const probs = tf.reshape(o[last], [-1]);
-      return { act, top: tf.topk(probs, 5).indices };
+      return { act, top: tf.topk(probs, 5).indices, p: classes ? tf.slice(probs, [classes[i]], [1]).reshape([]) : tf.scalar(NaN) };
     });
-    out.push({ activation: res.act.dataSync()[0], top5: Array.from(res.top.dataSync()) });
-    tf.dispose([x, res.act, res.top]);
+    out.push({ activation: res.act.dataSync()[0], top5: Array.from(res.top.dataSync()), prob: res.p.dataSync()[0] });
+    tf.dispose([x, res.act, res.top, res.p]);
   }
   return out;
 }
