@@ -4,7 +4,7 @@
  * --preprocess specs; bad files and unsupported operators as one-line errors with exit code 2.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,4 +106,41 @@ describe('preprocessing of imported models', () => {
     await expect(parsePreprocessFlag('pytorch')).resolves.toEqual({ preset: 'pytorch' });
     await expect(parsePreprocessFlag('scale')).rejects.toThrow(/not key=value/);
   });
+
+  it('--preprocess on the commands: changes what the net sees, is recorded for the probe, and is refused for Caffe models', async () => {
+    const photos = join(work, 'photos-pre');
+    await writePhotos(photos, 2, 11);
+    const probs = (...extra: string[]) => {
+      const r = run('classify', '--model', modelDir, '--json', '--top', '10', '--backend', 'wasm', '--workers', '1', ...extra, photos);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l).top.map((t: { prob: number }) => t.prob.toFixed(6)).join(','));
+    };
+    const pytorch = probs();
+    expect(probs('--preprocess', 'pytorch')).toEqual(pytorch);
+    expect(probs('--preprocess', 'preset=raw;resize=64,64')).not.toEqual(pytorch);
+    let r = run('inspect', '--model', modelDir, '--preprocess', 'preset=raw;scale');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--preprocess: "scale" is not key=value/);
+    r = run('inspect', '--model', join(ROOT, 'tests'), '--preprocess', 'caffe');
+    expect(r.status).toBe(2);
+    const caffeDir = join(work, 'caffe');
+    mkdirSync(caffeDir);
+    writeFileSync(join(caffeDir, 'deploy.prototxt'), 'name: "t"\ninput: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\nlayer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }\n');
+    r = run('inspect', '--model', caffeDir, '--preprocess', 'caffe');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--preprocess applies to ONNX and TF\.js models/);
+
+    const out = join(work, 'data-pre');
+    r = run('optimize', '--model', modelDir, '--layers', 'fc', '--units', '0', '--seeds', '1', '--steps', '2', '--workers', '0', '--backend', 'wasm', '--out', out, '--preprocess', 'preset=raw;resize=64,64');
+    expect(r.status, r.stderr).toBe(0);
+    const rec = JSON.parse(readFileSync(join(out, 'tinynet', 'model.json'), 'utf8'));
+    expect(rec.preprocess).toEqual({ preset: 'raw', resize: [64, 64] });
+    const { exportModelsForSite } = await import('../pipeline/export/site.ts');
+    const dist = join(work, 'dist-pre');
+    await exportModelsForSite(out, dist, { quiet: true });
+    const topo = JSON.parse(readFileSync((await fg('**/model.json', { cwd: dist, absolute: true }))[0], 'utf8'));
+    expect(JSON.stringify(topo)).toContain('"resize":[64,64]');
+    expect(JSON.stringify(topo)).toContain('"mean":[0,0,0]');
+  }, 240_000);
 });

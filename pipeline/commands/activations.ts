@@ -5,6 +5,7 @@ import type { Model } from '../graph/types.ts';
 import { decodeImage } from '../image/decode.ts';
 import { readNpy, writeNpy } from '../io/npy.ts';
 import { loadModel } from '../model/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../model/preprocess-imported.ts';
 import { initBackend, parseBackend } from '../backend.ts';
 
 const HELP = `usage: deepvis activations --model M --input FILE --blobs a,b --out DIR [--backend B]
@@ -18,13 +19,15 @@ layout: DIR/<blob>.npy, N×C×H×W (N×C for fully connected blobs); "/" in blob
                  network's channel order, mean subtracted
   --blobs LIST   comma-separated blob names, or "all" (see deepvis inspect)
   --out DIR      output folder (created)
-  --backend B    auto | tensorflow | webgpu | wasm | cpu (default auto)`;
+  --backend B    auto | tensorflow | webgpu | wasm | cpu (default auto)
+${PREPROCESS_HELP}`;
 
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs(
     argv,
     {
       model: { type: 'string' },
+      preprocess: { type: 'string' },
       input: { type: 'string' },
       blobs: { type: 'string' },
       out: { type: 'string' },
@@ -35,7 +38,7 @@ export async function run(argv: string[]): Promise<void> {
   if (positionals.length) throw new UserError(`unexpected argument "${positionals[0]}" (the input goes after --input)`);
   for (const k of ['model', 'input', 'blobs', 'out'] as const) if (!values[k]) throw new UserError(`--${k} is required (see --help)`);
   const backend = parseBackend(values.backend);
-  const model = await loadModel(values.model!);
+  const model = await loadModel(values.model!, { preprocess: await preprocessOption(values.preprocess) });
   const blobs = selectBlobs(model, values.blobs!);
   const files = outputFiles(blobs);
   const input = await readInput(values.input!, model);

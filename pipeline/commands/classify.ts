@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { parseBackend } from '../backend.ts';
 import { expandInputs } from '../io/inputs.ts';
 import { loadModel } from '../model/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../model/preprocess-imported.ts';
 import { classBlob, classifyFiles } from '../classify/run.ts';
 import { formatJson, formatText } from '../classify/output.ts';
 
@@ -19,6 +20,7 @@ Prints the top-k classes of each image, in input order.
   --backend B    auto | tensorflow | webgpu | wasm | cpu (default auto)
   --batch N      images per forward pass (default 8)
   --workers N    network workers (default: one per CPU core, as the pool decides)
+${PREPROCESS_HELP}
 
 The probability is the network's Softmax output, or the softmax of its last blob when the last
 layer is not a Softmax.`;
@@ -31,6 +33,7 @@ export async function run(argv: string[]): Promise<void> {
     argv,
     {
       model: { type: 'string' },
+      preprocess: { type: 'string' },
       top: { type: 'string' },
       json: { type: 'boolean' },
       backend: { type: 'string' },
@@ -45,7 +48,7 @@ export async function run(argv: string[]): Promise<void> {
   const workers = values.workers === undefined ? undefined : intFlag(values.workers, 'workers', 1, 1);
   const backend = parseBackend(values.backend);
   const files = await expandInputs(positionals);
-  const model = await loadModel(values.model);
+  const model = await loadModel(values.model, { preprocess: await preprocessOption(values.preprocess) });
   classBlob(model); // a model without a class vector fails before any worker starts
 
   const { createNetPool } = await import('../workers/pool.ts');

@@ -5,6 +5,7 @@ import { classLayers } from '../content/model-record.ts';
 import { UserError } from '../errors.ts';
 import type { Model } from '../graph/types.ts';
 import { loadModel } from '../model/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../model/preprocess-imported.ts';
 import { withRandomWeights } from '../model/random-weights.ts';
 import type { ObjectiveKind } from '../optimize/objectives.ts';
 import { PRESET_NAMES, PRESETS } from '../optimize/presets.ts';
@@ -30,7 +31,8 @@ options:
   --random-weights S fill the model with seeded random weights (a prototxt without weights)
   --out DIR          data root (default data)
   --backend B        auto, wasm, webgpu, tensorflow, cpu (default auto)
-  --workers N        worker threads, each with its own net (default: one per core; 0 = this thread)`;
+  --workers N        worker threads, each with its own net (default: one per core; 0 = this thread)
+${PREPROCESS_HELP}`;
 
 /** The default layer: the blob the last softmax reads (the class scores), else the last blob. */
 function defaultLayer(model: Model): string {
@@ -45,6 +47,7 @@ export async function run(argv: string[]): Promise<void> {
     argv,
     {
       model: { type: 'string' },
+      preprocess: { type: 'string' },
       layers: { type: 'string' },
       units: { type: 'string' },
       presets: { type: 'string' },
@@ -76,7 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   if (v.resume && v['no-resume']) throw new UserError('--resume and --no-resume contradict each other');
 
   const seed = v['random-weights'] === undefined ? undefined : intFlag(v['random-weights'], 'random-weights', 0, 0);
-  let model = await loadModel(v.model, { weights: seed === undefined });
+  let model = await loadModel(v.model, { weights: seed === undefined, preprocess: await preprocessOption(v.preprocess) });
   if (seed !== undefined) model = withRandomWeights(model, seed);
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to optimize with random ones)`);
   const names = v.layers ? v.layers.split(',').map((s) => s.trim()).filter(Boolean) : [defaultLayer(model)];

@@ -9,6 +9,7 @@ import { UserError } from '../errors.ts';
 import type { Model } from '../graph/types.ts';
 import { expandInputs } from '../io/inputs.ts';
 import { loadModel } from '../model/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../model/preprocess-imported.ts';
 import { optimize } from '../optimize/run.ts';
 import { formatDuration } from '../progress.ts';
 import { checkProfile, readConfigFile, type RunConfig } from '../run/config.ts';
@@ -36,6 +37,7 @@ options:
   --base /prefix/    sub-path the site will be served under (default /)
   --backend B        auto, wasm, webgpu, tensorflow, cpu (default auto)
   --workers N        nets in parallel (default one per core on CPU)
+${PREPROCESS_HELP}
   --config FILE      settings file (default ./deepvis.config.json when present); flags override it
 
 Then: deepvis site serve --dist DIST [--base /prefix/]`;
@@ -47,6 +49,7 @@ export async function run(argv: string[]): Promise<void> {
     argv,
     {
       model: { type: 'string' },
+      preprocess: { type: 'string' },
       images: { type: 'string', multiple: true },
       profile: { type: 'string' },
       layers: { type: 'string' },
@@ -65,6 +68,7 @@ export async function run(argv: string[]): Promise<void> {
   const images = [...(v.images ?? []), ...positionals];
   if (images.length) cfg.images = images;
   if (v.profile) cfg.profile = checkProfile(v.profile, '--profile');
+  if (v.preprocess) cfg.preprocess = v.preprocess;
   if (v.layers) cfg.layers = v.layers.split(',').map((s) => s.trim()).filter(Boolean);
   if (v.out) cfg.out = v.out;
   if (v.dist) cfg.dist = v.dist;
@@ -90,7 +94,7 @@ async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBacken
   const say = (s: string) => process.env.DEEPVIS_QUIET || process.stderr.write(`${s}\n`);
 
   // Stage 0: import.
-  const model = await loadModel(cfg.model);
+  const model = await loadModel(cfg.model, { preprocess: await preprocessOption(cfg.preprocess) });
   if (!model.graph.weights) throw new UserError(`${cfg.model}: no weights found (a gallery needs a trained model: add the .caffemodel)`);
   const files = await expandInputs(cfg.images);
   if (files.length === 0) throw new UserError(`no images found in ${cfg.images.join(', ')}`);

@@ -1,6 +1,7 @@
 import { intFlag, parseCommandArgs, parseUnitSpec } from '../args.ts';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../model/preprocess-imported.ts';
 import { withRandomWeights } from '../model/random-weights.ts';
 import { expandInputs } from '../io/inputs.ts';
 import { parseBackend } from '../backend.ts';
@@ -24,6 +25,7 @@ options:
   --out DIR            data root (default data)
   --backend B          auto | tensorflow | webgpu | wasm | cpu (default auto)
   --workers N          nets in parallel (worker threads; 0 = this thread; default one per core)
+${PREPROCESS_HELP}
   --batch N            images per forward pass, image copies per deconv pass (default 8)
   --chunk N            images between checkpoints (default 256)
   --random-weights S   fill the model with seeded random weights (a prototxt without weights)
@@ -36,6 +38,7 @@ export async function run(argv: string[]): Promise<void> {
     argv,
     {
       model: { type: 'string' },
+      preprocess: { type: 'string' },
       images: { type: 'string', multiple: true },
       layers: { type: 'string' },
       units: { type: 'string' },
@@ -67,7 +70,7 @@ export async function run(argv: string[]): Promise<void> {
   const quiet = Boolean(process.env.DEEPVIS_QUIET);
 
   const seed = v['random-weights'] === undefined ? undefined : intFlag(v['random-weights'], 'random-weights', 0, 0);
-  let model = await loadModel(v.model, { weights: seed === undefined });
+  let model = await loadModel(v.model, { weights: seed === undefined, preprocess: await preprocessOption(v.preprocess) });
   if (seed !== undefined) model = withRandomWeights(model, seed);
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to scan with random ones)`);
 

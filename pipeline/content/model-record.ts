@@ -43,6 +43,7 @@ export function modelRecord(model: Model): ModelRecord {
   // Where the weights came from, for the site's probe page (it re-exports the network). A prototxt
   // alone (random weights) cannot be re-loaded with the same weights: no source then.
   if (model.graph.weights && model.source && !model.source.endsWith('.prototxt')) rec.source = model.source;
+  if (rec.source && model.preprocessSpec) rec.preprocess = { ...model.preprocessSpec };
   if (model.labels) rec.labels = model.labels.map((l) => (l.synset ? { index: l.index, synset: l.synset, name: l.name } : { index: l.index, name: l.name }));
   return rec;
 }

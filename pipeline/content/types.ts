@@ -41,6 +41,8 @@ export interface ModelRecord {
    * model has no probe.
    */
   source?: string;
+  /** ONNX / TF.js: the --preprocess the gallery was made with (a PreprocessSpec), applied again when `source` is re-loaded. */
+  preprocess?: Record<string, unknown>;
 }
 
 export interface OptImage {

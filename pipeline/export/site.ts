@@ -8,6 +8,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
+import { parsePreprocessObject } from '../model/preprocess-imported.ts';
 import { exportModel, type ExportReport } from './export.ts';
 import { probeNetDir } from './paths.ts';
 
@@ -22,6 +23,7 @@ interface RawModel {
   id?: unknown;
   name?: unknown;
   source?: unknown;
+  preprocess?: unknown;
   layers?: { name?: unknown }[];
   input?: { size?: unknown };
 }
@@ -62,7 +64,8 @@ export async function exportModelsForSite(dataRoot: string, out: string, opts: {
       await rm(target, { recursive: true, force: true });
       continue;
     }
-    const model = await loadModel(resolveSource(source, dataRoot));
+    const preprocess = raw.preprocess === undefined ? undefined : parsePreprocessObject(raw.preprocess, `${file}: preprocess`);
+    const model = await loadModel(resolveSource(source, dataRoot), { preprocess });
     const blobs = new Set(model.graph.blobs.map((b) => b.name));
     for (const l of raw.layers ?? []) {
       if (typeof l.name === 'string' && !blobs.has(l.name)) throw new UserError(`${file}: layer "${l.name}" is not a blob of its source model ${source}`);

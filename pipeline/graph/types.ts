@@ -3,6 +3,7 @@
  * and TF.js) and consumed by the rest of the pipeline. Shapes are Caffe's: C×H×W per image
  * (N omitted); fully connected outputs are [C] (C×1×1 is normalised to [C]).
  */
+import type { PreprocessSpec } from '../model/preprocess-imported.ts';
 
 import type { ExtraLayer } from './types-extra.ts';
 
@@ -112,6 +113,8 @@ export interface Model {
   labels?: Label[];
   /** Where it was loaded from (for messages). */
   source: string;
+  /** ONNX / TF.js: the --preprocess value it was loaded with (recorded so the probe re-loads it alike). */
+  preprocessSpec?: PreprocessSpec;
 }
 
 export interface Label { index: number; synset?: string; name: string }

@@ -84,5 +84,7 @@ export async function loadImportedModel(spec: string, opts: ImportedLoadOptions 
     if (out.shape[0] !== labels.length)
       throw new UserError(`${labelsFile}: ${labels.length} labels, but the net's output "${out.name}" has ${out.shape[0]} channels`);
   }
-  return { id: modelId(loc.file), graph, preprocess, labels, source: loc.file };
+  const model: Model = { id: modelId(loc.file), graph, preprocess, labels, source: loc.file };
+  if (opts.preprocess && Object.keys(opts.preprocess).length) model.preprocessSpec = opts.preprocess;
+  return model;
 }

@@ -38,6 +38,8 @@ export interface ModelLocation {
 export async function loadModel(spec: string, opts: LoadOptions = {}): Promise<Model> {
   const imported = await loadImportedModel(spec, opts); // .onnx, TF.js model.json: model/load-imported.ts
   if (imported) return imported;
+  if (opts.preprocess)
+    throw new UserError(`--preprocess applies to ONNX and TF.js models; a Caffe model folder takes its preprocessing from deepvis.json (docs/caffe-import.md)`);
   const loc = await locateModel(spec);
   const graph = await importCaffe(loc.prototxt, opts.weights === false ? undefined : loc.caffemodel);
   const files = await readdir(loc.dir);

@@ -115,3 +115,13 @@ export async function parsePreprocessFlag(value: string): Promise<PreprocessSpec
   }
   return parsePreprocessObject(obj, '--preprocess');
 }
+
+/** The optional `--preprocess` flag of the commands that load a model. */
+export async function preprocessOption(value: string | undefined): Promise<PreprocessSpec | undefined> {
+  return value === undefined ? undefined : parsePreprocessFlag(value);
+}
+
+/** Help text line shared by the commands. */
+export const PREPROCESS_HELP = `  --preprocess P ONNX / TF.js models: a preset (pytorch, tf, unit, caffe, raw), a JSON file
+                 {"preprocess": {…}}, or "key=value;…" (preset, inputShape, resize, channelOrder,
+                 mean, std, scale); overrides the sidecar <model>.deepvis.json`;

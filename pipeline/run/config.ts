@@ -18,6 +18,8 @@ export interface RunConfig {
   backend: string;
   workers?: number;
   seed: number;
+  /** ONNX / TF.js models: the --preprocess value (preset, JSON file or key=value list). */
+  preprocess?: string;
 }
 
 export type ProfileName = 'quick' | 'paper' | 'full';
@@ -35,6 +37,7 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
   backend: 'string',
   workers: 'number',
   seed: 'number',
+  preprocess: 'string',
 };
 
 export const CONFIG_FILE = 'deepvis.config.json';
