@@ -25,7 +25,7 @@ interface Part { name: string; title: string; script: string; args: string[]; ne
 
 const PARTS: Part[] = [
   { name: 'net', title: 'Network: classify throughput and img-step (issue 2)', script: 'scripts/bench-net.ts', args: quick ? ['--images', '32'] : [], needsAssets: true },
-  { name: 'optimize', title: 'Activation maximisation: speed and cross-model quality (issue 3)', script: 'scripts/bench-optimize.ts', args: quick ? ['--quality-units', '10'] : [], needsAssets: true },
+  { name: 'optimize', title: 'Activation maximisation: speed and cross-model quality (issue 3)', script: 'scripts/bench-optimize.ts', args: quick ? ['--quality-units', '10', '--quality-steps', '64'] : [], needsAssets: true },
   { name: 'scan', title: 'Max images and deconv: scan speed (issue 4)', script: 'scripts/bench-scan.ts', args: quick ? ['--images', '64'] : [], needsAssets: true },
   { name: 'site', title: 'Gallery site at CaffeNet scale (issue 5)', script: 'scripts/bench-site.ts', args: [], needsAssets: false },
   { name: 'probe', title: 'Live probe in headless Chromium (issue 8)', script: 'scripts/bench-probe.ts', args: [], needsAssets: true },
