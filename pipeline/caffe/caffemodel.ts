@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import type { ParamBlob } from '../graph/types.ts';
-import { FloatSink, ProtoReader, WIRE_BYTES, WIRE_VARINT, readDoubles, readFloats, readVarints } from './protobuf.ts';
+import { BYTES, VARINT, type WireReader } from '../io/protobuf-wire.ts';
+import { FloatSink, caffeReader, readDoubles, readFloats, readVarints } from './protobuf.ts';
 
 /**
  * Binary .caffemodel reader with a minimal schema of our own (field numbers from caffe.proto):
@@ -38,16 +39,16 @@ export async function readCaffemodelFile(path: string): Promise<CaffeWeights> {
 }
 
 export function readCaffemodel(buf: Uint8Array, file: string): CaffeWeights {
-  const r = new ProtoReader(buf, file);
+  const r = caffeReader(buf, file);
   const layers = new Map<string, CaffeBlob[]>();
   const types = new Map<string, string>();
   let count = 0;
   while (!r.done) {
     const [field, wire] = r.tag();
-    if ((field === 100 || field === 2) && wire === WIRE_BYTES) {
+    if ((field === 100 || field === 2) && wire === BYTES) {
       const at = r.pos;
       const l = field === 100 ? readLayerV2(r.sub()) : readLayerV1(r.sub());
-      if (!l.name) r.corrupt(`a layer without a name`, at);
+      if (!l.name) r.fail(`a layer without a name`, at);
       count++;
       layers.set(l.name, l.blobs);
       types.set(l.name, l.type);
@@ -63,14 +64,14 @@ interface RawLayer {
   blobs: CaffeBlob[];
 }
 
-function readLayerV2(r: ProtoReader): RawLayer {
+function readLayerV2(r: WireReader): RawLayer {
   const out: RawLayer = { name: '', type: '', blobs: [] };
   const starts: number[] = [];
   while (!r.done) {
     const [field, wire] = r.tag();
-    if (field === 1 && wire === WIRE_BYTES) out.name = r.string();
-    else if (field === 2 && wire === WIRE_BYTES) out.type = r.string();
-    else if (field === 7 && wire === WIRE_BYTES) {
+    if (field === 1 && wire === BYTES) out.name = r.string();
+    else if (field === 2 && wire === BYTES) out.type = r.string();
+    else if (field === 7 && wire === BYTES) {
       starts.push(r.pos);
       out.blobs.push(readBlob(r.sub()));
     } else r.skip(wire);
@@ -79,18 +80,18 @@ function readLayerV2(r: ProtoReader): RawLayer {
   return out;
 }
 
-function readLayerV1(r: ProtoReader): RawLayer {
+function readLayerV1(r: WireReader): RawLayer {
   const out: RawLayer = { name: '', type: '', blobs: [] };
   const starts: number[] = [];
   let v0: RawLayer | undefined;
   while (!r.done) {
     const [field, wire] = r.tag();
-    if (field === 4 && wire === WIRE_BYTES) out.name = r.string();
-    else if (field === 5 && wire === WIRE_VARINT) out.type = `V1:${r.varint()}`;
-    else if (field === 6 && wire === WIRE_BYTES) {
+    if (field === 4 && wire === BYTES) out.name = r.string();
+    else if (field === 5 && wire === VARINT) out.type = `V1:${r.int64()}`;
+    else if (field === 6 && wire === BYTES) {
       starts.push(r.pos);
       out.blobs.push(readBlob(r.sub()));
-    } else if (field === 1 && wire === WIRE_BYTES) v0 = readLayerV0(r.sub());
+    } else if (field === 1 && wire === BYTES) v0 = readLayerV0(r.sub());
     else r.skip(wire);
   }
   checkCounts(r, out, starts);
@@ -98,14 +99,14 @@ function readLayerV1(r: ProtoReader): RawLayer {
   return out;
 }
 
-function readLayerV0(r: ProtoReader): RawLayer {
+function readLayerV0(r: WireReader): RawLayer {
   const out: RawLayer = { name: '', type: '', blobs: [] };
   const starts: number[] = [];
   while (!r.done) {
     const [field, wire] = r.tag();
-    if (field === 1 && wire === WIRE_BYTES) out.name = r.string();
-    else if (field === 2 && wire === WIRE_BYTES) out.type = r.string();
-    else if (field === 50 && wire === WIRE_BYTES) {
+    if (field === 1 && wire === BYTES) out.name = r.string();
+    else if (field === 2 && wire === BYTES) out.type = r.string();
+    else if (field === 50 && wire === BYTES) {
       starts.push(r.pos);
       out.blobs.push(readBlob(r.sub()));
     } else r.skip(wire);
@@ -115,15 +116,15 @@ function readLayerV0(r: ProtoReader): RawLayer {
 }
 
 /** Caffe's Blob::FromProto check: the number of values must equal the shape's element count. */
-function checkCounts(r: ProtoReader, l: RawLayer, starts: number[]): void {
+function checkCounts(r: WireReader, l: RawLayer, starts: number[]): void {
   l.blobs.forEach((b, j) => {
     const want = b.shape.reduce((a, d) => a * d, 1);
     if (b.data.length !== want)
-      r.corrupt(`layer "${l.name}" blob ${j}: shape ${b.shape.join('×') || '(scalar)'} needs ${want} values, the file has ${b.data.length}`, starts[j]);
+      r.fail(`layer "${l.name}" blob ${j}: shape ${b.shape.join('×') || '(scalar)'} needs ${want} values, the file has ${b.data.length}`, starts[j]);
   });
 }
 
-function readBlob(r: ProtoReader): CaffeBlob {
+function readBlob(r: WireReader): CaffeBlob {
   const legacy = [0, 0, 0, 0];
   let hasLegacy = false;
   let dims: number[] | undefined;
@@ -131,10 +132,10 @@ function readBlob(r: ProtoReader): CaffeBlob {
   const doubles = new FloatSink();
   while (!r.done) {
     const [field, wire] = r.tag();
-    if (field >= 1 && field <= 4 && wire === WIRE_VARINT) {
-      legacy[field - 1] = r.varint();
+    if (field >= 1 && field <= 4 && wire === VARINT) {
+      legacy[field - 1] = r.int64();
       hasLegacy = true;
-    } else if (field === 7 && wire === WIRE_BYTES) {
+    } else if (field === 7 && wire === BYTES) {
       const s = r.sub();
       dims ??= [];
       while (!s.done) {

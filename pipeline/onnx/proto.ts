@@ -1,4 +1,4 @@
-import { BYTES, FIXED32, Wire } from './wire.ts';
+import { BYTES, FIXED32, onnxReader, type Wire } from './wire.ts';
 
 /**
  * A minimal ONNX schema: the messages and fields of onnx.proto that the importer uses, decoded
@@ -231,7 +231,7 @@ export function readGraph(w: Wire): GraphProto {
 
 /** Decodes a serialized onnx.ModelProto. */
 export function readModel(buf: Uint8Array, file: string): ModelProto {
-  const w = new Wire(buf, file);
+  const w = onnxReader(buf, file);
   const m: ModelProto = { irVersion: 0, producer: '', opsets: new Map(), graph: undefined as unknown as GraphProto, metadata: new Map() };
   while (!w.done) {
     const [f, t] = w.tag();

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { importOnnx } from '../../pipeline/onnx/import.ts';
 import { readModel, readTensor, type ModelProto, type TensorProto } from '../../pipeline/onnx/proto.ts';
 import { decodeTensor, numel, type Tensor } from '../../pipeline/onnx/tensor.ts';
-import { Wire } from '../../pipeline/onnx/wire.ts';
+import { onnxReader } from '../../pipeline/onnx/wire.ts';
 import { createNet } from '../../pipeline/net/build.ts';
 import { layoutToNchw, nchwToLayout } from '../../pipeline/net/layout.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
@@ -36,7 +36,7 @@ export function listNodeTests(dir: string): string[] {
 
 function readPb(path: string): TensorProto {
   const buf = readFileSync(path);
-  return readTensor(new Wire(buf, path));
+  return readTensor(onnxReader(buf, path));
 }
 
 /** Ops whose non-first inputs broadcast against the data elementwise (may carry the batch axis). */
