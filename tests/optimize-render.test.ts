@@ -34,6 +34,20 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
     }
   });
 
+  it('calibration scales constant steps but not a progress step (whose gain per step is fixed); it lifts only its cap', async () => {
+    const uncapped: Preset = { ...PRESETS.none, steps: 6, lr: { kind: 'progress', maxLr: 1e12, desired: 2 } };
+    const same = async (p: Preset, s1: number, s2: number) => {
+      const [a] = await run(p, 'fc', [1], [3], 'center', s1);
+      const [b] = await run(p, 'fc', [1], [3], 'center', s2);
+      return Buffer.from(a.input.buffer).equals(Buffer.from(b.input.buffer));
+    };
+    expect(await same(uncapped, 1, 15), 'progress').toBe(true);
+    expect(await same({ ...few('p3', 6), lr: { kind: 'constant', lr: 1 } }, 1, 15), 'constant').toBe(false);
+    // A binding cap (maxLr tiny): the calibrated cap lets the step grow with the scale.
+    const capped: Preset = { ...uncapped, lr: { kind: 'progress', maxLr: 1e-3, desired: 2 } };
+    expect(await same(capped, 1, 15), 'capped').toBe(false);
+  });
+
   it('the kept image is the best one and respects the pixel range', async () => {
     const [o] = await run(few('p3', 10), 'fc', [2], [0], 'center', 1);
     const x = tf.tensor4d(o.input, [1, 16, 16, 3]);

@@ -25,8 +25,12 @@ export class PixelParam implements Parameterization {
   private readonly bounds: { lo: tf.Tensor4D; hi: tf.Tensor4D };
 
   /**
-   * @param gradScale multiplies the gradient before the preset's learning-rate rule (calibrate.ts);
-   *                  1 reproduces the paper's literal step sizes.
+   * @param gradScale the layer's calibration (calibrate.ts); 1 reproduces the paper's literal step
+   *                  sizes. A constant rate applies to the scaled gradient. A "progress" rate
+   *                  `min(maxLr, desired / ‖g‖²)` is already free of the gradient's scale (it asks
+   *                  for a fixed first-order gain of the objective per step), so it uses the raw
+   *                  gradient and only its cap is calibrated: step = min(maxLr·scale, desired/‖g‖²)·g.
+   *                  (Scaling g inside the progress rule would divide the gain by the scale.)
    */
   constructor(
     private readonly preset: PixelPreset,
@@ -56,12 +60,15 @@ export class PixelParam implements Parameterization {
   update(grad: tf.Tensor, step: number): void {
     const pr = this.preset;
     const next = tf.tidy(() => {
-      const g = tf.mul(grad, this.gradScale) as tf.Tensor4D;
+      let g: tf.Tensor4D;
       let lr: tf.Tensor | number;
-      if (pr.lr.kind === 'constant') lr = pr.lr.lr;
-      else {
+      if (pr.lr.kind === 'constant') {
+        g = tf.mul(grad, this.gradScale) as tf.Tensor4D;
+        lr = pr.lr.lr;
+      } else {
+        g = grad as tf.Tensor4D;
         const n2 = tf.sum(tf.square(g), [1, 2, 3], true);
-        lr = tf.minimum(tf.scalar(pr.lr.maxLr), tf.div(tf.scalar(pr.lr.desired), n2));
+        lr = tf.minimum(tf.scalar(pr.lr.maxLr * this.gradScale), tf.div(tf.scalar(pr.lr.desired), n2));
       }
       let x = tf.add(this.x, tf.mul(g, lr)) as tf.Tensor4D;
       if (pr.decay > 0) x = tf.mul(x, 1 - pr.decay);
