@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { render } from '../pipeline/optimize/render.ts';
-import { PRESETS, type Preset } from '../pipeline/optimize/presets.ts';
+import { PRESETS, type PixelPreset, type Preset } from '../pipeline/optimize/presets.ts';
 import { jobRng } from '../pipeline/optimize/rng.ts';
 import { unitObjective } from '../pipeline/optimize/objectives.ts';
 import { toyNet } from './helpers/optimize-toy.ts';
@@ -35,16 +35,17 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
   });
 
   it('calibration scales constant steps but not a progress step (whose gain per step is fixed); it lifts only its cap', async () => {
-    const uncapped: Preset = { ...PRESETS.none, steps: 6, lr: { kind: 'progress', maxLr: 1e12, desired: 2 } };
+    const pixel = (name: string) => PRESETS[name] as PixelPreset;
+    const uncapped: PixelPreset = { ...pixel('none'), steps: 6, lr: { kind: 'progress', maxLr: 1e12, desired: 2 } };
     const same = async (p: Preset, s1: number, s2: number) => {
       const [a] = await run(p, 'fc', [1], [3], 'center', s1);
       const [b] = await run(p, 'fc', [1], [3], 'center', s2);
       return Buffer.from(a.input.buffer).equals(Buffer.from(b.input.buffer));
     };
     expect(await same(uncapped, 1, 15), 'progress').toBe(true);
-    expect(await same({ ...few('p3', 6), lr: { kind: 'constant', lr: 1 } }, 1, 15), 'constant').toBe(false);
+    expect(await same({ ...pixel('p3'), steps: 6, lr: { kind: 'constant', lr: 1 } }, 1, 15), 'constant').toBe(false);
     // A binding cap (maxLr tiny): the calibrated cap lets the step grow with the scale.
-    const capped: Preset = { ...uncapped, lr: { kind: 'progress', maxLr: 1e-3, desired: 2 } };
+    const capped: PixelPreset = { ...uncapped, lr: { kind: 'progress', maxLr: 1e-3, desired: 2 } };
     expect(await same(capped, 1, 15), 'capped').toBe(false);
   });
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import type { ParamBlob } from '../graph/types.ts';
 import { BYTES, VARINT, type WireReader } from '../io/protobuf-wire.ts';
-import { FloatSink, caffeReader, readDoubles, readFloats, readVarints } from './protobuf.ts';
+import { FloatSink, caffeReader, readDoubles, readFloats } from './protobuf.ts';
 
 /**
  * Binary .caffemodel reader with a minimal schema of our own (field numbers from caffe.proto):
@@ -140,7 +140,7 @@ function readBlob(r: WireReader): CaffeBlob {
       dims ??= [];
       while (!s.done) {
         const [f, w] = s.tag();
-        if (f === 1) readVarints(s, w, dims);
+        if (f === 1) s.ints(w, dims);
         else s.skip(w);
       }
     } else if (field === 5) readFloats(r, wire, data);

@@ -1,4 +1,4 @@
-import { BYTES, FIXED32, FIXED64, VARINT, WireReader } from '../io/protobuf-wire.ts';
+import { BYTES, FIXED32, FIXED64, WireReader } from '../io/protobuf-wire.ts';
 
 /**
  * .caffemodel files through the shared protobuf reader (pipeline/io/protobuf-wire.ts), with the
@@ -79,13 +79,4 @@ export function readDoubles(r: WireReader, wire: number, sink: FloatSink): void 
     if ((e - s) % 8 !== 0) r.fail(`packed double field of ${e - s} bytes (not a multiple of 8)`, at);
     sink.pushFloat64Bytes(r.buf.subarray(s, e));
   } else r.fail(`double field with wire type ${wire}`);
-}
-
-/** Reads a repeated varint field occurrence (packed or single), e.g. int64 dims. */
-export function readVarints(r: WireReader, wire: number, out: number[]): void {
-  if (wire === VARINT) out.push(r.int64());
-  else if (wire === BYTES) {
-    const sub = r.sub();
-    while (!sub.done) out.push(sub.int64());
-  } else r.fail(`integer field with wire type ${wire}`);
 }
