@@ -1,9 +1,9 @@
 /** Pool task functions for scripts/bench-net.ts. */
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../pipeline/graph/types.ts';
-import type { Net } from '../pipeline/net/types.ts';
+import type { Net } from '../pipeline/engine/net/types.ts';
 
-export { classifyBatch } from '../pipeline/classify/handlers.ts';
+export { classifyBatch } from '../pipeline/stages/classify/handlers.ts';
 
 interface Ctx { net: Net; model: Model; tf: typeof TF }
 

@@ -14,13 +14,13 @@ import { loadavg } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend, parseBackend, type BackendChoice } from '../pipeline/backend.ts';
-import { loadModel } from '../pipeline/model/load.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { createNetPool } from '../pipeline/workers/pool.ts';
+import { initBackend, parseBackend, type BackendChoice } from '../pipeline/engine/backend.ts';
+import { loadModel } from '../pipeline/import/load.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { createNetPool } from '../pipeline/engine/workers/pool.ts';
 import { decodeImage } from '../pipeline/image/decode.ts';
 import type { Model } from '../pipeline/graph/types.ts';
-import type { ClassifyResult } from '../pipeline/classify/handlers.ts';
+import type { ClassifyResult } from '../pipeline/stages/classify/handlers.ts';
 import { imgSteps, type StepArgs } from './bench-net-handlers.ts';
 
 const HANDLERS = fileURLToPath(new URL('./bench-net-handlers.ts', import.meta.url));

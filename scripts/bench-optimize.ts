@@ -14,18 +14,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../pipeline/backend.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
 import { readUnitRecord } from '../pipeline/content/unit-store.ts';
 import type { Model } from '../pipeline/graph/types.ts';
-import { loadModel } from '../pipeline/model/load.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { calibrate } from '../pipeline/optimize/calibrate.ts';
-import type { OptImageRecord } from '../pipeline/optimize/jobs.ts';
-import { PRESET_NAMES, PRESETS } from '../pipeline/optimize/presets.ts';
-import { render } from '../pipeline/optimize/render.ts';
-import { Rng, jobRng } from '../pipeline/optimize/rng.ts';
-import { optimize } from '../pipeline/optimize/run.ts';
-import { createRunner } from '../pipeline/optimize/runner.ts';
+import { loadModel } from '../pipeline/import/load.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { calibrate } from '../pipeline/stages/optimize/calibrate.ts';
+import type { OptImageRecord } from '../pipeline/stages/optimize/jobs.ts';
+import { PRESET_NAMES, PRESETS } from '../pipeline/stages/optimize/presets.ts';
+import { render } from '../pipeline/stages/optimize/ascent.ts';
+import { Rng, jobRng } from '../pipeline/stages/optimize/rng.ts';
+import { optimize } from '../pipeline/stages/optimize/stage.ts';
+import { createRunner } from '../pipeline/stages/optimize/runner.ts';
 import { evaluateImages } from './optimize/eval.ts';
 
 const { values: a } = parseArgs({

@@ -11,14 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel } from '../pipeline/model/load.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { expandInputs } from '../pipeline/io/inputs.ts';
-import { parseBackend } from '../pipeline/backend.ts';
-import { makePlan } from '../pipeline/scan/plan.ts';
-import { createRunner } from '../pipeline/scan/runner.ts';
-import { runScanStage } from '../pipeline/scan/scan.ts';
-import { runRenderStage } from '../pipeline/scan/render.ts';
-import { unitResults } from '../pipeline/scan/records.ts';
+import { parseBackend } from '../pipeline/engine/backend.ts';
+import { makePlan } from '../pipeline/stages/scan/plan.ts';
+import { createRunner } from '../pipeline/stages/scan/runner.ts';
+import { runScanStage } from '../pipeline/stages/scan/scan.ts';
+import { runRenderStage } from '../pipeline/stages/scan/maps.ts';
+import { unitResults } from '../pipeline/stages/scan/records.ts';
 
 export const BENCH_LAYERS: Record<string, { spec: string; layers: string[] }> = {
   googlenet: {

@@ -9,13 +9,13 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModel } from '../pipeline/model/load.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { expandInputs } from '../pipeline/io/inputs.ts';
-import { makePlan } from '../pipeline/scan/plan.ts';
-import { createRunner } from '../pipeline/scan/runner.ts';
-import { runScanStage } from '../pipeline/scan/scan.ts';
-import { entries } from '../pipeline/scan/topk.ts';
-import { classIndex, synsetOfFile } from '../pipeline/scan/classes.ts';
+import { makePlan } from '../pipeline/stages/scan/plan.ts';
+import { createRunner } from '../pipeline/stages/scan/runner.ts';
+import { runScanStage } from '../pipeline/stages/scan/scan.ts';
+import { entries } from '../pipeline/stages/scan/topk.ts';
+import { classIndex, synsetOfFile } from '../pipeline/stages/scan/classes.ts';
 
 const { values: a } = parseArgs({
   options: {

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import type { LayerRecord, MaxImage, ModelRecord, OptImage, TopClass, UnitRecord } from '../pipeline/content/types.ts';
 import { layerSlug } from '../pipeline/content/types.ts';
 import { mapLimit } from '../pipeline/site/data.ts';
-import { mulberry32 } from '../pipeline/random.ts';
+import { mulberry32 } from '../pipeline/core/random.ts';
 
 export interface SyntheticLayer {
   name: string;

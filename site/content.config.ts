@@ -1,7 +1,7 @@
 /**
  * Content collections read from the data root (DEEPVIS_DATA, default data/): `models` from
  * <model>/model.json and `units` from <model>/units/<layer-slug>/<unit>.json. Records are read and
- * validated once by pipeline/site/data.ts with the schemas of pipeline/site/schema.ts (the same
+ * validated once by pipeline/site/data.ts with the schemas of pipeline/content/schema.ts (the same
  * code `deepvis site build` uses).
  *
  * `deepvis site build` validates once and hands the records over in a snapshot file
@@ -15,7 +15,7 @@
  */
 import { defineCollection, z } from 'astro:content';
 import { readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
-import { modelSchema } from '../pipeline/site/schema.ts';
+import { modelSchema } from '../pipeline/content/schema.ts';
 import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
 
 /** The content: the build command's snapshot when there is one, else the data root read here. */

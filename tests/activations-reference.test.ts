@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireAssets } from './helpers/assets.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { decodeImage } from '../pipeline/image/decode.ts';
 import { readNpy, writeNpy } from '../pipeline/io/npy.ts';
 import { referenceForward, relativeError } from './reference/caffe-ref.ts';

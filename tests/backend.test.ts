@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { autoBackend, initBackend, parseBackend } from '../pipeline/backend.ts';
+import { autoBackend, initBackend, parseBackend } from '../pipeline/engine/backend.ts';
 
 const require = createRequire(import.meta.url);
 const installed = (p: string) => {

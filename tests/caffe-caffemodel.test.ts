@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCaffemodel } from '../pipeline/caffe/caffemodel.ts';
-import { isUserError } from '../pipeline/errors.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { readCaffemodel } from '../pipeline/import/caffe/caffemodel.ts';
+import { isUserError } from '../pipeline/core/errors.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { tempModels } from './helpers/model-dir.ts';
 import { PbWriter, blob, layerV1, layerV2, netParameter } from './helpers/protobuf-encoder.ts';
 

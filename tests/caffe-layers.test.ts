@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { caffeNetFromText } from '../pipeline/caffe/layers.ts';
-import { parsePrototxt } from '../pipeline/caffe/prototxt.ts';
-import { isUserError } from '../pipeline/errors.ts';
+import { caffeNetFromText } from '../pipeline/import/caffe/layers.ts';
+import { parsePrototxt } from '../pipeline/import/caffe/prototxt.ts';
+import { isUserError } from '../pipeline/core/errors.ts';
 import { countParams } from '../pipeline/graph/params.ts';
 import { inferShapes } from '../pipeline/graph/shapes.ts';
 import type { Layer } from '../pipeline/graph/types.ts';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isUserError } from '../pipeline/errors.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { isUserError } from '../pipeline/core/errors.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { tempModels } from './helpers/model-dir.ts';
 
 const tmp = tempModels();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countParams } from '../pipeline/graph/params.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { requireAssets } from './helpers/assets.ts';
 
 const A = requireAssets();

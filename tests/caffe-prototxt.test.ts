@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Ident, TextMessage, parsePrototxt } from '../pipeline/caffe/prototxt.ts';
-import { isUserError } from '../pipeline/errors.ts';
+import { Ident, TextMessage, parsePrototxt } from '../pipeline/import/caffe/prototxt.ts';
+import { isUserError } from '../pipeline/core/errors.ts';
 
 function errorOf(fn: () => unknown): Error {
   try {

@@ -2,12 +2,12 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { inferShapes } from '../pipeline/graph/shapes.ts';
 import type { Layer, Model, ParamBlob } from '../pipeline/graph/types.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { initBackend } from '../pipeline/backend.ts';
-import { unitInputGradients } from '../pipeline/scan/deconv.ts';
-import { unitWindow, maxAbsOutside } from '../pipeline/scan/patches.ts';
-import { randomWeights } from '../pipeline/model/random-weights.ts';
-import type { GradMode } from '../pipeline/net/types.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { unitInputGradients } from '../pipeline/stages/scan/deconv.ts';
+import { unitWindow, maxAbsOutside } from '../pipeline/stages/scan/patches.ts';
+import { randomWeights } from '../pipeline/import/random-weights.ts';
+import type { GradMode } from '../pipeline/engine/net/types.ts';
 
 /** A model from a hand-written layer list (C×H×W input) and weights. */
 function tinyModel(layers: Layer[], weights: Record<string, ParamBlob[]> | 'random'): Model {

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { GraphBuilder, randn, rng } from './helpers/net-graph.ts';
 import { relErr } from './helpers/net-reference.ts';
-import { selectChannels } from '../pipeline/net/select.ts';
+import { selectChannels } from '../pipeline/engine/net/select.ts';
 
 /** SqueezeNet's head (conv → in-place ReLU → global AVE pool), an fc head, and cases that cannot be cut. */
 function heads(): Model {

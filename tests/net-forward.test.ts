@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { GraphBuilder, randn, rng } from './helpers/net-graph.ts';
 import { referenceForward, relErr, toNhwc, type Arr } from './helpers/net-reference.ts';

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import type { GradMode } from '../pipeline/net/types.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import type { GradMode } from '../pipeline/engine/net/types.ts';
 import type { Model } from '../pipeline/graph/types.ts';
-import { dilateKernel } from '../pipeline/net/weights.ts';
-import { setLoopKernels } from '../pipeline/net/kernels.ts';
+import { dilateKernel } from '../pipeline/engine/net/weights.ts';
+import { setLoopKernels } from '../pipeline/engine/net/kernels.ts';
 import { GraphBuilder, randn, rng } from './helpers/net-graph.ts';
 import { relErr } from './helpers/net-reference.ts';
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { requireAssets } from './helpers/assets.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { referenceForward, relErr, toNhwc, type Arr } from './helpers/net-reference.ts';

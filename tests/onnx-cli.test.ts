@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fg from 'fast-glob';
-import { loadModel } from '../pipeline/model/load.ts';
-import { parsePreprocessFlag } from '../pipeline/model/preprocess-imported.ts';
+import { loadModel } from '../pipeline/import/load.ts';
+import { parsePreprocessFlag } from '../pipeline/graph/preprocess.ts';
 import { tinyClassifierOnnx } from './helpers/onnx-models.ts';
 import { writePhotos } from './helpers/scan-fixture.ts';
 
@@ -136,7 +136,7 @@ describe('preprocessing of imported models', () => {
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(readFileSync(join(out, 'tinynet', 'model.json'), 'utf8'));
     expect(rec.preprocess).toEqual({ preset: 'raw', resize: [64, 64] });
-    const { exportModelsForSite } = await import('../pipeline/export/site.ts');
+    const { exportModelsForSite } = await import('../pipeline/site/export/probe-networks.ts');
     const dist = join(work, 'dist-pre');
     await exportModelsForSite(out, dist, { quiet: true });
     const topo = JSON.parse(readFileSync((await fg('**/model.json', { cwd: dist, absolute: true }))[0], 'utf8'));

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../pipeline/backend.ts';
-import { FOLDABLE } from '../pipeline/onnx/fold.ts';
-import { SUPPORTED_OPS } from '../pipeline/onnx/import.ts';
-import { readModel } from '../pipeline/onnx/proto.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { FOLDABLE } from '../pipeline/import/onnx/fold.ts';
+import { SUPPORTED_OPS } from '../pipeline/import/onnx/import.ts';
+import { readModel } from '../pipeline/import/onnx/proto.ts';
 import { FAMILIES, OUT_OF_SCOPE, REASONS } from './helpers/onnx-node-scope.ts';
 import { listNodeTests, nodeTestDir, runNodeTest } from './helpers/onnx-node-tests.ts';
 

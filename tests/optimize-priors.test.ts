@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { clampToPixels, gaussianBlur, gaussianKernel, percentileRows, pixelBounds, zeroSmallContribution, zeroSmallNorm } from '../pipeline/optimize/priors.ts';
-import { realFourierBasis } from '../pipeline/optimize/param/fourier.ts';
-import { colorMatrix } from '../pipeline/optimize/param/color.ts';
-import { Rng } from '../pipeline/optimize/rng.ts';
+import { clampToPixels, gaussianBlur, gaussianKernel, percentileRows, pixelBounds, zeroSmallContribution, zeroSmallNorm } from '../pipeline/stages/optimize/priors.ts';
+import { realFourierBasis } from '../pipeline/stages/optimize/param/fourier.ts';
+import { colorMatrix } from '../pipeline/stages/optimize/param/color.ts';
+import { Rng } from '../pipeline/stages/optimize/rng.ts';
 import { toyModel } from './helpers/optimize-toy.ts';
 
 /** numpy.percentile with the default linear interpolation. */

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { render } from '../pipeline/optimize/render.ts';
-import { PRESETS, type PixelPreset, type Preset } from '../pipeline/optimize/presets.ts';
-import { jobRng } from '../pipeline/optimize/rng.ts';
-import { unitObjective } from '../pipeline/optimize/objectives.ts';
+import { render } from '../pipeline/stages/optimize/ascent.ts';
+import { PRESETS, type PixelPreset, type Preset } from '../pipeline/stages/optimize/presets.ts';
+import { jobRng } from '../pipeline/stages/optimize/rng.ts';
+import { unitObjective } from '../pipeline/stages/optimize/objectives.ts';
 import { toyNet } from './helpers/optimize-toy.ts';
 
 const net = () => toyNet();
@@ -93,7 +93,7 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
 
 describe('pre-ReLU view', () => {
   it('turns the final ReLU of a ReLU blob into an identity, keeps other blobs as they are', async () => {
-    const { preReluModel } = await import('../pipeline/optimize/pre-relu.ts');
+    const { preReluModel } = await import('../pipeline/stages/optimize/pre-relu.ts');
     const { toyModel } = await import('./helpers/optimize-toy.ts');
     const m = toyModel();
     const conv = preReluModel(m, 'conv1')!;

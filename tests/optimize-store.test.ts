@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readUnitRecord, updateUnitRecord, unitRecordPath } from '../pipeline/content/unit-store.ts';
 import { modelRecord, writeModelRecord } from '../pipeline/content/model-record.ts';
-import { batches, planJobs, optImagePath, type OptJob } from '../pipeline/optimize/jobs.ts';
+import { batches, planJobs, optImagePath, type OptJob } from '../pipeline/stages/optimize/jobs.ts';
 import type { OptImage } from '../pipeline/content/types.ts';
 import { toyModel } from './helpers/optimize-toy.ts';
 

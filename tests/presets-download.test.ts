@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { PRESETS, resolvePreset, normaliseText, type Preset } from '../pipeline/model/presets.ts';
-import { downloadFile } from '../pipeline/model/download.ts';
+import { PRESETS, resolvePreset, normaliseText, type Preset } from '../pipeline/import/model-presets.ts';
+import { downloadFile } from '../pipeline/import/download.ts';
 import { requireAssets } from './helpers/assets.ts';
 
 /** A local HTTP server on 127.0.0.1 serving fixed bodies by path, counting requests. Never the internet. */

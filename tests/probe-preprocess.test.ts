@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { decodeImage } from '../pipeline/image/decode.ts';
-import { pipelineResize } from '../pipeline/export/export.ts';
+import { pipelineResize } from '../pipeline/site/export/export.ts';
 import { prepare, rgbaToRgb } from '../site/probe/pixels.ts';
 import { resize, type Pixels, type ResizeKernel } from '../site/probe/resize.ts';
 import { requireAssets } from './helpers/assets.ts';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireAssets } from './helpers/assets.ts';
 import { runCli } from './reference/cli.ts';
-import { loadModel } from '../pipeline/model/load.ts';
-import { defaultLayers } from '../pipeline/run/layers.ts';
-import { validateConfig } from '../pipeline/run/config.ts';
-import { PROFILE_TABLE, selectUnits } from '../pipeline/run/profiles.ts';
+import { loadModel } from '../pipeline/import/load.ts';
+import { defaultLayers } from '../pipeline/gallery/layers.ts';
+import { validateConfig } from '../pipeline/gallery/config.ts';
+import { PROFILE_TABLE, selectUnits } from '../pipeline/gallery/profiles.ts';
 
 const A = requireAssets();
 let tmp: string;

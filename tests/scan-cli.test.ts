@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import fg from 'fast-glob';
 import { writeTinyModel, writePhotos, writeBadImages } from './helpers/scan-fixture.ts';
-import { decodeState } from '../pipeline/scan/checkpoint.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { decodeState } from '../pipeline/stages/scan/checkpoint.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin/deepvis.mjs');

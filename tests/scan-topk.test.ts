@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { createTopK, offerBatch, entries } from '../pipeline/scan/topk.ts';
-import { createCorr, addToCorr, correlations, corrClasses, synsetOfFile, classIndex, topkClasses } from '../pipeline/scan/classes.ts';
-import { encodeState, decodeState, type ScanState } from '../pipeline/scan/checkpoint.ts';
+import { createTopK, offerBatch, entries } from '../pipeline/stages/scan/topk.ts';
+import { createCorr, addToCorr, correlations, corrClasses, synsetOfFile, classIndex, topkClasses } from '../pipeline/stages/scan/classes.ts';
+import { encodeState, decodeState, type ScanState } from '../pipeline/stages/scan/checkpoint.ts';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -110,7 +110,7 @@ describe('scan checkpoint', () => {
 
 describe('per-channel max and first arg-max of NHWC blobs', () => {
   it('matches a direct search, first position on ties', async () => {
-    const { maxArgmaxNhwc } = await import('../pipeline/scan/handlers.ts');
+    const { maxArgmaxNhwc } = await import('../pipeline/stages/scan/handlers.ts');
     const n = 2, hw = 5, c = 3;
     const d = Float32Array.from([
       1, 0, -1, 3, 0, -2, 3, 5, -3, 0, 5, -4, 2, 1, -5,

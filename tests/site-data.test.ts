@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, unlink, mkdir } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../pipeline/errors.ts';
+import { isUserError } from '../pipeline/core/errors.ts';
 import { readGallery, referencedImages } from '../pipeline/site/data.ts';
 import { placeImages } from '../pipeline/site/place.ts';
 import { expectedPages } from '../pipeline/site/build.ts';

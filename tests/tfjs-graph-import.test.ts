@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { loadModel } from '../pipeline/model/load.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { loadModel } from '../pipeline/import/load.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

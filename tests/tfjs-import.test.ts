@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../pipeline/backend.ts';
-import { createNet } from '../pipeline/net/build.ts';
-import { loadModel } from '../pipeline/model/load.ts';
-import { inspectModel } from '../pipeline/commands/inspect.ts';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { loadModel } from '../pipeline/import/load.ts';
+import { inspectModel } from '../pipeline/cli/commands/inspect.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { functionalCnn, randomizeWeights, saveLayersModel, sequentialCnn } from './helpers/tfjs-models.ts';
 

@@ -6,20 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Model } from '../graph/types.ts';
-import { findClassBlobs } from '../scan/plan.ts';
-import { writeJsonAtomic } from './atomic.ts';
+import { classLayers } from '../graph/classes.ts';
+import { writeJsonAtomic } from '../io/atomic.ts';
 import { layerSlug, type ModelRecord } from './types.ts';
-
-/**
- * Blobs whose units are the output classes: the chain of channel-preserving blobs feeding the last
- * softmax (e.g. GoogLeNet loss3/classifier; SqueezeNet conv10 and pool10), plus the softmax output.
- */
-export function classLayers(model: Model): Set<string> {
-  const out = findClassBlobs(model);
-  const soft = [...model.graph.layers].reverse().find((l) => l.kind === 'softmax');
-  if (soft && out.size) out.add(soft.tops[0]);
-  return out;
-}
 
 export function modelRecord(model: Model): ModelRecord {
   const classes = classLayers(model);

@@ -10,10 +10,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { Model } from '../graph/types.ts';
-import { writeJsonAtomic } from './atomic.ts';
-import { classLayers } from './model-record.ts';
+import { writeJsonAtomic } from '../io/atomic.ts';
+import { classLayers } from '../graph/classes.ts';
 import { layerSlug, type UnitRecord } from './types.ts';
 
 /** Absolute path of a unit's record. */

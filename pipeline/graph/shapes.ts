@@ -1,7 +1,7 @@
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 import { pixelRf, unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
-import { extraLayerOutputs } from './shapes-extra.ts';
-import { isExtraLayer } from './types-extra.ts';
+import { extraLayerOutputs } from './tensor-shapes.ts';
+import { isExtraLayer } from './tensor-layers.ts';
 import type { BlobInfo, Graph, Layer, Pair, ReceptiveField } from './types.ts';
 
 /**

@@ -3,9 +3,9 @@
  * and TF.js) and consumed by the rest of the pipeline. Shapes are Caffe's: C×H×W per image
  * (N omitted); fully connected outputs are [C] (C×1×1 is normalised to [C]).
  */
-import type { PreprocessSpec } from '../model/preprocess-imported.ts';
+import type { PreprocessSpec } from './preprocess.ts';
 
-import type { ExtraLayer } from './types-extra.ts';
+import type { ExtraLayer } from './tensor-layers.ts';
 
 export type Pair = [number, number]; // [h, w]
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 import type { Preprocess } from '../graph/types.ts';
 import { cropOffset, resizeCropBilinear, rgbToInput } from './pixels.ts';
 

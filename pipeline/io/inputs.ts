@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import fg from 'fast-glob';
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 
 /** File extensions taken from folders and globs (case-insensitive). A file named explicitly is always taken. */
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'gif', 'tif', 'tiff', 'avif', 'bmp'];

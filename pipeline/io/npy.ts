@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../errors.ts';
-import { writeFileAtomic } from '../content/atomic.ts';
+import { UserError } from '../core/errors.ts';
+import { writeFileAtomic } from './atomic.ts';
 
 /**
  * NumPy `.npy` files (format versions 1–3). Reads little-endian float32 (`<f4`) and float64 (`<f8`)

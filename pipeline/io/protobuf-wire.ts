@@ -1,4 +1,4 @@
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 
 /**
  * The one protobuf wire-format reader of the importers (.caffemodel and ONNX): varints (signed

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Progress } from '../progress.ts';
+import { Progress } from '../core/progress.ts';
 
 /** The project folder that holds astro.config.mjs and site/. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { UserError } from '../errors.ts';
-import { exportModelsForSite } from '../export/site.ts';
-import { formatDuration } from '../progress.ts';
+import { UserError } from '../core/errors.ts';
+import { exportModelsForSite } from './export/probe-networks.ts';
+import { formatDuration } from '../core/progress.ts';
 import { PROJECT_ROOT, runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
 import { placeImages, type PlaceResult } from './place.ts';
@@ -90,7 +90,7 @@ async function swapInto(staging: string, out: string): Promise<string | undefine
 async function snapshotContent(dataRoot: string, snapshot: string, pageSize: number) {
   const g = await readGallery(dataRoot);
   await writeSnapshot(snapshot, g);
-  return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, modelIds: g.models.map((m) => m.id) };
+  return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, models: g.models, modelIds: g.models.map((m) => m.id) };
 }
 
 export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
@@ -107,15 +107,15 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const snapshot = join(work, 'content.tsv');
   await rm(staging, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  const { images, pages, units, modelIds } = await snapshotContent(dataRoot, snapshot, pageSize);
+  const { images, pages, units, models, modelIds } = await snapshotContent(dataRoot, snapshot, pageSize);
   const tRead = Date.now();
   say(`site: ${modelIds.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
 
   await runAstroBuild({ dataRoot, snapshot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, unitPages: units, quiet: opts.quiet });
   const tAstro = Date.now();
   await rm(snapshot, { force: true });
-  // The probe pages' networks (pipeline/export/site.ts), into staging: a failure leaves `out` as it was.
-  const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet });
+  // The probe pages' networks (pipeline/site/export/probe-networks.ts), into staging: a failure leaves `out` as it was.
+  const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet, models });
 
   const old = await swapInto(staging, out);
   const tSwap = Date.now();

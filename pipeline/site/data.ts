@@ -6,8 +6,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ModelRecord, UnitRecord } from '../content/types.ts';
-import { UserError } from '../errors.ts';
-import { describeZodError, modelSchema, unitSchema } from './schema.ts';
+import { UserError } from '../core/errors.ts';
+import { describeZodError, modelSchema, unitSchema } from '../content/schema.ts';
 
 export interface GalleryData {
   root: string;

@@ -10,7 +10,7 @@
  */
 import { copyFile, link, mkdir, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { UserError } from '../errors.ts';
+import { UserError } from '../core/errors.ts';
 import { mapLimit } from './data.ts';
 
 export interface PlaceResult {

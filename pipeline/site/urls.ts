@@ -15,12 +15,7 @@
  *   /media/<path relative to the data root>  images, placed after the Astro build
  */
 
-/** Top-level names a model id may not take. */
-export const RESERVED_MODEL_IDS = new Set(['search', 'media', 'pagefind', '_astro', '404']);
-/** Layer slugs that collide with model-level pages. */
-export const RESERVED_LAYER_SLUGS = new Set(['classes', 'probe']);
-/** Characters allowed in model ids and layer slugs (they become folder names and URL segments). */
-export const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+export { RESERVED_LAYER_SLUGS, RESERVED_MODEL_IDS, SAFE_SEGMENT } from '../content/ids.ts';
 
 /** Units per layer page unless the build says otherwise (a 4,096-unit page would be ~485 KB). */
 export const DEFAULT_PAGE_SIZE = 256;

@@ -10,14 +10,14 @@
 import { join, resolve } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { initBackend } from '../../pipeline/backend.ts';
+import { initBackend } from '../../pipeline/engine/backend.ts';
 import { readUnitRecord } from '../../pipeline/content/unit-store.ts';
-import { loadModel } from '../../pipeline/model/load.ts';
-import { createNet } from '../../pipeline/net/build.ts';
-import type { OptImageRecord } from '../../pipeline/optimize/jobs.ts';
-import type { ObjectiveKind } from '../../pipeline/optimize/objectives.ts';
-import { optimize } from '../../pipeline/optimize/run.ts';
-import { Rng } from '../../pipeline/optimize/rng.ts';
+import { loadModel } from '../../pipeline/import/load.ts';
+import { createNet } from '../../pipeline/engine/net/build.ts';
+import type { OptImageRecord } from '../../pipeline/stages/optimize/jobs.ts';
+import type { ObjectiveKind } from '../../pipeline/stages/optimize/objectives.ts';
+import { optimize } from '../../pipeline/stages/optimize/stage.ts';
+import { Rng } from '../../pipeline/stages/optimize/rng.ts';
 import { evaluateImages, photoMaxima } from './eval.ts';
 
 const { values: a } = parseArgs({

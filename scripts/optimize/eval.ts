@@ -9,8 +9,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { decodeImage, rgbToInput } from '../../pipeline/image/decode.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
-import type { Net } from '../../pipeline/net/types.ts';
-import { centre } from '../../pipeline/optimize/objectives.ts';
+import type { Net } from '../../pipeline/engine/net/types.ts';
+import { centre } from '../../pipeline/stages/optimize/objectives.ts';
 
 export interface BlobMaxima {
   /** Per channel: max over photos of the max over positions (fc: the value). */

@@ -9,11 +9,11 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { initBackend } from '../../pipeline/backend.ts';
+import { initBackend } from '../../pipeline/engine/backend.ts';
 import { readUnitRecord } from '../../pipeline/content/unit-store.ts';
-import { loadModel } from '../../pipeline/model/load.ts';
-import { createNet } from '../../pipeline/net/build.ts';
-import type { OptImageRecord } from '../../pipeline/optimize/jobs.ts';
+import { loadModel } from '../../pipeline/import/load.ts';
+import { createNet } from '../../pipeline/engine/net/build.ts';
+import type { OptImageRecord } from '../../pipeline/stages/optimize/jobs.ts';
 import { evaluateImages } from './eval.ts';
 
 const { values: a } = parseArgs({

@@ -12,7 +12,7 @@ import { loadExportedModel } from './loader.ts';
 import { checkResize, decodeFile, drawablePixels, prepare, type Prepared } from './pixels.ts';
 import { drawGrid, drawOverlay, drawPixels, drawSigned, hitTest, unitMaxima, type GridLayout } from './render.ts';
 import type { Pixels } from './resize.ts';
-import type { ResizeMethod } from '../../pipeline/export/format.ts';
+import type { ResizeMethod } from '../../pipeline/site/export/format.ts';
 import { channelMap, channels, Runner, spatial, type Frame } from './runner.ts';
 import { GalleryLinks } from './units.ts';
 import { FpsMeter, Webcam } from './webcam.ts';

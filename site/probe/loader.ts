@@ -1,9 +1,9 @@
 /**
- * Fetches the exported network (pipeline/export/format.ts): model.json, then the weight shards
+ * Fetches the exported network (pipeline/site/export/format.ts): model.json, then the weight shards
  * with byte-level progress, and rebuilds the Model the pipeline's executor runs.
  */
 import type { Model } from '../../pipeline/graph/types.ts';
-import { checkExportedModel, decodeGroup, groupBytes, toModel, type ModelTopology } from '../../pipeline/export/format.ts';
+import { checkExportedModel, decodeGroup, groupBytes, toModel, type ModelTopology } from '../../pipeline/site/export/format.ts';
 
 export interface Loaded {
   model: Model;

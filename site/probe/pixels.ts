@@ -6,7 +6,7 @@
  * channel order, (pixel × scale − mean) / std.
  */
 import type { Preprocess } from '../../pipeline/graph/types.ts';
-import type { ResizeMethod } from '../../pipeline/export/format.ts';
+import type { ResizeMethod } from '../../pipeline/site/export/format.ts';
 import { RESIZE_KERNELS, resize, type Pixels, type ResizeKernel } from './resize.ts';
 import { cropOffset, resizeCropBilinear as resizeCropRgb, rgbToInput } from '../../pipeline/image/pixels.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The pipeline's resizes, in plain TypeScript for the browser, so that the probe feeds the network
  * the same pixels as `deepvis classify` (which resize applies is recorded in the exported model,
- * pipeline/export/export.ts pipelineResize()):
+ * pipeline/site/export/export.ts pipelineResize()):
  *   (the pipeline's own bilinear resize is shared code: pipeline/image/pixels.ts);
  *   - resize: sharp 0.34 / libvips 8.17 `resize(w, h, { fit: 'fill', kernel })` on 8-bit pixels,
  *     reproduced operation by operation: vips_reducev then vips_reduceh (kernel stretched by the

@@ -1,10 +1,10 @@
 /**
- * Runs the pipeline's own executor (pipeline/net/build.ts) in the browser: one forward pass to a
+ * Runs the pipeline's own executor (pipeline/engine/net/build.ts) in the browser: one forward pass to a
  * chosen blob and the class output, and the deconvolution of one unit for the current input.
  */
 import type { Model } from '../../pipeline/graph/types.ts';
-import { createNet } from '../../pipeline/net/build.ts';
-import type { GradMode, Net } from '../../pipeline/net/types.ts';
+import { createNet } from '../../pipeline/engine/net/build.ts';
+import type { GradMode, Net } from '../../pipeline/engine/net/types.ts';
 import { tf } from './backend.ts';
 
 /** A blob's activations for one input, channels last: [H, W, C] (or [C] for fully connected blobs). */

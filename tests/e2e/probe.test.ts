@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgb } from '../../pipeline/image/decode.ts';
 import { readNpy } from '../../pipeline/io/npy.ts';
-import { loadModel } from '../../pipeline/model/load.ts';
+import { loadModel } from '../../pipeline/import/load.ts';
 import { serveSite } from '../../pipeline/site/serve.ts';
 import { requireAssets } from '../helpers/assets.ts';
 import { requireChromium } from './browser.ts';

@@ -18,7 +18,7 @@ const WORK = join(ROOT, '.cache', 'e2e-real');
 
 async function codeKey(): Promise<string> {
   const h = createHash('sha1');
-  for (const dir of ['pipeline/optimize', 'pipeline/scan', 'pipeline/content', 'pipeline/net']) await hashTree(join(ROOT, dir), h);
+  for (const dir of ['pipeline/stages/optimize', 'pipeline/stages/scan', 'pipeline/content', 'pipeline/engine/net']) await hashTree(join(ROOT, dir), h);
   h.update(process.env.DEEPVIS_ASSETS ?? '');
   h.update(await readFile(new URL(import.meta.url))); // this recipe itself
   return h.digest('hex').slice(0, 12);

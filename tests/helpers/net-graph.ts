@@ -3,7 +3,7 @@
  * formulas and fills parameters from a seeded RNG.
  */
 import type { BlobInfo, Graph, Layer, LayerKind, Model, Pair, ParamBlob } from '../../pipeline/graph/types.ts';
-import { mulberry32 } from '../../pipeline/random.ts';
+import { mulberry32 } from '../../pipeline/core/random.ts';
 
 /** mulberry32: small seeded RNG. */
 export const rng = mulberry32;

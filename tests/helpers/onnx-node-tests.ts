@@ -11,12 +11,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { importOnnx } from '../../pipeline/onnx/import.ts';
-import { readModel, readTensor, type ModelProto, type TensorProto } from '../../pipeline/onnx/proto.ts';
-import { decodeTensor, numel, type Tensor } from '../../pipeline/onnx/tensor.ts';
-import { onnxReader } from '../../pipeline/onnx/wire.ts';
-import { createNet } from '../../pipeline/net/build.ts';
-import { layoutToNchw, nchwToLayout } from '../../pipeline/net/layout.ts';
+import { importOnnx } from '../../pipeline/import/onnx/import.ts';
+import { readModel, readTensor, type ModelProto, type TensorProto } from '../../pipeline/import/onnx/proto.ts';
+import { decodeTensor, numel, type Tensor } from '../../pipeline/import/onnx/tensor.ts';
+import { onnxReader } from '../../pipeline/import/onnx/wire.ts';
+import { createNet } from '../../pipeline/engine/net/build.ts';
+import { layoutToNchw, nchwToLayout } from '../../pipeline/engine/net/layout.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
 
 /** Where Debian's libonnx-testdata (or ONNX_TESTDATA) keeps data/node. */

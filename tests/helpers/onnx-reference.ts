@@ -4,10 +4,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
-import { importOnnx, type OnnxImportOptions } from '../../pipeline/onnx/import.ts';
-import { readModel } from '../../pipeline/onnx/proto.ts';
-import { createNet } from '../../pipeline/net/build.ts';
-import { layoutToNchw, nchwToLayout } from '../../pipeline/net/layout.ts';
+import { importOnnx, type OnnxImportOptions } from '../../pipeline/import/onnx/import.ts';
+import { readModel } from '../../pipeline/import/onnx/proto.ts';
+import { createNet } from '../../pipeline/engine/net/build.ts';
+import { layoutToNchw, nchwToLayout } from '../../pipeline/engine/net/layout.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
 
 export interface Blob { dims: number[]; data: Float32Array }

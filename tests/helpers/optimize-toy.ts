@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../../pipeline/graph/types.ts';
-import type { Net } from '../../pipeline/net/types.ts';
-import { Rng } from '../../pipeline/optimize/rng.ts';
+import type { Net } from '../../pipeline/engine/net/types.ts';
+import { Rng } from '../../pipeline/stages/optimize/rng.ts';
 
 export function toyModel(size = 16): Model {
   const h = size, w = size;

@@ -2,8 +2,8 @@
 import { threadId } from 'node:worker_threads';
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../../pipeline/graph/types.ts';
-import type { Net } from '../../pipeline/net/types.ts';
-import { UserError } from '../../pipeline/errors.ts';
+import type { Net } from '../../pipeline/engine/net/types.ts';
+import { UserError } from '../../pipeline/core/errors.ts';
 
 interface Ctx { net: Net; model: Model; tf: typeof TF }
 

@@ -1,5 +1,5 @@
 /** Model factory hook for the pool tests: spec "tiny" → a small hand-built net; "bad" → UserError. */
-import { UserError } from '../../pipeline/errors.ts';
+import { UserError } from '../../pipeline/core/errors.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
 import { GraphBuilder } from './net-graph.ts';
 

@@ -1,7 +1,7 @@
 /**
  * An independent reference implementation of Caffe's forward pass (TEST phase), written from
  * Caffe's C++ layer semantics with plain float64 loops on C×H×W arrays, one image at a time.
- * It shares nothing with pipeline/net (no TensorFlow.js): only the parsed Model (layer list and
+ * It shares nothing with pipeline/engine/net (no TensorFlow.js): only the parsed Model (layer list and
  * weights) is taken from the importer. Used to check `deepvis activations` blob by blob.
  *
  * Semantics (Caffe source files in brackets):

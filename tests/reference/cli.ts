@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../../pipeline/random.ts';
+import { mulberry32 } from '../../pipeline/core/random.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseCommandArgs, intFlag } from '../parse.ts';
+import { parseBackend } from '../../engine/backend.ts';
+import { writeFileAtomic } from '../../io/atomic.ts';
+import { writeModelRecord } from '../../content/model-record.ts';
+import { classLayers } from '../../graph/classes.ts';
+import { UserError } from '../../core/errors.ts';
+import type { Model } from '../../graph/types.ts';
+import { expandInputs } from '../../io/inputs.ts';
+import { loadModel } from '../../import/load.ts';
+import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
+import { optimize } from '../../stages/optimize/stage.ts';
+import { formatDuration } from '../../core/progress.ts';
+import { checkProfile, readConfigFile, type RunConfig } from '../../gallery/config.ts';
+import { dataFingerprint } from '../../gallery/fingerprint.ts';
+import { defaultLayers } from '../../gallery/layers.ts';
+import { PROFILE_TABLE, selectUnits } from '../../gallery/profiles.ts';
+import { scan } from '../../stages/scan/stage.ts';
+import { buildSite, isBuilt } from '../../site/build.ts';
+
+const HELP = `usage: deepvis run --model M --images DIR [options]
+
+Model and images in, gallery out: optimize → scan (max images + deconv) → site build + search.
+Every stage resumes: rerunning after a crash, or with more layers, only does the missing work.
+
+options:
+  --model M          model folder, .prototxt+.caffemodel, .onnx, model.json, or a preset name
+                     (bvlc_googlenet, squeezenet_v1.1)
+  --images DIR       image folders, files or globs (repeatable; default
+                     $DEEPVIS_ASSETS/images/imagenet-sample when present)
+  --profile P        quick (CPU demo, minutes), paper (p3, 4 seeds, every unit), full (every preset)
+                     (default quick)
+  --layers L1,L2     blobs (default: every conv/inception/fc output on the main path + class scores)
+  --out DIR          data root (default data)
+  --dist DIR         site output (default dist)
+  --base /prefix/    sub-path the site will be served under (default /)
+  --backend B        auto, wasm, webgpu, tensorflow, cpu (default auto)
+  --workers N        nets in parallel (default one per core on CPU)
+${PREPROCESS_HELP}
+  --config FILE      settings file (default ./deepvis.config.json when present); flags override it
+
+Then: deepvis site serve --dist DIST [--base /prefix/]`;
+
+const DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], out: 'data', dist: 'dist', base: '/', backend: 'auto', seed: 0 };
+
+export async function run(argv: string[]): Promise<void> {
+  const { values: v, positionals } = parseCommandArgs(
+    argv,
+    {
+      model: { type: 'string' },
+      preprocess: { type: 'string' },
+      images: { type: 'string', multiple: true },
+      profile: { type: 'string' },
+      layers: { type: 'string' },
+      out: { type: 'string' },
+      dist: { type: 'string' },
+      base: { type: 'string' },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
+      config: { type: 'string' },
+    },
+    HELP,
+  );
+  const file = await readConfigFile(v.config);
+  const cfg: RunConfig = { ...DEFAULTS, ...file };
+  if (v.model) cfg.model = v.model;
+  const images = [...(v.images ?? []), ...positionals];
+  if (images.length) cfg.images = images;
+  if (v.profile) cfg.profile = checkProfile(v.profile, '--profile');
+  if (v.preprocess) cfg.preprocess = v.preprocess;
+  if (v.layers) cfg.layers = v.layers.split(',').map((s) => s.trim()).filter(Boolean);
+  if (v.out) cfg.out = v.out;
+  if (v.dist) cfg.dist = v.dist;
+  if (v.base) cfg.base = v.base;
+  if (v.backend) cfg.backend = v.backend;
+  if (v.workers !== undefined) cfg.workers = intFlag(v.workers, 'workers', 0, 0);
+  if (!cfg.model) throw new UserError('--model is required (a model folder, file, or preset name)');
+  if (!cfg.images.length) {
+    const sample = process.env.DEEPVIS_ASSETS ? join(process.env.DEEPVIS_ASSETS, 'images', 'imagenet-sample') : undefined;
+    if (!sample || !existsSync(sample)) throw new UserError('--images is required: a folder of images (or files, globs)');
+    cfg.images = [sample];
+  }
+  if (!cfg.base.startsWith('/')) throw new UserError(`--base must start with "/", got "${cfg.base}"`);
+  const backend = parseBackend(cfg.backend);
+  await runGallery(cfg, backend);
+}
+
+interface StageTime { stage: string; ms: number; what: string }
+
+async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBackend>): Promise<void> {
+  const t0 = Date.now();
+  const times: StageTime[] = [];
+  const say = (s: string) => process.env.DEEPVIS_QUIET || process.stderr.write(`${s}\n`);
+
+  // Stage 0: import.
+  const model = await loadModel(cfg.model, { preprocess: await preprocessOption(cfg.preprocess) });
+  if (!model.graph.weights) throw new UserError(`${cfg.model}: no weights found (a gallery needs a trained model: add the .caffemodel)`);
+  const files = await expandInputs(cfg.images);
+  if (files.length === 0) throw new UserError(`no images found in ${cfg.images.join(', ')}`);
+  const layers = cfg.layers.length ? checkLayers(model, cfg.layers) : defaultLayers(model);
+  const profile = PROFILE_TABLE[cfg.profile];
+  const classes = classLayers(model);
+  const selection = layers.map((name) => {
+    const count = model.graph.blobs.find((b) => b.name === name)!.shape[0];
+    return { name, units: selectUnits(profile, model, count, classes.has(name)) };
+  });
+  const totalUnits = selection.reduce((n, l) => n + l.units.length, 0);
+  const dataRoot = resolve(cfg.out);
+  await writeModelRecord(dataRoot, model);
+  say(`run: ${model.id}, profile ${cfg.profile}: ${totalUnits} units of ${layers.length} layers, ${files.length} images → ${dataRoot}`);
+
+  // Stage 1: activation maximisation.
+  let t = Date.now();
+  say(`\n[1/3] optimize: ${profile.presets.join(', ')} × ${profile.seeds} seed(s)${profile.steps ? `, ${profile.steps} steps` : ''}`);
+  const opt = await optimize(model, {
+    dataRoot, layers: selection, presets: profile.presets,
+    seeds: Array.from({ length: profile.seeds }, (_, i) => cfg.seed + i),
+    steps: profile.steps, batch: 8, objective: 'center', lrMode: 'calibrated', resume: true,
+    backend, workers: cfg.workers,
+  });
+  times.push({ stage: 'optimize', ms: Date.now() - t, what: `${opt.done} images computed, ${opt.total - opt.done} already done` });
+
+  // Stage 2: max images and deconv.
+  t = Date.now();
+  say(`\n[2/3] scan: top-9 of ${files.length} images for every unit of ${layers.length} layers; patches + deconv for the ${totalUnits} chosen units`);
+  const sc = await scan({
+    model, files, layers, units: Object.fromEntries(selection.map((l) => [l.name, l.units])),
+    k: 9, mode: 'deconv', out: dataRoot, backend, workers: cfg.workers, batch: 8, chunk: 256, weightsTag: 'file',
+  });
+  times.push({ stage: 'scan', ms: Date.now() - t, what: `${sc.scanned} of ${sc.images} images${sc.skipped.length ? ` (${sc.skipped.length} skipped)` : ''}, ${sc.render?.maps ?? 0} patch/deconv maps rendered` });
+
+  // Stage 3: the site, unless it is already built from exactly this content.
+  t = Date.now();
+  const dist = resolve(cfg.dist);
+  const stampFile = join(dataRoot, model.id, 'state', 'site-build.json');
+  const fingerprint = await dataFingerprint(dataRoot);
+  const stamp = { fingerprint, dist, base: cfg.base };
+  const old = existsSync(stampFile) ? await readFile(stampFile, 'utf8').catch(() => '') : '';
+  if (old === JSON.stringify(stamp) && (await isBuilt(dist))) {
+    say('\n[3/3] site: up to date');
+    times.push({ stage: 'site', ms: Date.now() - t, what: 'up to date' });
+  } else {
+    say(`\n[3/3] site: astro build + search index → ${dist}`);
+    const r = await buildSite({ data: dataRoot, out: dist, base: cfg.base });
+    await writeFileAtomic(stampFile, JSON.stringify(stamp));
+    times.push({ stage: 'site', ms: Date.now() - t, what: `${r.pages} pages, ${r.units} units` });
+  }
+
+  const lines = [
+    '',
+    `deepvis run: done in ${formatDuration(Date.now() - t0)}`,
+    ...times.map((s) => `  ${s.stage.padEnd(9)} ${formatDuration(s.ms).padStart(7)}  ${s.what}`),
+    `  gallery: ${dist}`,
+    `  preview: deepvis site serve --dist ${cfg.dist}${cfg.base !== '/' ? ` --base ${cfg.base}` : ''}`,
+    `  deploy:  copy ${cfg.dist}/ to any static host or CDN (build with --base /prefix/ for a sub-path)`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+function checkLayers(model: Model, names: string[]): string[] {
+  for (const n of names) {
+    if (!model.graph.blobs.some((b) => b.name === n) || n === model.graph.input.blob) {
+      throw new UserError(`model ${model.id} has no layer "${n}" (see deepvis inspect --model …)`);
+    }
+  }
+  return names;
+}

@@ -1,0 +1,136 @@
+/**
+ * The gallery content: what the pipeline writes under the data root and the site reads. These zod
+ * schemas ARE the contract; the TypeScript types in ./types.ts are derived from them. The writers
+ * (./model-record.ts, ./unit-store.ts), the site's reader and snapshot (pipeline/site/data.ts,
+ * snapshot.ts), the Astro content layer (site/content.config.ts) and the probe export
+ * (pipeline/site/export/) all use them, so every side accepts exactly what the pipeline writes.
+ *
+ * Layout (paths relative to the data root, default `data/`):
+ *   <model>/model.json                              ModelRecord
+ *   <model>/units/<layer-slug>/<unit>.json          UnitRecord (one per unit, merged by optimize and scan)
+ *   <model>/img/<layer-slug>/<unit>/opt-<preset>-<seed>.webp   optimised images
+ *   <model>/img/<layer-slug>/<unit>/max-<k>.webp, deconv-<k>.webp  top-k patches and their deconv
+ *   <model>/state/…                                 resumable checkpoints (not read by the site)
+ * Every `file`/`patch`/`deconv` path inside records is relative to the data root.
+ *
+ * Unknown extra fields are dropped (zod's default), so an older site still builds newer data.
+ */
+import { z } from 'zod';
+import { RESERVED_LAYER_SLUGS, RESERVED_MODEL_IDS, SAFE_SEGMENT } from './ids.ts';
+
+const pair = z.tuple([z.number(), z.number()]);
+/** Receptive field of one unit in input pixels. */
+export const rfSchema = z.object({ size: pair, stride: pair });
+/** A path inside the data root: relative, `/`-separated, no `..`. */
+const dataPath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').includes('..'), {
+    message: 'must be a path relative to the data root (no leading "/", no "..")',
+  });
+
+export const layerSchema = z.object({
+  /** Blob name, e.g. `inception_4c/output`. */
+  name: z.string().min(1),
+  /** URL/folder slug: `/` → `-`. */
+  slug: z
+    .string()
+    .regex(SAFE_SEGMENT, 'layer slug must use only letters, digits, ".", "_" and "-"')
+    .refine((s) => !RESERVED_LAYER_SLUGS.has(s), { message: 'layer slug is reserved by the site' }),
+  /** Kind of the producing layer (conv, fc, pool, concat…). */
+  kind: z.string(),
+  /** C×H×W, or [C] for fully connected. */
+  shape: z.array(z.number().int()),
+  units: z.number().int().nonnegative(),
+  rf: rfSchema,
+  /** True for the layer whose units are the output classes (labels apply by unit index). */
+  classLayer: z.boolean(),
+});
+
+export const labelSchema = z.object({ index: z.number().int(), synset: z.string().optional(), name: z.string() });
+
+export const modelSchema = z.object({
+  id: z
+    .string()
+    .regex(SAFE_SEGMENT, 'model id must use only letters, digits, ".", "_" and "-"')
+    .refine((s) => !RESERVED_MODEL_IDS.has(s), { message: 'model id is reserved by the site' }),
+  name: z.string(),
+  input: z.object({ size: pair, channelOrder: z.enum(['BGR', 'RGB']) }),
+  layers: z.array(layerSchema),
+  /** Output class labels by index (absent when the model has none). */
+  labels: z.array(labelSchema).optional(),
+  /**
+   * The `--model` the gallery was made with: a preset name, or a model folder (absolute, or relative
+   * to the data root). `deepvis site build` exports this network for the probe page; without it the
+   * model has no probe.
+   */
+  source: z.string().min(1, '"source" must be a model folder or preset name').optional(),
+  /** ONNX / TF.js: the --preprocess the gallery was made with (a PreprocessSpec), applied again when `source` is re-loaded. */
+  preprocess: z.record(z.unknown()).optional(),
+});
+
+export const optImageSchema = z.object({
+  preset: z.string(),
+  seed: z.number().int(),
+  /** WebP at the model's input size, relative to the data root. */
+  file: dataPath,
+  /** Activation of the unit on the kept (best) image. */
+  activation: z.number(),
+  start_activation: z.number(),
+  best_activation: z.number(),
+  final_activation: z.number(),
+  steps: z.number().int(),
+  /** First step at which the unit was the arg-max of its layer, or null. */
+  argmax_step: z.number().int().nullable(),
+  wall_ms: z.number(),
+  objective: z.enum(['center', 'channel']),
+});
+
+export const maxImageSchema = z.object({
+  /** Source image, relative to the scanned images root. */
+  file: z.string(),
+  value: z.number(),
+  /** Arg-max position in the blob (0,0 for fc units). */
+  y: z.number().int(),
+  x: z.number().int(),
+  /** Receptive-field patch (WebP), relative to the data root. */
+  patch: dataPath,
+  /** Deconv of the unit on this image, cropped like the patch (WebP), relative to the data root. */
+  deconv: dataPath,
+  /** True class of the source image when its name or folder gives a synset. */
+  label: z.string().optional(),
+  synset: z.string().optional(),
+});
+
+export const topClassSchema = z.object({
+  name: z.string(),
+  synset: z.string().optional(),
+  /** How many of the unit's top-k images have this class (source `topk`). */
+  count: z.number().optional(),
+  /** Correlation of the class's predicted probability with the unit's activation (source `corr`). */
+  corr: z.number().optional(),
+  source: z.enum(['topk', 'corr']),
+});
+
+export const unitSchema = z.object({
+  model: z.string(),
+  layer: z.string(),
+  layerSlug: z.string(),
+  unit: z.number().int().nonnegative(),
+  /** Class name for class-layer units. */
+  label: z.string().optional(),
+  synset: z.string().optional(),
+  rf: rfSchema,
+  optimized: z.array(optImageSchema),
+  maxImages: z.array(maxImageSchema),
+  topClasses: z.array(topClassSchema),
+});
+
+/** "units.0.optimized.2.file: must be …" — the first problem of a failed parse, on one line. */
+export function describeZodError(e: z.ZodError): string {
+  const issue = e.issues[0];
+  if (!issue) return 'invalid';
+  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  const more = e.issues.length > 1 ? ` (and ${e.issues.length - 1} more)` : '';
+  return `${where}${issue.message}${more}`;
+}

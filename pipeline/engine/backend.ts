@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { dirname } from 'node:path';
+import { UserError } from '../core/errors.ts';
+
+/** The compute backends a user can name with `--backend`. */
+export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+const require = createRequire(import.meta.url);
+
+/** Imports an optional package; undefined when it is not installed (any other failure is reported). */
+async function importOptional(name: string): Promise<unknown | undefined> {
+  try {
+    require.resolve(name);
+  } catch {
+    return undefined;
+  }
+  return import(name);
+}
+
+/** What `auto` resolves to, without starting anything: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
+export function autoBackend(): 'tensorflow' | 'wasm' {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg);
+      return 'tensorflow';
+    } catch {
+      // not installed
+    }
+  }
+  return 'wasm';
+}
+
+/** Activates `name` and checks that TensorFlow.js really runs on it (tfjs may fall back silently). */
+async function activate(name: string, what: string): Promise<string> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    throw new UserError(`backend ${what} could not start: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!ok || tf.getBackend() !== name) throw new UserError(`backend ${what} could not start (TensorFlow.js is on "${tf.getBackend()}")`);
+  return name;
+}
+
+async function startTensorflow(): Promise<string | undefined> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    let mod: unknown;
+    try {
+      mod = await importOptional(pkg);
+    } catch (e) {
+      throw new UserError(`backend tensorflow: ${pkg} is installed but does not load: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (mod !== undefined) return activate('tensorflow', `tensorflow (${pkg})`);
+  }
+  return undefined;
+}
+
+async function startWasm(): Promise<string> {
+  // V8 otherwise runs wasm functions on its baseline compiler until each gets hot: in a worker
+  // thread the first ~10 s of GoogLeNet ran at 0.6× speed. Optimise every function up front
+  // (process-wide, before the module is compiled).
+  setFlagsFromString('--no-wasm-dynamic-tiering');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Node runs one wasm thread per process (the threaded build needs blob-URL workers); point the
+  // loader at the package's own .wasm files.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'));
+  wasm.setWasmPaths(dist + '/');
+  return activate('wasm', 'wasm');
+}
+
+async function startWebgpu(): Promise<string> {
+  let gpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> } | undefined;
+  try {
+    gpu = (await importOptional('webgpu')) as typeof gpu;
+  } catch (e) {
+    throw new UserError(`backend webgpu: the "webgpu" package does not load: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!gpu) throw new UserError('backend webgpu needs the optional package "webgpu" (npm install webgpu)');
+  const g = globalThis as Record<string, unknown>;
+  Object.assign(g, gpu.globals);
+  const navigatorGpu = gpu.create([]) as { requestAdapter(): Promise<unknown> };
+  const adapter = await navigatorGpu.requestAdapter().catch(() => null);
+  if (!adapter) throw new UserError('backend webgpu: no GPU adapter found');
+  const nav = (g.navigator ?? {}) as Record<string, unknown>;
+  try {
+    Object.defineProperty(nav, 'gpu', { value: navigatorGpu, configurable: true });
+  } catch {
+    throw new UserError('backend webgpu: cannot set navigator.gpu');
+  }
+  if (!g.navigator) Object.defineProperty(g, 'navigator', { value: nav, configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  return activate('webgpu', 'webgpu');
+}
+
+/**
+ * Starts a TensorFlow.js backend and returns the name of the one active. `auto` prefers
+ * tfjs-node-gpu, then tfjs-node (optional packages), else wasm. A backend named explicitly that
+ * cannot start is a UserError: never a silent fallback.
+ */
+export async function initBackend(name: BackendChoice): Promise<string> {
+  switch (name) {
+    case 'auto':
+      return (await startTensorflow()) ?? startWasm();
+    case 'tensorflow': {
+      const got = await startTensorflow();
+      if (!got) throw new UserError('backend tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu (not installed)');
+      return got;
+    }
+    case 'wasm':
+      return startWasm();
+    case 'webgpu':
+      return startWebgpu();
+    case 'cpu': {
+      // tfjs greets Node users of the cpu backend with advice on stdout/stderr; keep output clean.
+      const warn = console.warn;
+      console.warn = () => {};
+      try {
+        return await activate('cpu', 'cpu');
+      } finally {
+        console.warn = warn;
+      }
+    }
+    default:
+      throw new UserError(`unknown backend "${String(name)}" (choose: ${BACKEND_CHOICES.join(', ')})`);
+  }
+}
+
+/** Parses a `--backend` flag value. */
+export function parseBackend(value: string | undefined): BackendChoice {
+  const v = (value ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(v)) throw new UserError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${value}"`);
+  return v;
+}

@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../../core/errors.ts';
+import type { ActivationLayer, BinaryLayer, ExtraLayer, InstanceNormLayer, MatMulLayer, ReduceLayer, ReshapeLayer } from '../../graph/tensor-layers.ts';
+import type { ParamBlob } from '../../graph/types.ts';
+import { fromNchw, nchwToLayout, tfAxis, toNchw } from './layout.ts';
+import { makeConvTranspose, makePad, makePooling, type ExtraOp } from './ops-window.ts';
+
+/**
+ * TensorFlow.js execution of the layer kinds of graph/types-extra.ts, in the channels-last layout
+ * of net/layout.ts. Every op is built from differentiable tfjs ops. `inShapes` are the per-image
+ * shapes of the layer's bottoms.
+ */
+
+export type { ExtraOp };
+
+/** A constant parameter [1, …shape] in NCHW order → a channels-last tensor. */
+function constTensor(p: ParamBlob | undefined, layer: string): tf.Tensor {
+  if (!p) throw new UserError(`layer ${layer}: missing constant`);
+  const { data, shape } = nchwToLayout(p.data, p.shape);
+  return tf.tensor(data, shape);
+}
+
+function activation(l: ActivationLayer, x: tf.Tensor): tf.Tensor {
+  // max(x, 0) + α(e^min(x, 0) − 1): differentiable everywhere (tf.where's condition has no gradient).
+  const elu = (alpha: number) => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.minimum(x, 0)), 1), alpha));
+  switch (l.fn) {
+    case 'sigmoid': return tf.sigmoid(x);
+    case 'tanh': return tf.tanh(x);
+    case 'elu': return elu(l.alpha);
+    case 'selu': return tf.mul(elu(l.alpha), l.gamma);
+    case 'softplus': return tf.softplus(x);
+    case 'softsign': return tf.div(x, tf.add(tf.abs(x), 1));
+    case 'hardsigmoid': return tf.clipByValue(tf.add(tf.mul(x, l.alpha), l.beta), 0, 1);
+    case 'exp': return tf.exp(x);
+    case 'log': return tf.log(x);
+    case 'abs': return tf.abs(x);
+    case 'neg': return tf.neg(x);
+    case 'sqrt': return tf.sqrt(x);
+    case 'reciprocal': return tf.reciprocal(x);
+    case 'floor': return tf.floor(x);
+    case 'ceil': return tf.ceil(x);
+    case 'erf': return tf.erf(x);
+    case 'gelu': return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case 'swish': return tf.mul(x, tf.sigmoid(tf.mul(x, l.alpha)));
+  }
+}
+
+function binaryFn(op: BinaryLayer['op']): (a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
+  switch (op) {
+    case 'add': return tf.add;
+    case 'sub': return tf.sub;
+    case 'mul': return tf.mul;
+    case 'div': return tf.div;
+    case 'pow': return tf.pow;
+    case 'max': return tf.maximum;
+    case 'min': return tf.minimum;
+    case 'prelu': return (x, slope) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), slope));
+  }
+}
+
+function makeBinary(l: BinaryLayer, params: ParamBlob[] | undefined): ExtraOp {
+  const f = binaryFn(l.op);
+  if (l.constant === 'none') return { run: ([a, b]) => [f(a, b)], dispose() {} };
+  const c = constTensor(params?.[0], l.name);
+  return {
+    run: ([x]) => [l.constant === 'second' ? f(x, c) : f(c, x)],
+    dispose: () => c.dispose(),
+  };
+}
+
+function makeMatMul(l: MatMulLayer, params: ParamBlob[] | undefined): ExtraOp {
+  const p = params?.[0];
+  if (!p) throw new UserError(`layer ${l.name}: no weights`);
+  const ws = l.weightShape;
+  const r = ws.length;
+  const [K, M] = ws.slice(-2);
+  const flatW = ws.slice(0, r - 2).every((d) => d === 1);
+  const W = flatW ? tf.tensor2d(p.data, [K, M]) : tf.tensor(p.data, [1, ...ws]);
+  const bias = l.biasTerm ? params?.[1] : undefined;
+  if (l.biasTerm && bias?.data.length !== M) throw new UserError(`layer ${l.name}: bias must have ${M} values`);
+  const b = bias ? tf.tensor1d(bias.data) : undefined;
+  return {
+    run([xin]) {
+      const x = toNchw(xin);
+      let y: tf.Tensor;
+      if (flatW) {
+        const lead = x.shape.slice(0, -1);
+        y = tf.reshape(tf.matMul(tf.reshape(x, [-1, K]), W as tf.Tensor2D), [...lead, M]);
+      } else {
+        const outBatch = x.shape.slice(0, -2).map((d, i) => Math.max(d, W.shape[i]));
+        const xb = tf.broadcastTo(x, [...outBatch, ...x.shape.slice(-2)]);
+        const wb = tf.broadcastTo(W, [...outBatch, K, M]);
+        y = tf.matMul(xb, wb);
+      }
+      if (b) y = tf.add(y, b);
+      return [fromNchw(y)];
+    },
+    dispose() {
+      W.dispose();
+      b?.dispose();
+    },
+  };
+}
+
+function reshape(l: ReshapeLayer, xin: tf.Tensor): tf.Tensor {
+  let x = toNchw(xin);
+  const n = x.shape[0];
+  if (l.pre) x = tf.transpose(x, [0, ...l.pre.map((p) => p + 1)]);
+  x = tf.reshape(x, [n, ...l.shape]);
+  if (l.post) x = tf.transpose(x, [0, ...l.post.map((p) => p + 1)]);
+  return fromNchw(x);
+}
+
+function reduce(l: ReduceLayer, xin: tf.Tensor, rank: number): tf.Tensor {
+  const x = toNchw(xin);
+  const axes = l.axes.map((a) => (a < 0 ? a + rank : a) + 1);
+  let y: tf.Tensor;
+  switch (l.op) {
+    case 'mean': y = tf.mean(x, axes, l.keepDims); break;
+    case 'max': y = tf.max(x, axes, l.keepDims); break;
+    case 'min': y = tf.min(x, axes, l.keepDims); break;
+    case 'sum': y = tf.sum(x, axes, l.keepDims); break;
+    case 'l2': y = tf.sqrt(tf.sum(tf.square(x), axes, l.keepDims)); break;
+  }
+  return fromNchw(y);
+}
+
+function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined): ExtraOp {
+  if (!params || params.length < 2) throw new UserError(`layer ${l.name}: instance normalisation needs scale and bias`);
+  const scale = tf.tensor1d(params[0].data);
+  const bias = tf.tensor1d(params[1].data);
+  return {
+    run([x]) {
+      const axes = Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
+      const { mean, variance } = tf.moments(x, axes, true);
+      return [tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, l.eps))), scale), bias)];
+    },
+    dispose() {
+      scale.dispose();
+      bias.dispose();
+    },
+  };
+}
+
+const pure = (f: (xs: tf.Tensor[]) => tf.Tensor): ExtraOp => ({ run: (xs) => [f(xs)], dispose() {} });
+
+/** Builds the executor of one extra-kind layer. */
+export function makeExtraOp(l: ExtraLayer, params: ParamBlob[] | undefined, inShapes: number[][]): ExtraOp {
+  const rank = inShapes[0]?.length ?? 0;
+  switch (l.kind) {
+    case 'pad': return makePad(l, rank);
+    case 'pooling': return makePooling(l);
+    case 'convtranspose': return makeConvTranspose(l, params, inShapes[0][0]);
+    case 'activation': return pure(([x]) => activation(l, x));
+    case 'clip': return pure(([x]) => tf.minimum(tf.maximum(x, l.min), l.max));
+    case 'binary': return makeBinary(l, params);
+    case 'matmul': return makeMatMul(l, params);
+    case 'reshape': return pure(([x]) => reshape(l, x));
+    case 'softmaxnd': {
+      const axes = l.axes.map((a) => tfAxis(a, rank));
+      return pure(([x]) => {
+        const y = tf.sub(x, tf.logSumExp(x, axes, true));
+        return l.log ? y : tf.exp(y);
+      });
+    }
+    case 'concatnd': {
+      const axis = tfAxis(l.axis, rank);
+      return pure((xs) => (xs.length === 1 ? xs[0] : tf.concat(xs, axis)));
+    }
+    case 'const': {
+      const c = constTensor(params?.[0], l.name);
+      return { run: ([ref]) => [tf.broadcastTo(c, [ref.shape[0], ...c.shape.slice(1)])], dispose: () => c.dispose() };
+    }
+    case 'reduce': return pure(([x]) => reduce(l, x, rank));
+    case 'instancenorm': return makeInstanceNorm(l, params);
+  }
+}

@@ -1,0 +1,37 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Model } from '../../graph/types.ts';
+
+/**
+ * How gradients flow backwards through ReLUs (and only there):
+ * - `backprop`: the true gradient (activation maximisation, plain saliency);
+ * - `deconv`:   Zeiler & Fergus deconvnet: pass only positive gradient, ignore the forward mask;
+ * - `guided`:   guided backpropagation: both the forward mask and positive gradient.
+ * Max-pooling always routes gradients through the forward pass's switches.
+ */
+export type GradMode = 'backprop' | 'deconv' | 'guided';
+
+export interface ForwardOptions {
+  gradMode?: GradMode;
+  /**
+   * Only these channels (last axis) of the named blobs are returned, in the order given (repeats
+   * allowed). Where the blob is a Convolution/InnerProduct output followed only by per-channel
+   * layers (ReLU, pooling, Dropout), only those channels are computed — e.g. SqueezeNet's pool10
+   * for a few class units skips almost all of conv10, forward and backward.
+   */
+  channels?: Record<string, number[]>;
+}
+
+/**
+ * A network ready to run on the current TensorFlow.js backend. Tensors are NHWC (tfjs layout);
+ * fully connected blobs are [N, C]. The input is already preprocessed (channel order, mean).
+ */
+export interface Net {
+  readonly model: Model;
+  /**
+   * Runs the graph up to the named blobs (in one pass, sharing work) and returns them.
+   * Differentiable with respect to `input`: safe inside tf.grad / tf.valueAndGrad / tf.tidy.
+   * Caller disposes the returned tensors (or runs inside tf.tidy).
+   */
+  forward(input: tf.Tensor4D, blobs: string[], opts?: ForwardOptions): Record<string, tf.Tensor>;
+  dispose(): void;
+}

@@ -1,0 +1,207 @@
+import { UserError } from '../../core/errors.ts';
+import { layerOutputs } from '../../graph/shapes.ts';
+import type { BlobInfo, Layer, Pair, ParamBlob } from '../../graph/types.ts';
+import type { AttrValue, NodeProto } from './proto.ts';
+import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
+
+/**
+ * State of one ONNX → Graph conversion: the layers emitted so far with their blob shapes (per
+ * image, NCHW semantics), constant tensors (initializers, Constant nodes, folded subgraphs),
+ * and helpers the op converters share. ONNX tensor axis 0 is the batch: a tensor of ONNX shape
+ * [N, C, H, W] is the blob C×H×W.
+ */
+
+/** A data (image-dependent) tensor: the blob holding it and its per-image shape. */
+export interface Value { blob: string; shape: number[] }
+
+export class Ctx {
+  readonly layers: Layer[] = [];
+  readonly weights = new Map<string, ParamBlob[]>();
+  readonly values = new Map<string, Value>();
+  readonly consts = new Map<string, Tensor>();
+  private readonly blobs = new Map<string, BlobInfo>();
+  private readonly layerNames = new Set<string>();
+  /** Set by the input: blob name and image size (for receptive fields). */
+  inputBlob = '';
+  imageSize: Pair = [1, 1];
+
+  constructor(
+    /** Names the file in errors. */
+    readonly file: string,
+    /** Opset of the default domain. */
+    readonly opset: number,
+    /** The batch size the model declares (1 when symbolic): used to resolve Reshape/Shape. */
+    readonly batch: number,
+  ) {}
+
+  /** A UserError naming the node and its operator. */
+  fail(node: NodeProto, msg: string): never {
+    throw new UserError(`${this.file}: node "${node.name || node.outputs[0]}" (${node.opType}): ${msg}`);
+  }
+
+  /** A unique layer name derived from `base`. */
+  layerName(base: string): string {
+    let name = base;
+    for (let i = 2; this.layerNames.has(name); i++) name = `${base}_${i}`;
+    this.layerNames.add(name);
+    return name;
+  }
+
+  /** A blob name for an internal intermediate (e.g. the padding before a convolution). */
+  internalBlob(base: string): string {
+    let name = base;
+    for (let i = 2; this.blobs.has(name) || this.values.has(name) || this.consts.has(name); i++) name = `${base}_${i}`;
+    return name;
+  }
+
+  isConst(name: string): boolean {
+    return this.consts.has(name);
+  }
+
+  /** The data tensor named `name` (an error naming the node when it is a constant or unknown). */
+  value(node: NodeProto, name: string): Value {
+    const v = this.values.get(name);
+    if (v) return v;
+    if (this.consts.has(name)) this.fail(node, `input "${name}" is a constant where deepvis needs image data`);
+    this.fail(node, `input "${name}" is not produced by any earlier node (nodes must be in topological order)`);
+  }
+
+  /** The constant named `name`, or an error naming the node. */
+  constant(node: NodeProto, name: string, what: string): Tensor {
+    const c = this.consts.get(name);
+    if (c) return c;
+    if (this.values.has(name)) this.fail(node, `${what} "${name}" must be a constant (an initializer), not computed from the image`);
+    this.fail(node, `${what} "${name}" is not defined`);
+  }
+
+  /** An optional constant input (absent or empty name → undefined). */
+  optConst(node: NodeProto, index: number, what: string): Tensor | undefined {
+    const name = node.inputs[index];
+    return name ? this.constant(node, name, what) : undefined;
+  }
+
+  /** Float data of a constant, as Float32Array (integer constants converted). */
+  floats(t: Tensor): Float32Array {
+    return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  }
+
+  /** Integer values of a constant (shapes, axes, pads). */
+  ints(node: NodeProto, t: Tensor, what: string): number[] {
+    if (FLOAT_TYPES.has(t.dataType)) this.fail(node, `${what} must be an integer tensor`);
+    return Array.from(t.data);
+  }
+
+  /** Per-image shape → ONNX shape with the batch axis. */
+  full(shape: number[]): number[] {
+    return [this.batch, ...shape];
+  }
+
+  /** ONNX axis (possibly negative) of a tensor with `rank` per-image axes → per-image axis; axis 0 is refused. */
+  imageAxis(node: NodeProto, axis: number, rank: number): number {
+    const a = axis < 0 ? axis + rank + 1 : axis;
+    if (a < 0 || a > rank) this.fail(node, `axis ${axis} is out of range for a ${rank + 1}-D tensor`);
+    if (a === 0) this.fail(node, 'operates along axis 0, the batch axis (deepvis runs each image of a batch independently)');
+    return a - 1;
+  }
+
+  /**
+   * Aligns a constant to an operand with `rank` per-image axes by numpy's rules (leading 1s),
+   * and drops the batch axis: its size there must be 1.
+   */
+  alignConst(node: NodeProto, t: Tensor, rank: number): number[] {
+    if (t.dims.length > rank + 1) this.fail(node, `constant "${t.name}" of shape [${t.dims}] has more axes than the image tensor (${rank + 1})`);
+    const aligned = [...Array(rank + 1 - t.dims.length).fill(1), ...t.dims];
+    if (aligned[0] !== 1) this.fail(node, `constant "${t.name}" of shape [${t.dims}] varies along the batch axis`);
+    return aligned.slice(1);
+  }
+
+  /**
+   * Appends a layer, infers its outputs' shapes (shared shape inference), and records `outputs`
+   * (ONNX tensor names, default the layer's tops) as data tensors.
+   */
+  emit(layer: Layer, params?: ParamBlob[]): number[][] {
+    const ins = layer.bottoms.map((b) => this.blobs.get(b) ?? (() => { throw new Error(`internal: unknown blob ${b}`); })());
+    const fail = (m: string): never => {
+      throw new UserError(`${this.file}: layer "${layer.name}": ${m}`);
+    };
+    const outs = layerOutputs(layer, ins, this.imageSize, fail);
+    this.layers.push(layer);
+    if (params?.length) this.weights.set(layer.name, params);
+    return layer.tops.map((top, i) => {
+      const o = outs[Math.min(i, outs.length - 1)];
+      this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf });
+      this.values.set(top, { blob: top, shape: o.shape });
+      return o.shape;
+    });
+  }
+
+  /** Registers the graph input (an `input` layer). */
+  emitInput(blob: string, shape: number[]): void {
+    const layer = { kind: 'input', name: this.layerName(blob), bottoms: [], tops: [blob], shape } as unknown as Layer;
+    this.layers.push(layer);
+    this.inputBlob = blob;
+    this.imageSize = shape.length === 3 ? [shape[1], shape[2]] : [1, 1];
+    this.blobs.set(blob, { name: blob, shape, producer: 'input', layer: layer.name, rf: { size: [1, 1], stride: [1, 1], offset: [0, 0] } });
+    this.values.set(blob, { blob, shape });
+  }
+
+  /** An ONNX tensor name made an alias of an existing blob (no layer). */
+  alias(name: string, v: Value): void {
+    this.values.set(name, v);
+  }
+
+  /** A ParamBlob from float values. */
+  static param(shape: number[], data: Float32Array): ParamBlob {
+    if (data.length !== numel(shape)) throw new Error(`internal: param of shape [${shape}] with ${data.length} values`);
+    return { shape, data };
+  }
+}
+
+/** Attribute accessors with ONNX defaults; a wrongly typed attribute is an error naming the node. */
+export class Attrs {
+  constructor(private readonly ctx: Ctx, private readonly node: NodeProto) {}
+
+  private get(name: string): AttrValue | undefined {
+    return this.node.attrs.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.node.attrs.has(name);
+  }
+
+  int(name: string, def: number): number {
+    const a = this.get(name);
+    if (!a) return def;
+    if (a.type !== 'int') this.ctx.fail(this.node, `attribute ${name} must be an int`);
+    return a.i;
+  }
+
+  float(name: string, def: number): number {
+    const a = this.get(name);
+    if (!a) return def;
+    if (a.type === 'float') return a.f;
+    if (a.type === 'int') return a.i;
+    this.ctx.fail(this.node, `attribute ${name} must be a float`);
+  }
+
+  string(name: string, def: string): string {
+    const a = this.get(name);
+    if (!a) return def;
+    if (a.type !== 'string') this.ctx.fail(this.node, `attribute ${name} must be a string`);
+    return a.s;
+  }
+
+  ints(name: string): number[] | undefined {
+    const a = this.get(name);
+    if (!a) return undefined;
+    if (a.type !== 'ints') this.ctx.fail(this.node, `attribute ${name} must be a list of ints`);
+    return a.ints;
+  }
+
+  floats(name: string): number[] | undefined {
+    const a = this.get(name);
+    if (!a) return undefined;
+    if (a.type !== 'floats') this.ctx.fail(this.node, `attribute ${name} must be a list of floats`);
+    return a.floats;
+  }
+}

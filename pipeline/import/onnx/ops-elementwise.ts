@@ -1,0 +1,114 @@
+import type { ActivationFn, BinaryOp } from '../../graph/tensor-layers.ts';
+import { Ctx } from './context.ts';
+import type { Converter } from './ops-nn.ts';
+import type { NodeProto } from './proto.ts';
+
+/** ONNX → Graph for elementwise ops: activations, Clip, and binary/n-ary arithmetic with broadcasting. */
+
+export const relu: Converter = (ctx, node, a, name) => {
+  const x = ctx.value(node, node.inputs[0]);
+  const slope = node.opType === 'LeakyRelu' ? a.float('alpha', 0.01) : 0;
+  ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: slope });
+};
+
+/** Defaults of alpha/beta/gamma per ONNX operator. */
+const DEFAULTS: Partial<Record<ActivationFn, { alpha?: number; beta?: number; gamma?: number }>> = {
+  elu: { alpha: 1 },
+  selu: { alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 },
+  hardsigmoid: { alpha: 0.2, beta: 0.5 },
+};
+
+export const activation = (fn: ActivationFn): Converter => (ctx, node, a, name) => {
+  const x = ctx.value(node, node.inputs[0]);
+  const d = DEFAULTS[fn] ?? {};
+  ctx.emit({
+    kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn,
+    alpha: a.float('alpha', d.alpha ?? 1), beta: a.float('beta', d.beta ?? 0), gamma: a.float('gamma', d.gamma ?? 1),
+  });
+};
+
+export const clip: Converter = (ctx, node, a, name) => {
+  const x = ctx.value(node, node.inputs[0]);
+  let min = -Infinity, max = Infinity;
+  if (ctx.opset < 11) {
+    min = a.float('min', -Infinity);
+    max = a.float('max', Infinity);
+  } else {
+    const lo = ctx.optConst(node, 1, 'min');
+    const hi = ctx.optConst(node, 2, 'max');
+    if (lo) min = lo.data[0];
+    if (hi) max = hi.data[0];
+  }
+  if (min === 0 && max === Infinity) {
+    ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: 0 });
+    return;
+  }
+  ctx.emit({ kind: 'clip', name, bottoms: [x.blob], tops: [node.outputs[0]], min, max });
+};
+
+const BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', Pow: 'pow', Max: 'max', Min: 'min', PRelu: 'prelu', Sum: 'add' };
+
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** One binary op on two ONNX tensors (data or constant), emitting one layer with output `top`. */
+function emitBinary(ctx: Ctx, node: NodeProto, name: string, op: BinaryOp, left: string, right: string, top: string): void {
+  const lc = ctx.isConst(left), rc = ctx.isConst(right);
+  if (lc && rc) ctx.fail(node, 'internal: both operands constant (should have been folded)');
+  if (!lc && !rc) {
+    const x = ctx.value(node, left), y = ctx.value(node, right);
+    if (x.shape.length !== y.shape.length) {
+      // A lower-rank operand broadcasts against trailing image axes: that would align its batch axis with an image axis.
+      ctx.fail(node, `operands of ${x.shape.length + 1} and ${y.shape.length + 1} axes would mix the batch axis into the image axes`);
+    }
+    if (sameShape(x.shape, y.shape) && (op === 'add' || op === 'sub' || op === 'mul' || op === 'max')) {
+      const eop = op === 'mul' ? 'prod' : op === 'max' ? 'max' : 'sum';
+      ctx.emit({ kind: 'eltwise', name, bottoms: [x.blob, y.blob], tops: [top], op: eop, coeffs: op === 'sub' ? [1, -1] : [] });
+      return;
+    }
+    ctx.emit({ kind: 'binary', name, bottoms: [x.blob, y.blob], tops: [top], op, constant: 'none' });
+    return;
+  }
+  const x = ctx.value(node, lc ? right : left);
+  const c = ctx.consts.get(lc ? left : right)!;
+  const constShape = ctx.alignConst(node, c, x.shape.length);
+  ctx.emit(
+    { kind: 'binary', name, bottoms: [x.blob], tops: [top], op, constant: lc ? 'first' : 'second', constShape },
+    [Ctx.param([1, ...constShape], ctx.floats(c))],
+  );
+}
+
+export const binary: Converter = (ctx, node, _a, name) => {
+  const op = BINARY[node.opType];
+  const inputs = node.inputs.filter(Boolean);
+  if (inputs.length === 1) {
+    ctx.emit({ kind: 'identity', name, bottoms: [ctx.value(node, inputs[0]).blob], tops: [node.outputs[0]] });
+    return;
+  }
+  if (node.opType === 'Sum' || node.opType === 'Max') {
+    const vals = inputs.every((n) => !ctx.isConst(n)) ? inputs.map((n) => ctx.value(node, n)) : undefined;
+    if (vals && vals.length > 2 && vals.every((v) => sameShape(v.shape, vals[0].shape))) {
+      ctx.emit({ kind: 'eltwise', name, bottoms: vals.map((v) => v.blob), tops: [node.outputs[0]], op: op === 'max' ? 'max' : 'sum', coeffs: [] });
+      return;
+    }
+  }
+  // n-ary (Sum/Max/Min) and binary ops: a chain of binary layers, the last writing the output.
+  let acc = inputs[0];
+  for (let i = 1; i < inputs.length; i++) {
+    const last = i === inputs.length - 1;
+    const top = last ? node.outputs[0] : ctx.internalBlob(`${node.outputs[0]}/${i}`);
+    emitBinary(ctx, node, last ? name : ctx.layerName(`${name}/${i}`), op, acc, inputs[i], top);
+    acc = top;
+  }
+};
+
+/** Mean of n inputs: Sum then × 1/n. */
+export const mean: Converter = (ctx, node, a, name) => {
+  const inputs = node.inputs.filter(Boolean);
+  const sumTop = ctx.internalBlob(`${node.outputs[0]}/sum`);
+  binary(ctx, { ...node, opType: 'Sum', outputs: [sumTop] }, a, ctx.layerName(`${name}/sum`));
+  const shape = ctx.value(node, sumTop).shape;
+  ctx.emit(
+    { kind: 'binary', name, bottoms: [sumTop], tops: [node.outputs[0]], op: 'mul', constant: 'second', constShape: shape.map(() => 1) },
+    [Ctx.param([1, ...shape.map(() => 1)], new Float32Array([1 / inputs.length]))],
+  );
+};

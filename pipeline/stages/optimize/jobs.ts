@@ -1,0 +1,103 @@
+/**
+ * The work list: one job per (layer, unit, preset, seed). A job is finished when the unit's record
+ * holds an image for its preset and seed made with the same settings (steps, objective, step-size
+ * mode) and its WebP exists; `--resume` (default) skips finished jobs, so a killed run redoes only
+ * what is missing. Batches group jobs of one layer and preset (one render loop each).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readUnitRecord } from '../../content/unit-store.ts';
+import { layerSlug, type OptImage, type UnitRecord } from '../../content/types.ts';
+import type { ObjectiveKind } from './objectives.ts';
+
+export type LrMode = 'calibrated' | 'literal';
+
+/**
+ * An optimised image's record: the contract's OptImage plus fields the site ignores (its schema
+ * strips unknown keys).
+ */
+export interface OptImageRecord extends OptImage {
+  /** Step sizes: `calibrated` (scaled to the layer's gradient magnitude, default) or `literal` (the paper's numbers). */
+  lr_mode: LrMode;
+  /** Multiplier applied to the layer's gradients (1 for literal). */
+  lr_scale: number;
+  /** Compute backend that made the image (same seed + backend → byte-identical image). */
+  backend: string;
+}
+
+export interface OptJob {
+  layer: string;
+  unit: number;
+  preset: string;
+  seed: number;
+}
+
+/** What makes two images of the same (unit, preset, seed) the same image. */
+export interface JobSettings {
+  steps: number;
+  objective: ObjectiveKind;
+  lrMode: LrMode;
+}
+
+/** Data-root-relative WebP path of a job's image. */
+export function optImagePath(modelId: string, job: OptJob): string {
+  return `${modelId}/img/${layerSlug(job.layer)}/${job.unit}/opt-${job.preset}-${job.seed}.webp`;
+}
+
+/** The record's image for this job, when it matches the settings. */
+export function findImage(rec: UnitRecord | undefined, job: OptJob, s: JobSettings): OptImageRecord | undefined {
+  return (rec?.optimized as OptImageRecord[] | undefined)?.find(
+    (o) => o.preset === job.preset && o.seed === job.seed && o.steps === s.steps && o.objective === s.objective && (o.lr_mode ?? 'calibrated') === s.lrMode,
+  );
+}
+
+export interface Plan {
+  /** Every job asked for. */
+  all: OptJob[];
+  /** Jobs still to do. */
+  todo: OptJob[];
+}
+
+export async function planJobs(
+  dataRoot: string,
+  modelId: string,
+  layers: { name: string; units: number[] }[],
+  presets: string[],
+  seeds: number[],
+  settings: (preset: string) => JobSettings,
+  resume: boolean,
+): Promise<Plan> {
+  const all: OptJob[] = [];
+  const todo: OptJob[] = [];
+  for (const { name, units } of layers) {
+    for (const unit of units) {
+      const rec = resume ? await readUnitRecord(dataRoot, modelId, name, unit) : undefined;
+      for (const preset of presets) {
+        for (const seed of seeds) {
+          const job = { layer: name, unit, preset, seed };
+          all.push(job);
+          const done = findImage(rec, job, settings(preset));
+          if (!done || !existsSync(join(dataRoot, done.file))) todo.push(job);
+        }
+      }
+    }
+  }
+  return { all, todo };
+}
+
+/** Splits jobs into batches of at most `size`, each of one layer and preset, keeping job order. */
+export function batches(jobs: OptJob[], size: number): OptJob[][] {
+  const out: OptJob[][] = [];
+  const open = new Map<string, OptJob[]>();
+  for (const j of jobs) {
+    const key = `${j.layer}\u0000${j.preset}`;
+    let b = open.get(key);
+    if (!b || b.length >= size) {
+      b = [];
+      open.set(key, b);
+      out.push(b);
+    }
+    b.push(j);
+  }
+  return out;
+}

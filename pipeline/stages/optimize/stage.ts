@@ -1,0 +1,162 @@
+/**
+ * `deepvis optimize` end to end: plan the (layer, unit, preset, seed) jobs, skip finished ones,
+ * calibrate step sizes per layer, run batches on the runner, merge each image into its unit record.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeJsonAtomic } from '../../io/atomic.ts';
+import { writeModelRecord } from '../../content/model-record.ts';
+import { updateUnitRecord } from '../../content/unit-store.ts';
+import { layerSlug } from '../../content/types.ts';
+import type { BackendChoice } from '../../engine/backend.ts';
+import type { Model } from '../../graph/types.ts';
+import { Progress, formatDuration } from '../../core/progress.ts';
+import type { Calibration } from './calibrate.ts';
+import type { OptimizeBatchArgs, OptimizeBatchResult } from './handlers.ts';
+import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
+import type { ObjectiveKind } from './objectives.ts';
+import { PRESETS } from './presets.ts';
+import { createRunner, type Runner } from './runner.ts';
+
+export interface OptimizeOptions {
+  dataRoot: string;
+  layers: { name: string; units: number[] }[];
+  presets: string[];
+  seeds: number[];
+  /** Overrides every preset's step count. */
+  steps?: number;
+  batch: number;
+  objective: ObjectiveKind;
+  lrMode: LrMode;
+  resume: boolean;
+  backend: BackendChoice;
+  workers?: number;
+  quiet?: boolean;
+  /** Use this runner instead of creating one (tests). */
+  runner?: Runner;
+}
+
+export interface OptimizeSummary {
+  total: number;
+  skipped: number;
+  done: number;
+  imgSteps: number;
+  wallMs: number;
+  backend?: string;
+}
+
+/** Removes temp files a killed run left in the image folders of `jobs` (only those of dead processes). */
+async function removeStaleTemps(dataRoot: string, modelId: string, jobs: OptJob[]): Promise<void> {
+  const dirs = new Set(jobs.map((j) => join(dataRoot, modelId, 'img', layerSlug(j.layer), String(j.unit))));
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
+      if (m && !alive(Number(m[1]))) await rm(join(dir, n), { force: true });
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+type CalibrationCache = Record<string, Calibration>;
+
+function calibrationPath(dataRoot: string, modelId: string): string {
+  return join(dataRoot, modelId, 'state', 'optimize-calibration.json');
+}
+
+/** Step-size scale per layer (cached under <model>/state; the key includes the backend). */
+async function layerScales(dataRoot: string, model: Model, layers: string[], opts: OptimizeOptions, runner: Runner, backend: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (opts.lrMode === 'literal') {
+    for (const l of layers) out.set(l, 1);
+    return out;
+  }
+  const path = calibrationPath(dataRoot, model.id);
+  const cache = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as CalibrationCache;
+  let changed = false;
+  for (const l of layers) {
+    const key = `${l}|${opts.objective}|${backend}`;
+    if (!cache[key]) {
+      cache[key] = await runner.run<Calibration>('calibrate', { blob: l, objective: opts.objective });
+      changed = true;
+    }
+    out.set(l, cache[key].scale);
+  }
+  if (changed) await writeJsonAtomic(path, cache);
+  return out;
+}
+
+export async function optimize(model: Model, opts: OptimizeOptions): Promise<OptimizeSummary> {
+  const t0 = Date.now();
+  await writeModelRecord(opts.dataRoot, model);
+  const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
+  const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume);
+  const summary: OptimizeSummary = { total: plan.all.length, skipped: plan.all.length - plan.todo.length, done: 0, imgSteps: 0, wallMs: 0 };
+  if (!plan.todo.length) {
+    summary.wallMs = Date.now() - t0;
+    return summary;
+  }
+  await removeStaleTemps(opts.dataRoot, model.id, plan.todo);
+
+  const runner = opts.runner ?? (await createRunner(model, opts.backend, opts.workers));
+  try {
+    const backend = await runner.run<string>('backendName', {});
+    summary.backend = backend;
+    const pixelLayers = [...new Set(plan.todo.filter((j) => PRESETS[j.preset].family === 'pixel').map((j) => j.layer))];
+    const scales = await layerScales(opts.dataRoot, model, pixelLayers, opts, runner, backend);
+
+    const unitKey = (j: OptJob) => `${j.layer}\u0000${j.unit}`;
+    const left = new Map<string, number>();
+    for (const j of plan.todo) left.set(unitKey(j), (left.get(unitKey(j)) ?? 0) + 1);
+    const progress = new Progress({ label: 'optimize', total: left.size, rateUnit: 'img-steps/s', quiet: opts.quiet });
+    progress.status(`${plan.todo.length} images on ${runner.size} × ${backend}`);
+
+    await Promise.all(
+      batches(plan.todo, opts.batch).map(async (jobs) => {
+        const j0 = jobs[0];
+        const args: OptimizeBatchArgs = {
+          dataRoot: opts.dataRoot,
+          blob: j0.layer,
+          preset: j0.preset,
+          objective: opts.objective,
+          steps: opts.steps,
+          lrMode: opts.lrMode,
+          gradScale: scales.get(j0.layer) ?? 1,
+          backend,
+          jobs,
+        };
+        const res = await runner.run<OptimizeBatchResult>('optimizeBatch', args);
+        for (const { job, image } of res.images) {
+          await updateUnitRecord(opts.dataRoot, model, job.layer, job.unit, (rec) => {
+            rec.optimized = rec.optimized.filter((o) => !(o.preset === image.preset && o.seed === image.seed));
+            rec.optimized.push(image);
+            rec.optimized.sort((a, b) => (a.preset === b.preset ? a.seed - b.seed : a.preset < b.preset ? -1 : 1));
+          });
+          summary.done++;
+          summary.imgSteps += image.steps;
+          const k = unitKey(job);
+          const n = left.get(k)! - 1;
+          left.set(k, n);
+          progress.tick(n === 0 ? 1 : 0, image.steps);
+        }
+      }),
+    );
+    summary.wallMs = Date.now() - t0;
+    progress.finish(
+      `optimize: ${summary.done} images (${summary.skipped} already done) in ${formatDuration(summary.wallMs)}, ` +
+        `${((summary.imgSteps * 1000) / summary.wallMs).toFixed(2)} img-steps/s on ${runner.size} × ${backend}`,
+    );
+    return summary;
+  } finally {
+    if (!opts.runner) await runner.close();
+  }
+}
