@@ -1,11 +1,8 @@
 /** Pool task functions for scripts/bench-net.ts. */
 import type * as TF from '@tensorflow/tfjs';
-import type { Model } from '../pipeline/graph/types.ts';
-import type { Net } from '../pipeline/engine/net/types.ts';
 
-export { classifyBatch } from '../pipeline/stages/classify/handlers.ts';
-
-interface Ctx { net: Net; model: Model; tf: typeof TF }
+import { classifyBatch } from '../pipeline/stages/classify/handlers.ts';
+import type { HandlerContext as Ctx, HandlerTable } from '../pipeline/engine/workers/handlers.ts';
 
 export interface StepArgs {
   /** Blob of the units (e.g. loss3/classifier); conv blobs use the channel's centre unit. */
@@ -53,3 +50,5 @@ export function imgSteps({ net, model, tf }: Ctx, a: StepArgs): { ms: number; im
   selT.dispose();
   return { ms, images: n * a.steps };
 }
+
+export const handlers = { classifyBatch, imgSteps } satisfies HandlerTable;

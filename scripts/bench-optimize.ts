@@ -21,11 +21,12 @@ import { loadModel } from '../pipeline/import/load.ts';
 import { createNet } from '../pipeline/engine/net/build.ts';
 import { calibrate } from '../pipeline/stages/optimize/calibrate.ts';
 import type { OptImageRecord } from '../pipeline/stages/optimize/jobs.ts';
-import { PRESET_NAMES, PRESETS } from '../pipeline/stages/optimize/presets.ts';
+import { OPTIMIZE_PRESET_NAMES, OPTIMIZE_PRESETS } from '../pipeline/stages/optimize/presets.ts';
 import { render } from '../pipeline/stages/optimize/ascent.ts';
 import { Rng, jobRng } from '../pipeline/stages/optimize/rng.ts';
 import { optimize } from '../pipeline/stages/optimize/stage.ts';
-import { createRunner } from '../pipeline/stages/optimize/runner.ts';
+import { createRunner } from '../pipeline/engine/workers/runner.ts';
+import { OPTIMIZE_HANDLERS } from '../pipeline/stages/optimize/handler-table.ts';
 import { evaluateImages } from './optimize/eval.ts';
 
 const { values: a } = parseArgs({
@@ -57,7 +58,7 @@ async function speedLocal(model: Model, blob: string, batch: number, steps: numb
   const net = createNet(model);
   const cal = await calibrate(net, model.id, blob, 'center', model.graph.blobs.find((b) => b.name === blob)!.shape[0], false);
   const req = (s: number) => ({
-    blob, objective: 'center' as const, preset: PRESETS.p3, steps: s, gradScale: cal.scale,
+    blob, objective: 'center' as const, preset: OPTIMIZE_PRESETS.p3, steps: s, gradScale: cal.scale,
     images: Array.from({ length: batch }, (_, i) => ({ unit: i, rng: jobRng(model.id, blob, i, 'bench', 0) })),
   });
   await render(net, req(1)); // warm-up
@@ -69,7 +70,7 @@ async function speedLocal(model: Model, blob: string, batch: number, steps: numb
 }
 
 async function speedPool(model: Model, blob: string, batch: number, steps: number, workers: number): Promise<number> {
-  const runner = await createRunner(model, 'wasm', workers);
+  const runner = await createRunner({ model, backend: 'wasm', workers, handlers: OPTIMIZE_HANDLERS });
   const dataRoot = resolve(a.out!, 'speed');
   const n = batch * runner.size * 2;
   const layers = [{ name: blob, units: Array.from({ length: n }, (_, i) => i) }];
@@ -107,7 +108,7 @@ if (!a['skip-quality']) {
   const units = new Set<number>();
   while (units.size < Number(a['quality-units'])) units.add(rng.int(0, 999));
   const unitList = [...units].sort((x, y) => x - y);
-  const presets = a.presets === 'all' ? PRESET_NAMES : a.presets!.split(',');
+  const presets = a.presets === 'all' ? OPTIMIZE_PRESET_NAMES : a.presets!.split(',');
   const steps = a['quality-steps'] ? Number(a['quality-steps']) : undefined;
   const dataRoot = resolve(a.out!, 'quality');
   await optimize(g, {

@@ -15,7 +15,8 @@ import { loadModel } from '../pipeline/import/load.ts';
 import { expandInputs } from '../pipeline/io/inputs.ts';
 import { parseBackend } from '../pipeline/engine/backend.ts';
 import { makePlan } from '../pipeline/stages/scan/plan.ts';
-import { createRunner } from '../pipeline/stages/scan/runner.ts';
+import { createRunner } from '../pipeline/engine/workers/runner.ts';
+import { SCAN_HANDLERS } from '../pipeline/stages/scan/handler-table.ts';
 import { runScanStage } from '../pipeline/stages/scan/scan.ts';
 import { runRenderStage } from '../pipeline/stages/scan/maps.ts';
 import { unitResults } from '../pipeline/stages/scan/records.ts';
@@ -55,7 +56,7 @@ for (const name of a.models!.split(',')) {
   const model = await loadModel(cfg.spec);
   const plan = makePlan(model, cfg.layers, files, 9, 'file');
   const units = plan.blobs.reduce((n, b) => n + b.shape[0], 0);
-  const runner = await createRunner({ model, backend, workers });
+  const runner = await createRunner({ model, backend, workers, handlers: SCAN_HANDLERS });
   const tmp = await mkdtemp(join(tmpdir(), 'deepvis-bench-scan-'));
   try {
     // Warm-up (kernels, first-call costs) on a separate plan/state.

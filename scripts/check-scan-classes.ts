@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../pipeline/import/load.ts';
 import { expandInputs } from '../pipeline/io/inputs.ts';
 import { makePlan } from '../pipeline/stages/scan/plan.ts';
-import { createRunner } from '../pipeline/stages/scan/runner.ts';
+import { createRunner } from '../pipeline/engine/workers/runner.ts';
+import { SCAN_HANDLERS } from '../pipeline/stages/scan/handler-table.ts';
 import { runScanStage } from '../pipeline/stages/scan/scan.ts';
 import { entries } from '../pipeline/stages/scan/topk.ts';
 import { classIndex, synsetOfFile } from '../pipeline/stages/scan/classes.ts';
@@ -33,7 +34,7 @@ if (!images) throw new Error('set DEEPVIS_ASSETS or pass --images');
 const model = await loadModel(a.model!);
 const files = await expandInputs([images]);
 const plan = makePlan(model, [a.layer!], files, 9, 'file');
-const runner = await createRunner({ model, backend: 'wasm', workers: Number(a.workers) });
+const runner = await createRunner({ model, backend: 'wasm', workers: Number(a.workers), handlers: SCAN_HANDLERS });
 const t0 = performance.now();
 let state;
 try {

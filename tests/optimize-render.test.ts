@@ -2,15 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { render } from '../pipeline/stages/optimize/ascent.ts';
-import { PRESETS, type PixelPreset, type Preset } from '../pipeline/stages/optimize/presets.ts';
+import { OPTIMIZE_PRESETS, type PixelPreset, type OptimizePreset } from '../pipeline/stages/optimize/presets.ts';
 import { jobRng } from '../pipeline/stages/optimize/rng.ts';
 import { unitObjective } from '../pipeline/stages/optimize/objectives.ts';
 import { toyNet } from './helpers/optimize-toy.ts';
 
 const net = () => toyNet();
-const few = (name: string, steps: number): Preset => ({ ...PRESETS[name], steps });
+const few = (name: string, steps: number): OptimizePreset => ({ ...OPTIMIZE_PRESETS[name], steps });
 
-async function run(p: Preset, blob: string, units: number[], seeds: number[], objective: 'center' | 'channel' = 'center', gradScale = 1) {
+async function run(p: OptimizePreset, blob: string, units: number[], seeds: number[], objective: 'center' | 'channel' = 'center', gradScale = 1) {
   return render(net(), {
     blob, objective, preset: p, gradScale,
     images: units.map((unit, i) => ({ unit, rng: jobRng('toy', blob, unit, p.name, seeds[i]) })),
@@ -35,9 +35,9 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
   });
 
   it('calibration scales constant steps but not a progress step (whose gain per step is fixed); it lifts only its cap', async () => {
-    const pixel = (name: string) => PRESETS[name] as PixelPreset;
+    const pixel = (name: string) => OPTIMIZE_PRESETS[name] as PixelPreset;
     const uncapped: PixelPreset = { ...pixel('none'), steps: 6, lr: { kind: 'progress', maxLr: 1e12, desired: 2 } };
-    const same = async (p: Preset, s1: number, s2: number) => {
+    const same = async (p: OptimizePreset, s1: number, s2: number) => {
       const [a] = await run(p, 'fc', [1], [3], 'center', s1);
       const [b] = await run(p, 'fc', [1], [3], 'center', s2);
       return Buffer.from(a.input.buffer).equals(Buffer.from(b.input.buffer));

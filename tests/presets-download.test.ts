@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { PRESETS, resolvePreset, normaliseText, type Preset } from '../pipeline/import/model-presets.ts';
+import { MODEL_PRESETS, resolvePreset, normaliseText, type ModelPreset } from '../pipeline/import/model-presets.ts';
 import { downloadFile } from '../pipeline/import/download.ts';
 import { requireAssets } from './helpers/assets.ts';
 
@@ -96,7 +96,7 @@ describe('preset resolution', () => {
     const p = Buffer.from('layer {}\n');
     files.set('/mirror/tiny/weights.caffemodel', w);
     files.set('/mirror/tiny/deploy.prototxt', p);
-    const presets: Record<string, Preset> = {
+    const presets: Record<string, ModelPreset> = {
       tiny: {
         name: 'tiny',
         files: [
@@ -152,19 +152,19 @@ describe('preset resolution', () => {
     const w = bytes(50_000, 2);
     files.set('/m/bad.bin', w);
     const cache = join(tmp, 'cache-bad');
-    const presets: Record<string, Preset> = { m: { name: 'm', files: [{ name: 'bad.bin', url: 'x', sha1: '0'.repeat(40) }] } };
+    const presets: Record<string, ModelPreset> = { m: { name: 'm', files: [{ name: 'bad.bin', url: 'x', sha1: '0'.repeat(40) }] } };
     await expect(resolvePreset('m', { presets, assetsDir: null, baseUrl: base, cacheDir: cache, quiet: true })).rejects.toThrow(
       new RegExp(`preset m: m/bad\\.bin: downloaded from .* but its SHA-1 is ${sha('sha1', w)}, expected 0{40}; the file was removed`),
     );
     expect(await readdir(join(cache, 'models', 'm'))).toEqual([]);
-    const sized: Record<string, Preset> = { m: { name: 'm', files: [{ name: 'bad.bin', url: 'x', size: 7 }] } };
+    const sized: Record<string, ModelPreset> = { m: { name: 'm', files: [{ name: 'bad.bin', url: 'x', size: 7 }] } };
     await expect(resolvePreset('m', { presets: sized, assetsDir: null, baseUrl: base, cacheDir: cache, quiet: true })).rejects.toThrow(/its size is 50000 bytes, expected 7/);
     expect(await readdir(join(cache, 'models', 'm'))).toEqual([]);
   });
 
   it('HTTP errors and unreachable hosts are one-line errors naming the URL', async () => {
     const cache = join(tmp, 'cache-404');
-    const presets: Record<string, Preset> = { m: { name: 'm', files: [{ name: 'missing.bin', url: 'x', size: 1 }] } };
+    const presets: Record<string, ModelPreset> = { m: { name: 'm', files: [{ name: 'missing.bin', url: 'x', size: 1 }] } };
     await expect(resolvePreset('m', { presets, assetsDir: null, baseUrl: base, cacheDir: cache, quiet: true })).rejects.toThrow(
       new RegExp(`cannot download ${base}/m/missing\\.bin \\(HTTP 404`),
     );
@@ -196,7 +196,7 @@ describe.skipIf(!A.dir)(`the real preset table ${A.skipReason ?? ''}`, () => {
     const cache = join(tmp, 'real');
     for (const name of ['bvlc_googlenet', 'squeezenet_v1.1']) {
       const shared = join(A.dir!, 'models', name);
-      for (const f of PRESETS[name].files) {
+      for (const f of MODEL_PRESETS[name].files) {
         const src = f.name.endsWith('.caffemodel') ? (await readdir(shared)).find((x) => x.endsWith('.caffemodel'))! : f.name;
         let body = await readFile(join(shared, src));
         // Formatting differences must not matter for the text files: serve them with CRLF line ends.
@@ -205,7 +205,7 @@ describe.skipIf(!A.dir)(`the real preset table ${A.skipReason ?? ''}`, () => {
       }
       const err = await resolvePreset(name, { assetsDir: null, baseUrl: `${base}/real`, cacheDir: cache, quiet: true }).then(() => null, (e: Error) => e);
       // The shared .caffemodel files were re-encoded, so they are not the published bytes: refused, and removed.
-      expect(err?.message).toMatch(new RegExp(`preset ${name.replace('.', '\\.')}: .*\\.caffemodel: downloaded from .* but its SHA-1 is [0-9a-f]{40}, expected ${PRESETS[name].files[2].sha1}`));
+      expect(err?.message).toMatch(new RegExp(`preset ${name.replace('.', '\\.')}: .*\\.caffemodel: downloaded from .* but its SHA-1 is [0-9a-f]{40}, expected ${MODEL_PRESETS[name].files[2].sha1}`));
       expect((await readdir(join(cache, 'models', name))).sort()).toEqual(['deploy.prototxt', 'synset_words.txt']);
     }
   });

@@ -16,8 +16,8 @@ import type { Pair, Preprocess } from './types.ts';
  * - `raw`: RGB, 0–255, nothing subtracted.
  */
 
-export type PresetName = 'pytorch' | 'tf' | 'unit' | 'caffe' | 'raw';
-export const PRESETS: Record<PresetName, Omit<Preprocess, 'size' | 'resize'>> = {
+export type PreprocessPresetName = 'pytorch' | 'tf' | 'unit' | 'caffe' | 'raw';
+export const PREPROCESS_PRESETS: Record<PreprocessPresetName, Omit<Preprocess, 'size' | 'resize'>> = {
   pytorch: { channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   tf: { channelOrder: 'RGB', scale: 1 / 127.5, mean: [1, 1, 1], std: [1, 1, 1] },
   unit: { channelOrder: 'RGB', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] },
@@ -27,7 +27,7 @@ export const PRESETS: Record<PresetName, Omit<Preprocess, 'size' | 'resize'>> = 
 
 /** What a sidecar or the flags may set. `inputShape` fills symbolic input dimensions [C, H, W]. */
 export interface PreprocessSpec extends Partial<Omit<Preprocess, 'size'>> {
-  preset?: PresetName;
+  preset?: PreprocessPresetName;
   inputShape?: number[];
 }
 
@@ -36,8 +36,8 @@ export function defaultResize(size: Pair): Pair {
   return [Math.round((size[0] * 256) / 224), Math.round((size[1] * 256) / 224)];
 }
 
-export function buildPreprocess(size: Pair, fallback: PresetName, spec: PreprocessSpec): Preprocess {
-  const base = PRESETS[spec.preset ?? fallback];
+export function buildPreprocess(size: Pair, fallback: PreprocessPresetName, spec: PreprocessSpec): Preprocess {
+  const base = PREPROCESS_PRESETS[spec.preset ?? fallback];
   return {
     size,
     resize: spec.resize ?? defaultResize(size),
@@ -64,8 +64,8 @@ export function parsePreprocessObject(pre: unknown, where: string): PreprocessSp
   const out: PreprocessSpec = {};
   for (const k of Object.keys(obj)) {
     if (k === 'preset') {
-      if (typeof obj.preset !== 'string' || !(obj.preset in PRESETS)) bad(`preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-      out.preset = obj.preset as PresetName;
+      if (typeof obj.preset !== 'string' || !(obj.preset in PREPROCESS_PRESETS)) bad(`preset must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')}`);
+      out.preset = obj.preset as PreprocessPresetName;
     } else if (k === 'resize') out.resize = nums(k, 2, true) as Pair;
     else if (k === 'inputShape') out.inputShape = nums(k, 3, true);
     else if (k === 'mean') out.mean = nums(k, 3, false) as [number, number, number];
@@ -100,7 +100,7 @@ export async function readPreprocessSidecar(path: string): Promise<PreprocessSpe
  * inline `key=value` pairs separated by `;` (`preset=pytorch;inputShape=3,224,224;channelOrder=BGR`).
  */
 export async function parsePreprocessFlag(value: string): Promise<PreprocessSpec> {
-  if (value in PRESETS) return { preset: value as PresetName };
+  if (value in PREPROCESS_PRESETS) return { preset: value as PreprocessPresetName };
   if (/\.json$/i.test(value)) {
     const spec = await readPreprocessSidecar(value);
     if (!spec) throw new UserError(`--preprocess ${value}: file not found`);
@@ -109,7 +109,7 @@ export async function parsePreprocessFlag(value: string): Promise<PreprocessSpec
   const obj: Record<string, unknown> = {};
   for (const part of value.split(';').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([A-Za-z]+)=(.*)$/.exec(part);
-    if (!m) throw new UserError(`--preprocess: "${part}" is not key=value (presets: ${Object.keys(PRESETS).join(', ')})`);
+    if (!m) throw new UserError(`--preprocess: "${part}" is not key=value (presets: ${Object.keys(PREPROCESS_PRESETS).join(', ')})`);
     const [, k, v] = m;
     obj[k] = k === 'preset' || k === 'channelOrder' ? v : v.includes(',') || ['resize', 'inputShape', 'mean', 'std'].includes(k) ? v.split(',').map(Number) : Number(v);
   }

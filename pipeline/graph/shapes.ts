@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.ts';
 import { pixelRf, unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
-import { extraLayerOutputs } from './tensor-shapes.ts';
-import { isExtraLayer } from './tensor-layers.ts';
+import { tensorLayerOutputs } from './tensor-shapes.ts';
+import { isTensorLayer } from './tensor-layers.ts';
 import type { BlobInfo, Graph, Layer, Pair, ReceptiveField } from './types.ts';
 
 /**
@@ -129,7 +129,7 @@ export function layerOutputs(
       return [{ shape, rf: shape.length === 1 ? wholeImageRf(imageSize) : unionRf(ins.map((b) => b.rf)) }];
     }
     default:
-      if (isExtraLayer(l)) return extraLayerOutputs(l, ins, imageSize, fail);
+      if (isTensorLayer(l)) return tensorLayerOutputs(l, ins, imageSize, fail);
       return fail(`layer kind "${(l as { kind: string }).kind}" has no shape rule`);
   }
 }

@@ -135,17 +135,17 @@ export interface ReduceLayer extends Base {
 /** Instance normalisation per channel: (x − mean_HW)/sqrt(var_HW + eps) · scale + bias; parameters scale [C], bias [C]. */
 export interface InstanceNormLayer extends Base { kind: 'instancenorm'; eps: number }
 
-export type ExtraLayer =
+export type TensorLayer =
   | PadLayer | PoolingLayer | ConvTransposeLayer | ActivationLayer | ClipLayer | BinaryLayer | MatMulLayer
   | ReshapeLayer | SoftmaxNdLayer | ConcatNdLayer | ConstLayer | ReduceLayer | InstanceNormLayer;
 
-export type ExtraKind = ExtraLayer['kind'];
+export type TensorKind = TensorLayer['kind'];
 
-export const EXTRA_KINDS: ReadonlySet<string> = new Set<ExtraKind>([
+export const TENSOR_KINDS: ReadonlySet<string> = new Set<TensorKind>([
   'pad', 'pooling', 'convtranspose', 'activation', 'clip', 'binary', 'matmul', 'reshape', 'softmaxnd',
   'concatnd', 'const', 'reduce', 'instancenorm',
 ]);
 
-export function isExtraLayer(l: { kind: string }): l is ExtraLayer {
-  return EXTRA_KINDS.has(l.kind);
+export function isTensorLayer(l: { kind: string }): l is TensorLayer {
+  return TENSOR_KINDS.has(l.kind);
 }

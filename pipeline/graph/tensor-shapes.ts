@@ -1,5 +1,5 @@
 import { unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
-import type { ExtraLayer } from './tensor-layers.ts';
+import type { TensorLayer } from './tensor-layers.ts';
 import type { BlobInfo, Pair, ReceptiveField } from './types.ts';
 
 /**
@@ -59,7 +59,7 @@ export function permute(shape: number[], perm: number[]): number[] {
   return perm.map((p) => shape[p]);
 }
 
-export function extraLayerOutputs(l: ExtraLayer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): Outs {
+export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): Outs {
   const x = ins[0];
   const whole = () => wholeImageRf(imageSize);
   /** Keeps the field when the blob is still C×H×W with the same spatial grid, else the whole image. */

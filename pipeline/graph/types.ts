@@ -5,7 +5,7 @@
  */
 import type { PreprocessSpec } from './preprocess.ts';
 
-import type { ExtraLayer } from './tensor-layers.ts';
+import type { TensorLayer } from './tensor-layers.ts';
 
 export type Pair = [number, number]; // [h, w]
 
@@ -54,7 +54,7 @@ export interface BatchNormLayer extends LayerBase { kind: 'batchnorm'; eps: numb
 export type Layer =
   | InputLayer | ConvLayer | FcLayer | ReluLayer | PoolLayer | LrnLayer | ConcatLayer
   | IdentityLayer | SoftmaxLayer | FlattenLayer | EltwiseLayer | ScaleLayer | BatchNormLayer
-  | ExtraLayer; // kinds of ONNX / TF.js models: see types-extra.ts
+  | TensorLayer; // kinds of ONNX / TF.js models: see types-extra.ts
 
 export type LayerKind = Layer['kind'];
 

@@ -18,7 +18,7 @@ export interface LoadOptions {
 }
 
 /** Names `--model` accepts besides paths. */
-export const PRESET_NAMES = ['bvlc_googlenet', 'squeezenet_v1.1'] as const;
+export const MODEL_PRESET_NAMES = ['bvlc_googlenet', 'squeezenet_v1.1'] as const;
 
 /** Where a model's files are. */
 export interface ModelLocation {
@@ -55,7 +55,7 @@ export async function loadModel(spec: string, opts: LoadOptions = {}): Promise<M
 }
 
 /**
- * Preset names → a model folder. THE single place where presets are resolved (the presets module
+ * ModelPreset names → a model folder. THE single place where presets are resolved (the presets module
  * plugs in here: `$DEEPVIS_ASSETS/models/<name>`, else a download into the cache). Returns
  * undefined when `spec` is not a preset.
  */
@@ -64,7 +64,7 @@ async function resolvePreset(spec: string): Promise<string | undefined> {
 }
 
 function notFound(spec: string): UserError {
-  return new UserError(`model not found: ${spec} (expected a folder with a .prototxt, a .prototxt file, or a preset name: ${PRESET_NAMES.join(', ')})`);
+  return new UserError(`model not found: ${spec} (expected a folder with a .prototxt, a .prototxt file, or a preset name: ${MODEL_PRESET_NAMES.join(', ')})`);
 }
 
 export async function locateModel(spec: string): Promise<ModelLocation> {

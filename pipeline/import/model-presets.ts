@@ -33,7 +33,7 @@ export interface PresetFile extends Integrity {
   tarMember?: string;
 }
 
-export interface Preset {
+export interface ModelPreset {
   name: string;
   files: PresetFile[];
 }
@@ -45,8 +45,8 @@ export interface ResolveOptions {
   cacheDir?: string;
   /** The shared assets folder to look in first (default $DEEPVIS_ASSETS; `null` to skip it). */
   assetsDir?: string | null;
-  /** Preset table (tests). */
-  presets?: Record<string, Preset>;
+  /** ModelPreset table (tests). */
+  presets?: Record<string, ModelPreset>;
   quiet?: boolean;
 }
 
@@ -93,7 +93,7 @@ const SYNSET_WORDS: PresetFile = {
   check: labelsMatch(1000, 'acf75ef0abe89694b19056e0796401068b459c457baa30335f240c7692857355'),
 };
 
-export const PRESETS: Record<string, Preset> = {
+export const MODEL_PRESETS: Record<string, ModelPreset> = {
   bvlc_googlenet: {
     name: 'bvlc_googlenet',
     files: [
@@ -128,7 +128,7 @@ export const PRESETS: Record<string, Preset> = {
   },
 };
 
-export const PRESET_NAMES = Object.keys(PRESETS);
+export const MODEL_PRESET_NAMES = Object.keys(MODEL_PRESETS);
 
 export function cacheRoot(): string {
   if (process.env.DEEPVIS_CACHE) return resolve(process.env.DEEPVIS_CACHE);
@@ -143,7 +143,7 @@ export function cacheRoot(): string {
  * size is downloaded again.
  */
 export async function resolvePreset(name: string, opts: ResolveOptions = {}): Promise<string | undefined> {
-  const presets = opts.presets ?? PRESETS;
+  const presets = opts.presets ?? MODEL_PRESETS;
   const preset = Object.hasOwn(presets, name) ? presets[name] : undefined;
   if (!preset) return undefined;
 

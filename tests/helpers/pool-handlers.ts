@@ -1,11 +1,7 @@
 /** Task functions for the pool tests (run inside pool workers). */
 import { threadId } from 'node:worker_threads';
-import type * as TF from '@tensorflow/tfjs';
-import type { Model } from '../../pipeline/graph/types.ts';
-import type { Net } from '../../pipeline/engine/net/types.ts';
+import type { HandlerContext as Ctx } from '../../pipeline/engine/workers/handlers.ts';
 import { UserError } from '../../pipeline/core/errors.ts';
-
-interface Ctx { net: Net; model: Model; tf: typeof TF }
 
 /** Runs the net on `data` (NHWC) and returns the named blob, plus which thread ran it. */
 export function forward(ctx: Ctx, args: { data: Float32Array; shape: [number, number, number, number]; blob: string }) {
@@ -31,3 +27,5 @@ export async function fails(_ctx: Ctx, args: { user: boolean }) {
 export function crash() {
   process.exit(3);
 }
+
+export const handlers = { forward, busy, fails, crash };

@@ -25,8 +25,6 @@ ${PREPROCESS_HELP}
 The probability is the network's Softmax output, or the softmax of its last blob when the last
 layer is not a Softmax.`;
 
-/** The classify handlers, loaded by each pool worker. */
-export const HANDLERS = fileURLToPath(new URL('../../stages/classify/handlers.ts', import.meta.url));
 
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandArgs(
@@ -51,8 +49,9 @@ export async function run(argv: string[]): Promise<void> {
   const model = await loadModel(values.model, { preprocess: await preprocessOption(values.preprocess) });
   classBlob(model); // a model without a class vector fails before any worker starts
 
-  const { createNetPool } = await import('../../engine/workers/pool.ts');
-  const pool = await createNetPool({ model, backend, workers, handlers: HANDLERS });
+  const { createRunner } = await import('../../engine/workers/runner.ts');
+  const { CLASSIFY_HANDLERS } = await import('../../stages/classify/handler-table.ts');
+  const pool = await createRunner({ model, backend, workers, handlers: CLASSIFY_HANDLERS });
   const format = values.json ? formatJson : formatText;
   // `deepvis classify … | head`: a closed pipe ends the run quietly, as for other command-line tools.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -8,7 +8,7 @@ import { loadModel } from '../../import/load.ts';
 import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
 import { withRandomWeights } from '../../import/random-weights.ts';
 import type { ObjectiveKind } from '../../stages/optimize/objectives.ts';
-import { PRESET_NAMES, PRESETS } from '../../stages/optimize/presets.ts';
+import { OPTIMIZE_PRESET_NAMES, OPTIMIZE_PRESETS } from '../../stages/optimize/presets.ts';
 import { optimize } from '../../stages/optimize/stage.ts';
 
 const HELP = `usage: deepvis optimize --model M [options]
@@ -21,7 +21,7 @@ options:
   --model M          model folder, .prototxt, or preset name (bvlc_googlenet, squeezenet_v1.1)
   --layers L1,L2     blob names (default: the class-score blob feeding the softmax)
   --units SPEC       e.g. 0-99,400 (default: every unit of each layer)
-  --presets P1,P2    ${PRESET_NAMES.join(', ')}, or all (default: p3)
+  --presets P1,P2    ${OPTIMIZE_PRESET_NAMES.join(', ')}, or all (default: p3)
   --seeds N          random restarts per unit: seeds 0..N-1 (default 4)
   --steps N          override every preset's step count
   --batch N          images per batch (default 8)
@@ -61,8 +61,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!v.model) throw new UserError('--model is required (a model folder, .prototxt, or preset name)');
   const objective = (v.objective ?? 'center') as ObjectiveKind;
   if (objective !== 'center' && objective !== 'channel') throw new UserError(`--objective must be center or channel, got "${v.objective}"`);
-  const presets = !v.presets ? ['p3'] : v.presets === 'all' ? PRESET_NAMES : v.presets.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const p of presets) if (!PRESETS[p]) throw new UserError(`unknown preset "${p}" (choose from ${PRESET_NAMES.join(', ')}, or all)`);
+  const presets = !v.presets ? ['p3'] : v.presets === 'all' ? OPTIMIZE_PRESET_NAMES : v.presets.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of presets) if (!OPTIMIZE_PRESETS[p]) throw new UserError(`unknown preset "${p}" (choose from ${OPTIMIZE_PRESET_NAMES.join(', ')}, or all)`);
   const seeds = intFlag(v.seeds, 'seeds', 4, 1);
   const steps = v.steps === undefined ? undefined : intFlag(v.steps, 'steps', 0, 1);
   const batch = intFlag(v.batch, 'batch', 8, 1);

@@ -8,8 +8,8 @@ import { makePool } from './pool.ts';
 import { relu } from './relu.ts';
 import { selectChannels } from './select.ts';
 import { neededSteps, restrictedSteps, type ChannelLinks } from './plan.ts';
-import { isExtraLayer } from '../../graph/tensor-layers.ts';
-import { makeExtraOp } from './tensor-ops.ts';
+import { isTensorLayer } from '../../graph/tensor-layers.ts';
+import { makeTensorOp } from './tensor-ops.ts';
 import { checkInputLayout } from './layout.ts';
 
 export interface NetOptions {
@@ -128,8 +128,8 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           break;
         }
         default: {
-          if (isExtraLayer(l)) { // kinds of ONNX / TF.js models: net/ops-extra.ts
-            const op = makeExtraOp(l, params, l.bottoms.map((b) => shapeOf(b, l.name)));
+          if (isTensorLayer(l)) { // kinds of ONNX / TF.js models: net/ops-extra.ts
+            const op = makeTensorOp(l, params, l.bottoms.map((b) => shapeOf(b, l.name)));
             steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops, run: (xs) => op.run(xs), dispose: () => op.dispose() });
             break;
           }

@@ -7,7 +7,7 @@ import { tfAxis } from './layout.ts';
 
 /** Sliding-window ops of the extra kinds: explicit padding, ONNX/TF pooling, transposed convolution. */
 
-export interface ExtraOp {
+export interface TensorOp {
   run(xs: tf.Tensor[]): tf.Tensor[];
   dispose(): void;
 }
@@ -41,7 +41,7 @@ function padByIndex(x: tf.Tensor, axis: number, before: number, after: number, m
   return tf.gather(x, tf.tensor1d(idx, 'int32'), axis);
 }
 
-export function makePad(l: PadLayer, rank: number): ExtraOp {
+export function makePad(l: PadLayer, rank: number): TensorOp {
   const tfPads: [number, number][] = Array.from({ length: rank + 1 }, () => [0, 0]);
   for (let i = 0; i < rank; i++) tfPads[tfAxis(i, rank)] = [l.pads[i], l.pads[i + rank]];
   return {
@@ -64,7 +64,7 @@ export function makePad(l: PadLayer, rank: number): ExtraOp {
  * positions (valid input positions, plus the explicit padding when countIncludePad).
  * Dilated windows are gathered tap by tap with strided slices.
  */
-export function makePooling(l: PoolingLayer): ExtraOp {
+export function makePooling(l: PoolingLayer): TensorOp {
   const one = l.kernel.length === 1;
   const k = one ? [1, l.kernel[0]] : l.kernel;
   const s = one ? [1, l.stride[0]] : l.stride;
@@ -154,7 +154,7 @@ function dilate(w: Float32Array, kh: number, kw: number, o: number, i: number, d
  * (dilated) kernel gives the full output (in−1)·s + k'; the pads are then cropped from it and the
  * output padding added as zeros at the end.
  */
-export function makeConvTranspose(l: ConvTransposeLayer, params: ParamBlob[] | undefined, inChannels: number): ExtraOp {
+export function makeConvTranspose(l: ConvTransposeLayer, params: ParamBlob[] | undefined, inChannels: number): TensorOp {
   if (!params?.length) throw new UserError(`layer ${l.name}: no weights`);
   const G = l.group;
   const Og = l.numOutput / G, Ig = inChannels / G;

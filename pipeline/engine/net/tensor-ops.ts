@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../core/errors.ts';
-import type { ActivationLayer, BinaryLayer, ExtraLayer, InstanceNormLayer, MatMulLayer, ReduceLayer, ReshapeLayer } from '../../graph/tensor-layers.ts';
+import type { ActivationLayer, BinaryLayer, TensorLayer, InstanceNormLayer, MatMulLayer, ReduceLayer, ReshapeLayer } from '../../graph/tensor-layers.ts';
 import type { ParamBlob } from '../../graph/types.ts';
 import { fromNchw, nchwToLayout, tfAxis, toNchw } from './layout.ts';
-import { makeConvTranspose, makePad, makePooling, type ExtraOp } from './ops-window.ts';
+import { makeConvTranspose, makePad, makePooling, type TensorOp } from './ops-window.ts';
 
 /**
  * TensorFlow.js execution of the layer kinds of graph/types-extra.ts, in the channels-last layout
@@ -11,7 +11,7 @@ import { makeConvTranspose, makePad, makePooling, type ExtraOp } from './ops-win
  * shapes of the layer's bottoms.
  */
 
-export type { ExtraOp };
+export type { TensorOp };
 
 /** A constant parameter [1, …shape] in NCHW order → a channels-last tensor. */
 function constTensor(p: ParamBlob | undefined, layer: string): tf.Tensor {
@@ -58,7 +58,7 @@ function binaryFn(op: BinaryLayer['op']): (a: tf.Tensor, b: tf.Tensor) => tf.Ten
   }
 }
 
-function makeBinary(l: BinaryLayer, params: ParamBlob[] | undefined): ExtraOp {
+function makeBinary(l: BinaryLayer, params: ParamBlob[] | undefined): TensorOp {
   const f = binaryFn(l.op);
   if (l.constant === 'none') return { run: ([a, b]) => [f(a, b)], dispose() {} };
   const c = constTensor(params?.[0], l.name);
@@ -68,7 +68,7 @@ function makeBinary(l: BinaryLayer, params: ParamBlob[] | undefined): ExtraOp {
   };
 }
 
-function makeMatMul(l: MatMulLayer, params: ParamBlob[] | undefined): ExtraOp {
+function makeMatMul(l: MatMulLayer, params: ParamBlob[] | undefined): TensorOp {
   const p = params?.[0];
   if (!p) throw new UserError(`layer ${l.name}: no weights`);
   const ws = l.weightShape;
@@ -125,7 +125,7 @@ function reduce(l: ReduceLayer, xin: tf.Tensor, rank: number): tf.Tensor {
   return fromNchw(y);
 }
 
-function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined): ExtraOp {
+function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined): TensorOp {
   if (!params || params.length < 2) throw new UserError(`layer ${l.name}: instance normalisation needs scale and bias`);
   const scale = tf.tensor1d(params[0].data);
   const bias = tf.tensor1d(params[1].data);
@@ -142,10 +142,10 @@ function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined)
   };
 }
 
-const pure = (f: (xs: tf.Tensor[]) => tf.Tensor): ExtraOp => ({ run: (xs) => [f(xs)], dispose() {} });
+const pure = (f: (xs: tf.Tensor[]) => tf.Tensor): TensorOp => ({ run: (xs) => [f(xs)], dispose() {} });
 
 /** Builds the executor of one extra-kind layer. */
-export function makeExtraOp(l: ExtraLayer, params: ParamBlob[] | undefined, inShapes: number[][]): ExtraOp {
+export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, inShapes: number[][]): TensorOp {
   const rank = inShapes[0]?.length ?? 0;
   switch (l.kind) {
     case 'pad': return makePad(l, rank);

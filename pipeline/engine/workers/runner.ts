@@ -1,46 +1,51 @@
 /**
  * Where a stage's handlers run: `size` nets in parallel (worker threads of ./pool.ts, each with its
- * own backend and net) or, for `workers: 0`, one net in this thread. Either way `run(fn, args)`
- * calls `fn({ net, model, tf }, args)` from the stage's handlers module.
+ * own backend and net) or, for `workers: 0`, one net in this thread. Either way
+ * `run(name, args)` calls `handlers[name]({ net, model, tf }, args)`, typed by the stage's table.
  */
 import * as tf from '@tensorflow/tfjs';
-import { pathToFileURL } from 'node:url';
 import { initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { createNet } from '../net/build.ts';
+import { loadHandlerTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
 import { createNetPool } from './pool.ts';
 
-export interface Runner<H extends string = string> {
+export interface Runner<T extends HandlerTable = HandlerTable> {
   size: number;
   /** The backend actually running ("wasm", "webgpu"…). */
   backend: string;
-  run<R>(fn: H, args: unknown, transfer?: Transferable[]): Promise<R>;
+  run<K extends HandlerName<T>>(fn: K, args: HandlerArgs<T, K>, transfer?: Transferable[]): Promise<HandlerResult<T, K>>;
   close(): Promise<void>;
 }
 
-export interface RunnerOptions {
-  model: Model;
+export interface RunnerOptions<T extends HandlerTable> {
+  /** A loaded model, or a `--model` spec each worker loads itself. */
+  model: Model | string;
   backend: BackendChoice;
   /** Worker threads; 0 = in this thread. Default: the pool's choice (one per core). */
   workers?: number;
-  /** Absolute path of the module exporting the handlers. */
-  handlers: string;
+  handlers: StageHandlers<T>;
+  /** Test hook: module whose default export `(spec) => Promise<Model>` replaces loadModel in workers. */
+  modelFactory?: string;
 }
 
-type Handler = (ctx: { net: ReturnType<typeof createNet>; model: Model; tf: typeof tf }, args: unknown) => Promise<unknown>;
-
 /** One net in this thread (tests, `--workers 0`). Calls run one at a time, in order. */
-async function localRunner<H extends string>(opts: RunnerOptions): Promise<Runner<H>> {
+async function localRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Promise<Runner<T>> {
+  if (typeof opts.model === 'string') throw new Error('a runner in this thread needs a loaded model');
   const name = await initBackend(opts.backend);
-  const handlers = (await import(pathToFileURL(opts.handlers).href)) as Record<string, Handler>;
+  const table = await loadHandlerTable(opts.handlers.module);
   const net = createNet(opts.model);
   const ctx = { net, model: opts.model, tf };
   let chain: Promise<unknown> = Promise.resolve();
   return {
     size: 1,
     backend: name,
-    run<R>(fn: H, args: unknown): Promise<R> {
-      const call = chain.then(() => handlers[fn](ctx, args) as Promise<R>);
+    run(fn, args) {
+      const call = chain.then(() => {
+        const h = table[fn];
+        if (typeof h !== 'function') throw new Error(`no handler "${fn}" in ${opts.handlers.module}`);
+        return h(ctx, args);
+      }) as Promise<HandlerResult<T, typeof fn>>;
       chain = call.catch(() => undefined);
       return call;
     },
@@ -51,13 +56,13 @@ async function localRunner<H extends string>(opts: RunnerOptions): Promise<Runne
   };
 }
 
-export async function createRunner<H extends string>(opts: RunnerOptions): Promise<Runner<H>> {
-  if (opts.workers === 0) return localRunner<H>(opts);
-  const p = await createNetPool({ model: opts.model, backend: opts.backend, workers: opts.workers, handlers: opts.handlers });
+export async function createRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Promise<Runner<T>> {
+  if (opts.workers === 0) return localRunner(opts);
+  const p = await createNetPool({ model: opts.model, backend: opts.backend, workers: opts.workers, handlers: opts.handlers.module, modelFactory: opts.modelFactory });
   return {
     size: p.size,
     backend: p.backend,
-    run: <R>(fn: H, args: unknown, transfer?: Transferable[]) => p.run<R>(fn, args, transfer),
+    run: (fn, args, transfer) => p.run(fn, args, transfer),
     close: () => p.close(),
   };
 }

@@ -9,10 +9,9 @@ import { initBackend } from '../backend.ts';
 import { createNet } from '../net/build.ts';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../net/types.ts';
+import { loadHandlerTable } from './handlers.ts';
 import { transferables } from './transfer.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';
-
-type Handler = (ctx: { net: Net; model: Model; tf: typeof tf }, args: unknown) => unknown;
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
@@ -36,7 +35,7 @@ async function start() {
   const backend = await initBackend(setup.backend);
   const model = await loadTheModel();
   const net = createNet(model);
-  const handlers = (await import(pathToFileURL(setup.handlers).href)) as Record<string, unknown>;
+  const handlers = await loadHandlerTable(setup.handlers);
   const ctx = { net, model, tf };
   send({ type: 'ready', backend });
 
@@ -50,7 +49,7 @@ async function start() {
     try {
       const h = handlers[msg.fn];
       if (typeof h !== 'function') throw new Error(`worker: no task function "${msg.fn}" in ${setup.handlers}`);
-      const result = await (h as Handler)(ctx, msg.args);
+      const result = await h(ctx, msg.args);
       send({ type: 'result', id: msg.id, result }, transferables(result));
     } catch (e) {
       send(errorOf(e, msg.id));

@@ -1,14 +1,9 @@
+import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../../engine/net/types.ts';
 
 /** What a pool worker (or the local thread) hands each handler. */
-export interface HandlerContext {
-  net: Net;
-  model: Model;
-  tf: typeof TF;
-}
-
 export interface ClassifyArgs {
   /** n preprocessed images, NHWC float32 (network channel order). */
   data: Float32Array;
@@ -61,3 +56,6 @@ export function topK(values: Float32Array, n: number, classes: number, top: numb
   }
   return { indices, probs, k };
 }
+
+/** The classify stage's handlers, run by the engine's runner (./handler-table.ts names this table). */
+export const handlers = { classifyBatch } satisfies HandlerTable;

@@ -2,14 +2,10 @@ import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { Progress } from '../../core/progress.ts';
-import type { ClassifyArgs, ClassifyResult } from './handlers.ts';
+import type { ClassifyRunner as Runner } from './handler-table.ts';
+import type { ClassifyArgs } from './handlers.ts';
 import { labelOf, type Classification } from './output.ts';
 
-/** Where batches run: the worker pool (pipeline/engine/workers/pool.ts) or one net in this thread. */
-export interface Runner {
-  size: number;
-  run(fn: string, args: unknown, transfer?: Transferable[]): Promise<unknown>;
-}
 
 /** The blob whose values are class scores, and whether softmax must still be applied. */
 export function classBlob(model: Model): { blob: string; softmax: boolean } {
@@ -64,7 +60,7 @@ export async function classifyFiles(opts: ClassifyOptions): Promise<void> {
     const data = new Float32Array(names.length * h * w * 3);
     images.forEach((img, i) => data.set(img.input, i * h * w * 3));
     const args: ClassifyArgs = { data, n: names.length, h, w, blob, softmax, top };
-    const res = (await runner.run('classifyBatch', args, [data.buffer])) as ClassifyResult;
+    const res = await runner.run('classifyBatch', args, [data.buffer]);
     done[b] = names.map((file, i) => ({
       file,
       top: Array.from({ length: res.k }, (_, j) => {

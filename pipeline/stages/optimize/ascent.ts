@@ -11,13 +11,13 @@ import { unitObjective, type ObjectiveKind } from './objectives.ts';
 import { FourierParam } from './param/fourier.ts';
 import { PixelParam } from './param/pixel.ts';
 import type { Parameterization } from './param/types.ts';
-import type { Preset } from './presets.ts';
+import type { OptimizePreset } from './presets.ts';
 import type { Rng } from './rng.ts';
 
 export interface RenderRequest {
   blob: string;
   objective: ObjectiveKind;
-  preset: Preset;
+  preset: OptimizePreset;
   /** Overrides the preset's step count. */
   steps?: number;
   /** Gradient multiplier for pixel presets (calibrate.ts); 1 = the paper's literal step sizes. */
@@ -43,7 +43,7 @@ export interface RenderedImage {
   steps: number;
 }
 
-export function makeParam(preset: Preset, rngs: Rng[], model: Model, gradScale: number): Parameterization {
+export function makeParam(preset: OptimizePreset, rngs: Rng[], model: Model, gradScale: number): Parameterization {
   const size = model.preprocess.size;
   if (preset.family === 'pixel') return new PixelParam(preset, rngs, size, model.preprocess, gradScale);
   return new FourierParam(preset, rngs, size, model.preprocess);

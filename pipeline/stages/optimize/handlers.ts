@@ -3,6 +3,7 @@
  * handler gets `{ net, model, tf }` and plain, structured-clone-able arguments. Images are encoded
  * and written here (atomically), records are merged by the caller.
  */
+import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
 import type * as TF from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.ts';
@@ -15,15 +16,9 @@ import { calibrate as measure, type Calibration } from './calibrate.ts';
 import { optImagePath, type LrMode, type OptImageRecord, type OptJob } from './jobs.ts';
 import type { ObjectiveKind } from './objectives.ts';
 import { preReluModel } from './pre-relu.ts';
-import { PRESETS } from './presets.ts';
+import { OPTIMIZE_PRESETS } from './presets.ts';
 import { render } from './ascent.ts';
 import { jobRng } from './rng.ts';
-
-export interface HandlerContext {
-  net: Net;
-  model: Model;
-  tf: typeof TF;
-}
 
 /**
  * Optimised images are saved as lossless WebP: lossy WebP (q90, 4:2:0 chroma) removes the fine
@@ -83,7 +78,7 @@ export interface OptimizeBatchResult {
 
 /** Optimises one batch (one image per job), writes each WebP atomically, returns the records. */
 export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs): Promise<OptimizeBatchResult> {
-  const preset = PRESETS[args.preset];
+  const preset = OPTIMIZE_PRESETS[args.preset];
   if (!preset) throw new Error(`unknown preset ${args.preset}`);
   const { net, preRelu } = netFor(ctx, args.blob);
   const t0 = Date.now();
@@ -130,3 +125,6 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
 export async function backendName(ctx: HandlerContext): Promise<string> {
   return ctx.tf.getBackend();
 }
+
+/** The optimize stage's handlers, run by the engine's runner (./handler-table.ts names this table). */
+export const handlers = { optimizeBatch, calibrate, backendName } satisfies HandlerTable;

@@ -50,12 +50,12 @@ export interface FourierPreset {
   evalEvery: number;
 }
 
-export type Preset = PixelPreset | FourierPreset;
+export type OptimizePreset = PixelPreset | FourierPreset;
 
 const progress = (maxLr: number, desired: number): LrPolicy => ({ kind: 'progress', maxLr, desired });
 const constant = (lr: number): LrPolicy => ({ kind: 'constant', lr });
 
-export const PRESETS: Record<string, Preset> = {
+export const OPTIMIZE_PRESETS: Record<string, OptimizePreset> = {
   p1: { family: 'pixel', name: 'p1', description: 'paper row 1: blur 0.5/4, norm clip 50 %', decay: 0, blurRadius: 0.5, blurEvery: 4, normPct: 50, contribPct: 0, lr: progress(100, 2.0), steps: 500 },
   p2: { family: 'pixel', name: 'p2', description: 'paper row 2: strong L2 decay 0.3, norm clip 20 %', decay: 0.3, blurRadius: 0, blurEvery: 0, normPct: 20, contribPct: 0, lr: constant(100), steps: 750 },
   p3: { family: 'pixel', name: 'p3', description: 'paper row 3: decay 1e-4, blur 1.0/4 (the paper’s most used)', decay: 0.0001, blurRadius: 1.0, blurEvery: 4, normPct: 0, contribPct: 0, lr: constant(100), steps: 1000 },
@@ -71,4 +71,4 @@ export const PRESETS: Record<string, Preset> = {
   },
 };
 
-export const PRESET_NAMES = Object.keys(PRESETS);
+export const OPTIMIZE_PRESET_NAMES = Object.keys(OPTIMIZE_PRESETS);

@@ -16,8 +16,9 @@ import type { Calibration } from './calibrate.ts';
 import type { OptimizeBatchArgs, OptimizeBatchResult } from './handlers.ts';
 import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
 import type { ObjectiveKind } from './objectives.ts';
-import { PRESETS } from './presets.ts';
-import { createRunner, type Runner } from './runner.ts';
+import { OPTIMIZE_PRESETS } from './presets.ts';
+import { createRunner } from '../../engine/workers/runner.ts';
+import { OPTIMIZE_HANDLERS, type OptimizeRunner as Runner } from './handler-table.ts';
 
 export interface OptimizeOptions {
   dataRoot: string;
@@ -86,7 +87,7 @@ async function layerScales(dataRoot: string, model: Model, layers: string[], opt
   for (const l of layers) {
     const key = `${l}|${opts.objective}|${backend}`;
     if (!cache[key]) {
-      cache[key] = await runner.run<Calibration>('calibrate', { blob: l, objective: opts.objective });
+      cache[key] = await runner.run('calibrate', { blob: l, objective: opts.objective });
       changed = true;
     }
     out.set(l, cache[key].scale);
@@ -98,7 +99,7 @@ async function layerScales(dataRoot: string, model: Model, layers: string[], opt
 export async function optimize(model: Model, opts: OptimizeOptions): Promise<OptimizeSummary> {
   const t0 = Date.now();
   await writeModelRecord(opts.dataRoot, model);
-  const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
+  const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
   const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume);
   const summary: OptimizeSummary = { total: plan.all.length, skipped: plan.all.length - plan.todo.length, done: 0, imgSteps: 0, wallMs: 0 };
   if (!plan.todo.length) {
@@ -107,11 +108,11 @@ export async function optimize(model: Model, opts: OptimizeOptions): Promise<Opt
   }
   await removeStaleTemps(opts.dataRoot, model.id, plan.todo);
 
-  const runner = opts.runner ?? (await createRunner(model, opts.backend, opts.workers));
+  const runner = opts.runner ?? (await createRunner({ model, backend: opts.backend, workers: opts.workers, handlers: OPTIMIZE_HANDLERS }));
   try {
-    const backend = await runner.run<string>('backendName', {});
+    const backend = await runner.run('backendName', undefined);
     summary.backend = backend;
-    const pixelLayers = [...new Set(plan.todo.filter((j) => PRESETS[j.preset].family === 'pixel').map((j) => j.layer))];
+    const pixelLayers = [...new Set(plan.todo.filter((j) => OPTIMIZE_PRESETS[j.preset].family === 'pixel').map((j) => j.layer))];
     const scales = await layerScales(opts.dataRoot, model, pixelLayers, opts, runner, backend);
 
     const unitKey = (j: OptJob) => `${j.layer}\u0000${j.unit}`;
@@ -134,7 +135,7 @@ export async function optimize(model: Model, opts: OptimizeOptions): Promise<Opt
           backend,
           jobs,
         };
-        const res = await runner.run<OptimizeBatchResult>('optimizeBatch', args);
+        const res = await runner.run('optimizeBatch', args);
         for (const { job, image } of res.images) {
           await updateUnitRecord(opts.dataRoot, model, job.layer, job.unit, (rec) => {
             rec.optimized = rec.optimized.filter((o) => !(o.preset === image.preset && o.seed === image.seed));

@@ -1,3 +1,4 @@
+import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../../graph/types.ts';
 import type { GradMode, Net } from '../../engine/net/types.ts';
@@ -12,12 +13,6 @@ import { cropZeroPadded, unitWindow } from './patches.ts';
  * The scan's work items, run where a net lives (a pool worker, or in-process): each handler gets
  * `{ net, model, tf }` and plain, structured-clone-able arguments.
  */
-export interface HandlerContext {
-  net: Net;
-  model: Model;
-  tf: typeof TF;
-}
-
 export interface ScanBatchArgs {
   /** Absolute paths. */
   files: string[];
@@ -205,4 +200,5 @@ export async function renderImage({ net, model }: HandlerContext, args: RenderIm
   return { error: null, values };
 }
 
-export const handlers = { scanBatch, renderImage };
+/** The scan stage's handlers, run by the engine's runner (./handler-table.ts names this table). */
+export const handlers = { scanBatch, renderImage } satisfies HandlerTable;

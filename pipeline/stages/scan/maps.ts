@@ -5,7 +5,7 @@ import type { GradMode } from '../../engine/net/types.ts';
 import { writeJsonAtomic } from '../../io/atomic.ts';
 import { Progress } from '../../core/progress.ts';
 import type { RenderImageArgs, RenderImageResult, RenderTarget } from './handlers.ts';
-import type { Runner } from './runner.ts';
+import type { ScanRunner as Runner } from './handler-table.ts';
 import type { ScanPlan } from './plan.ts';
 import type { UnitScanResult } from './records.ts';
 
@@ -80,7 +80,7 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
     while (next < images.length && pending.length < window) {
       const image = images[next++];
       const args: RenderImageArgs = { file: plan.files[image], targets: byImage.get(image)!, mode: o.mode, batch: o.batch };
-      pending.push({ image, p: runner.run<RenderImageResult>('renderImage', args) });
+      pending.push({ image, p: runner.run('renderImage', args) });
     }
     const { image, p } = pending.shift()!;
     const r = await p;

@@ -4,7 +4,7 @@ import { createTopK, offerBatch } from './topk.ts';
 import { addCorrBatch, createCorr } from './classes.ts';
 import { loadState, saveState, type ScanState } from './checkpoint.ts';
 import type { ScanBatchArgs, ScanBatchResult } from './handlers.ts';
-import type { Runner } from './runner.ts';
+import type { ScanRunner as Runner } from './handler-table.ts';
 import type { ScanPlan } from './plan.ts';
 
 /**
@@ -88,7 +88,7 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   const pending: Promise<ScanBatchResult>[] = [];
   let next = 0;
   for (let i = 0; i < todo.length; i++) {
-    while (next < todo.length && pending.length < window) pending.push(runner.run<ScanBatchResult>('scanBatch', args(todo[next++])));
+    while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', args(todo[next++])));
     const r = await pending.shift()!;
     const j = todo[i];
     const t0 = performance.now();

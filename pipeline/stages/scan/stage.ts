@@ -6,7 +6,8 @@ import type { GradMode } from '../../engine/net/types.ts';
 import { writeJsonAtomic } from '../../io/atomic.ts';
 import { writeModelRecord } from '../../content/model-record.ts';
 import { makePlan } from './plan.ts';
-import { createRunner, type Runner } from './runner.ts';
+import { createRunner } from '../../engine/workers/runner.ts';
+import { SCAN_HANDLERS, type ScanRunner as Runner } from './handler-table.ts';
 import { runScanStage } from './scan.ts';
 import { runRenderStage, type RenderSummary } from './maps.ts';
 import { unitResults, writeUnitScan } from './records.ts';
@@ -56,7 +57,7 @@ export async function scan(o: ScanOptions): Promise<ScanResult> {
   const { model } = o;
   const plan = makePlan(model, o.layers, o.files, o.k, o.weightsTag);
   const stateDir = join(o.out, model.id, 'state');
-  const runner = o.runner ?? (await createRunner({ model, backend: o.backend, workers: o.workers }));
+  const runner = o.runner ?? (await createRunner({ model, backend: o.backend, workers: o.workers, handlers: SCAN_HANDLERS }));
   try {
     const t0 = Date.now();
     const state = await runScanStage({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir, quiet: o.quiet });
