@@ -127,8 +127,11 @@ describe.skipIf(!A.dir)(`export of a shared model ${A.skipReason ?? ''}`, () => 
     await mkdir(join(data, 'sq'), { recursive: true });
     await mkdir(join(data, 'nosource'), { recursive: true });
     const src = join(A.dir!, 'models', 'squeezenet_v1.1');
-    await writeFile(join(data, 'sq', 'model.json'), JSON.stringify({ id: 'sq', name: 'SqueezeNet', input: { size: [227, 227], channelOrder: 'BGR' }, layers: [{ name: 'fire9/concat' }], source: src }));
-    await writeFile(join(data, 'nosource', 'model.json'), JSON.stringify({ id: 'nosource', name: 'x', input: { size: [227, 227] }, layers: [] }));
+    // Model records as the pipeline writes them (validated by the content schema on reading).
+    const layer = (name: string) => ({ name, slug: name.replace(/\//g, '-'), kind: 'concat', shape: [512, 14, 14], units: 512, rf: { size: [1, 1], stride: [1, 1] }, classLayer: false });
+    const record = (id: string, layers: string[], extra: object = {}) => JSON.stringify({ id, name: id === 'sq' ? 'SqueezeNet' : 'x', input: { size: [227, 227], channelOrder: 'BGR' }, layers: layers.map(layer), ...extra });
+    await writeFile(join(data, 'sq', 'model.json'), record('sq', ['fire9/concat'], { source: src }));
+    await writeFile(join(data, 'nosource', 'model.json'), record('nosource', []));
     const out = join(dir, 'site');
     const report = await exportModelsForSite(data, out, { quiet: true });
     expect(report.skipped).toEqual(['nosource']);
@@ -152,7 +155,7 @@ describe.skipIf(!A.dir)(`export of a shared model ${A.skipReason ?? ''}`, () => 
     }
     expect(n).toBe(report.models[0].params);
     // a gallery layer that the source model does not have is refused
-    await writeFile(join(data, 'sq', 'model.json'), JSON.stringify({ id: 'sq', name: 'SqueezeNet', layers: [{ name: 'conv5' }], source: src }));
+    await writeFile(join(data, 'sq', 'model.json'), record('sq', ['conv5'], { source: src }));
     await expect(exportModelsForSite(data, out, { quiet: true })).rejects.toThrow(/layer "conv5" is not a blob/);
   });
 });

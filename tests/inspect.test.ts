@@ -24,8 +24,8 @@ describe('deepvis inspect: bad input → one line on stderr, exit code 2', () =>
     ['a model that does not exist', () => ['--model', '/nonexistent/model'], /^deepvis inspect: model not found: \/nonexistent\/model \(expected a folder with a \.prototxt, a \.prototxt file, or a preset name: bvlc_googlenet, squeezenet_v1\.1\)$/],
     ['a prototxt syntax error', () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer {\n  name: "c"\n  type "ReLU"\n}\n` })], /deploy\.prototxt:4:8: expected ":" or "\{" after field "type"/],
     ['an unknown layer type', () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer { name: "foo" type: "Crop" bottom: "data" top: "foo" }\n` })], /layer "foo": unsupported type "Crop"$/],
-    ['a missing --model', () => [], /--model PATH is required/],
-    ['an unknown option', () => ['--modle', 'x'], /^deepvis inspect: Unknown option '--modle'/],
+    ['a missing --model', () => [], /--model is required/],
+    ['an unknown option', () => ['--modle', 'x'], /^deepvis inspect: unknown option --modle \(did you mean --model\?\)/],
   ];
   for (const [what, args, re] of cases)
     it(what, async () => {

@@ -73,10 +73,10 @@ describe('ONNX models in the CLI', () => {
     expect(lines).toHaveLength(4);
     expect(lines[0].top[0].label).toMatch(/^class \d$/);
     const out = join(work, 'data');
-    r = run('optimize', '--model', modelDir, '--layers', 'conv2,fc', '--units', '0-1', '--seeds', '1', '--steps', '5', '--workers', '0', '--backend', 'wasm', '--out', out);
+    r = run('optimize', '--model', modelDir, '--layers', 'conv2,fc', '--units', '0-1', '--seeds', '1', '--steps', '5', '--workers', '0', '--backend', 'wasm', '--data', out);
     expect(r.status, r.stderr).toBe(0);
     expect(await fg('tinynet/img/{conv2,fc}/*/*.webp', { cwd: out })).toHaveLength(4);
-    r = run('scan', '--model', modelDir, '--images', photos, '--layers', 'conv2,fc', '--top', '2', '--workers', '0', '--backend', 'wasm', '--out', out);
+    r = run('scan', '--model', modelDir, '--images', photos, '--layers', 'conv2,fc', '--top', '2', '--workers', '0', '--backend', 'wasm', '--data', out);
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(out, 'tinynet', 'units', 'fc', '9.json'))).toBe(true);
   }, 240_000);
@@ -132,7 +132,7 @@ describe('preprocessing of imported models', () => {
     expect(r.stderr).toMatch(/--preprocess applies to ONNX and TF\.js models/);
 
     const out = join(work, 'data-pre');
-    r = run('optimize', '--model', modelDir, '--layers', 'fc', '--units', '0', '--seeds', '1', '--steps', '2', '--workers', '0', '--backend', 'wasm', '--out', out, '--preprocess', 'preset=raw;resize=64,64');
+    r = run('optimize', '--model', modelDir, '--layers', 'fc', '--units', '0', '--seeds', '1', '--steps', '2', '--workers', '0', '--backend', 'wasm', '--data', out, '--preprocess', 'preset=raw;resize=64,64');
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(readFileSync(join(out, 'tinynet', 'model.json'), 'utf8'));
     expect(rec.preprocess).toEqual({ preset: 'raw', resize: [64, 64] });

@@ -46,7 +46,7 @@ describe('deepvis run: bad input is a one-line error with exit code 2', () => {
   it.skipIf(!A.dir)(`an empty image folder ${A.skipReason ?? ''}`, async () => {
     const empty = join(tmp, 'empty');
     await mkdir(empty, { recursive: true });
-    expectOneLineError(await runCli(['run', '--model', join(A.dir!, 'models/squeezenet_v1.1'), '--images', empty, '--out', join(tmp, 'data')], { DEEPVIS_ASSETS: A.dir }), /no image|nothing matched|no images/i);
+    expectOneLineError(await runCli(['run', '--model', join(A.dir!, 'models/squeezenet_v1.1'), '--images', empty, '--data', join(tmp, 'data')], { DEEPVIS_ASSETS: A.dir }), /no image|nothing matched|no images/i);
   });
 });
 

@@ -85,7 +85,7 @@ describe('deepvis site: bad input', () => {
       [['build', '--page-size', '0'], /--page-size must be an integer ≥ 1/],
       [['build', '--data', ROOT, '--out', join(ROOT, 'pipeline')], /no model in/],
       [['serve', '--dist', '/nonexistent/deepvis-dist'], /is not a built site/],
-      [['frobnicate'], /unknown subcommand "frobnicate"/],
+      [['frobnicate'], /unknown subcommand "site frobnicate"/],
     ];
     for (const [args, pattern] of cases) {
       const r = cli(...args);

@@ -1,44 +1,93 @@
-import { isUserError, oneLine } from '../core/errors.ts';
+/**
+ * `deepvis <command> [options]`: finds the command in the option table, answers --help and
+ * --version from the table alone (nothing heavy is loaded), parses the options, then loads the
+ * command's module and runs it. A UserError prints one line and exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import { isUserError, oneLine, UserError } from '../core/errors.ts';
+import { commandHelp, mainHelp } from './help.ts';
+import { COMMANDS, type CommandName, type ParsedCommand } from './options.ts';
+import { parseCommand } from './parse.ts';
+import { didYouMean } from './suggest.ts';
 
-/** Each command lives in pipeline/cli/commands/<name>.ts and exports `run(argv: string[]): Promise<void>`. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
-  inspect: { summary: 'list the blobs of a model: shapes, unit counts, receptive fields', load: () => import('./commands/inspect.ts') },
-  classify: { summary: 'top-k classes of images', load: () => import('./commands/classify.ts') },
-  activations: { summary: 'write the named blobs for one input as .npy', load: () => import('./commands/activations.ts') },
-  optimize: { summary: 'regularized activation maximisation for units', load: () => import('./commands/optimize.ts') },
-  scan: { summary: 'top-k dataset patches and deconv for units', load: () => import('./commands/scan.ts') },
-  site: { summary: 'build or serve the gallery site (site build | site serve)', load: () => import('./commands/site.ts') },
-  run: { summary: 'model + images in, gallery out: optimize, scan, site', load: () => import('./commands/run.ts') },
+type Handler = (args: ParsedCommand<never>) => Promise<void>;
+type Loader = () => Promise<Handler>;
+
+/** Each command's implementation, loaded on demand. */
+const LOADERS: Record<CommandName, Loader> = {
+  run: async () => (await import('./commands/run.ts')).run as Handler,
+  inspect: async () => (await import('./commands/inspect.ts')).run as Handler,
+  classify: async () => (await import('./commands/classify.ts')).run as Handler,
+  activations: async () => (await import('./commands/activations.ts')).run as Handler,
+  optimize: async () => (await import('./commands/optimize.ts')).run as Handler,
+  scan: async () => (await import('./commands/scan.ts')).run as Handler,
+  'site build': async () => (await import('./commands/site.ts')).build as Handler,
+  'site serve': async () => (await import('./commands/site.ts')).serve as Handler,
 };
 
-function usage(): string {
-  const lines = ['usage: deepvis <command> [options]', '', 'commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
-  lines.push('', 'Run `deepvis <command> --help` for its options.');
-  return lines.join('\n');
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const NAMES = Object.keys(COMMANDS) as CommandName[];
+const TOP_WORDS = [...new Set(NAMES.map((n) => n.split(' ')[0])), 'help'];
+
+/** `site build …` → ['site build', rest]; an unknown word is a UserError with a suggestion. */
+export function findCommand(argv: readonly string[]): { name: CommandName; rest: string[] } {
+  const [first, second, ...more] = argv;
+  const two = `${first} ${second}` as CommandName;
+  if (second !== undefined && NAMES.includes(two)) return { name: two, rest: more };
+  if (NAMES.includes(first as CommandName)) return { name: first as CommandName, rest: argv.slice(1) };
+  const subs = NAMES.filter((n) => n.startsWith(`${first} `));
+  if (subs.length) {
+    const words = subs.map((n) => n.split(' ')[1]);
+    if (second === undefined || second.startsWith('-')) throw new UserError(`${first} needs a subcommand: ${words.join(' or ')} (see deepvis help ${first} ${words[0]})`);
+    throw new UserError(`unknown subcommand "${first} ${second}"${didYouMean(second, words, `${first} `)}`);
+  }
+  throw new UserError(`unknown command "${first}"${didYouMean(first, TOP_WORDS)} — see deepvis --help`);
+}
+
+/** The command being run, for the error prefix ("deepvis scan: …"). */
+let current = 'deepvis';
+
+async function dispatch(argv: string[]): Promise<void> {
+  const [first] = argv;
+  if (!first || first === '--help' || first === '-h') return void console.log(mainHelp(version()));
+  if (first === '--version' || first === '-v' || first === 'version') return void console.log(version());
+  if (first === 'help') {
+    if (argv.length === 1) return void console.log(mainHelp(version()));
+    const sub = argv.slice(1);
+    const site = sub[0] === 'site' && sub.length === 1;
+    if (site) return void console.log(['site build', 'site serve'].map((n) => commandHelp(n as CommandName)).join('\n\n'));
+    return void console.log(commandHelp(findCommand(sub).name));
+  }
+  if (first === 'site' && (argv[1] === '--help' || argv[1] === '-h' || argv[1] === undefined)) {
+    return void console.log(['site build', 'site serve'].map((n) => commandHelp(n as CommandName)).join('\n\n'));
+  }
+  const { name, rest } = findCommand(argv);
+  const dash = rest.indexOf('--');
+  const opts = dash < 0 ? rest : rest.slice(0, dash);
+  if (opts.includes('--help') || opts.includes('-h')) return void console.log(commandHelp(name));
+  current = `deepvis ${name}`;
+  const parsed = parseCommand(name, rest);
+  // --quiet: the stages and workers read DEEPVIS_QUIET (workers inherit the environment).
+  if ((parsed.values as { quiet?: boolean }).quiet) process.env.DEEPVIS_QUIET = '1';
+  const handler = await LOADERS[name]();
+  await handler(parsed as ParsedCommand<never>);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
-    return;
-  }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    console.error(`deepvis: unknown command "${name}" (try: ${Object.keys(COMMANDS).join(', ')})`);
-    process.exit(2);
-  }
   try {
-    const mod = await cmd.load();
-    await mod.run(rest);
+    await dispatch(argv);
   } catch (e) {
+    const where = current;
     if (isUserError(e)) {
-      console.error(`deepvis ${name}: ${oneLine(e)}`);
+      console.error(`${where}: ${oneLine(e)}`);
       process.exit(2);
     }
     if (process.env.DEEPVIS_DEBUG) console.error(e);
-    console.error(`deepvis ${name}: internal error: ${oneLine(e)} (set DEEPVIS_DEBUG=1 for the stack trace)`);
+    console.error(`${where}: internal error: ${oneLine(e)} (set DEEPVIS_DEBUG=1 for the stack trace)`);
     process.exit(1);
   }
 }

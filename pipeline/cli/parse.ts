@@ -1,22 +1,79 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../core/errors.ts';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
+import { COMMANDS, commandOptions, OPTIONS, type CommandName, type OptionName, type ParsedCommand, type ResolvedOption } from './options.ts';
+import { didYouMean } from './suggest.ts';
 
 /**
- * Parses command options with node:util parseArgs; unknown options and missing values become a
- * UserError (one-line message, exit 2). `--help` prints `help` and exits 0.
+ * Parses a command's arguments against its entry in the option table: `--name value`,
+ * `--name=value`, switches, repeatable options, `--` ends the options. Unknown options, missing
+ * values, bad integers and missing required options are one-line UserErrors, with a suggestion
+ * when an option is mistyped.
  */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, help: string) {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(help);
-    process.exit(0);
+export function parseCommand<C extends CommandName>(cmd: C, argv: readonly string[]): ParsedCommand<C> {
+  const specs = commandOptions(cmd);
+  const byName = new Map<string, ResolvedOption>();
+  for (const s of specs) {
+    byName.set(s.name, s);
+    for (const a of s.aliases ?? []) if (!byName.has(a)) byName.set(a, s);
   }
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UserError((e as Error).message.split('\n')[0]);
+  const values: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  const takesPositionals = 'positionals' in COMMANDS[cmd];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg === '-') {
+      if (arg.startsWith('-') && arg !== '-') throw new UserError(`unknown option "${arg}"${didYouMean(arg.replace(/^-+/, ''), [...byName.keys()], '--')} (see deepvis help ${cmd})`);
+      if (!takesPositionals) throw new UserError(`unexpected argument "${arg}" (see deepvis help ${cmd})`);
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const spec = byName.get(name);
+    if (!spec) {
+      const other = name in OPTIONS ? ` (${cmd} has no --${name})` : didYouMean(name, [...byName.keys()], '--');
+      throw new UserError(`unknown option --${name}${other}; see deepvis help ${cmd}`);
+    }
+    if (spec.type === 'boolean') {
+      if (eq >= 0) throw new UserError(`--${name} is a switch and takes no value`);
+      values[spec.name] = true;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length || (argv[i + 1].startsWith('--') && argv[i + 1].length > 2)) throw new UserError(`--${name} needs a value${spec.arg ? ` (${spec.arg})` : ''}`);
+      value = argv[++i];
+    }
+    values[spec.name] = convert(spec, name, value, values[spec.name]);
   }
+  for (const s of specs) if (s.required && values[s.name] === undefined) throw new UserError(`--${s.name} is required (see deepvis help ${cmd})`);
+  return { values: values as ParsedCommand<C>['values'], positionals };
+}
+
+function convert(spec: ResolvedOption, given: string, value: string, previous: unknown): unknown {
+  switch (spec.type) {
+    case 'int':
+      return intFlag(value, given, 0, spec.min ?? 0);
+    case 'list': {
+      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (!items.length) throw new UserError(`--${given} needs at least one name`);
+      return items;
+    }
+    case 'strings':
+      return [...((previous as string[] | undefined) ?? []), value];
+    default:
+      if (value === '') throw new UserError(`--${given} needs a value`);
+      return value;
+  }
+}
+
+/** The option names a command takes (for tests and help). */
+export function optionNames(cmd: CommandName): OptionName[] {
+  return commandOptions(cmd).map((o) => o.name);
 }
 
 /** Parses a non-negative integer flag value. */

@@ -4,9 +4,9 @@ import { setFlagsFromString } from 'node:v8';
 import { dirname } from 'node:path';
 import { UserError } from '../core/errors.ts';
 
-/** The compute backends a user can name with `--backend`. */
-export type BackendChoice = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
+
+export { BACKEND_CHOICES, type BackendChoice };
 
 const require = createRequire(import.meta.url);
 

@@ -12,7 +12,8 @@ export interface RunConfig {
   profile: ProfileName;
   /** Blob names; empty = the model's default layers. */
   layers: string[];
-  out: string;
+  /** The data folder (default $DEEPVIS_DATA or data). The config file may also call it `out` (older name). */
+  data?: string;
   dist: string;
   base: string;
   backend: string;
@@ -31,7 +32,7 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
   images: 'string[]',
   profile: 'profile',
   layers: 'string[]',
-  out: 'string',
+  data: 'string',
   dist: 'string',
   base: 'string',
   backend: 'string',
@@ -63,6 +64,10 @@ export function validateConfig(raw: unknown, where: string): Partial<RunConfig> 
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === '$schema') continue;
+    if (key === 'out') {
+      out.data = checkField(key, value, 'string', where);
+      continue;
+    }
     const type = FIELDS[key as keyof RunConfig];
     if (!type) throw new UserError(`${where}: unknown key "${key}" (allowed: ${Object.keys(FIELDS).join(', ')})`);
     out[key] = checkField(key, value, type, where);

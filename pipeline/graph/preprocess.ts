@@ -49,7 +49,7 @@ export function buildPreprocess(size: Pair, fallback: PreprocessPresetName, spec
 }
 
 /** Validates a `preprocess` object (from a sidecar or an inline flag). `where` names the source in errors. */
-export function parsePreprocessObject(pre: unknown, where: string): PreprocessSpec {
+export function parsePreprocessObject(pre: unknown, where: string, keyPrefix = ''): PreprocessSpec {
   const bad = (msg: string): never => {
     throw new UserError(`${where}: ${msg}`);
   };
@@ -58,23 +58,23 @@ export function parsePreprocessObject(pre: unknown, where: string): PreprocessSp
   const nums = (k: string, n: number | undefined, positive: boolean): number[] => {
     const v = obj[k];
     if (!Array.isArray(v) || (n !== undefined && v.length !== n) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || (positive && x <= 0)))
-      bad(`${k} must be ${n ?? 'some'} ${positive ? 'positive ' : ''}numbers`);
+      bad(`${keyPrefix}${k} must be ${n ?? 'some'} ${positive ? 'positive ' : ''}numbers`);
     return v as number[];
   };
   const out: PreprocessSpec = {};
   for (const k of Object.keys(obj)) {
     if (k === 'preset') {
-      if (typeof obj.preset !== 'string' || !(obj.preset in PREPROCESS_PRESETS)) bad(`preset must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')}`);
+      if (typeof obj.preset !== 'string' || !(obj.preset in PREPROCESS_PRESETS)) bad(`${keyPrefix}preset must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')}`);
       out.preset = obj.preset as PreprocessPresetName;
     } else if (k === 'resize') out.resize = nums(k, 2, true) as Pair;
     else if (k === 'inputShape') out.inputShape = nums(k, 3, true);
     else if (k === 'mean') out.mean = nums(k, 3, false) as [number, number, number];
     else if (k === 'std') out.std = nums(k, 3, true) as [number, number, number];
     else if (k === 'scale') {
-      if (typeof obj.scale !== 'number' || !(obj.scale > 0)) bad('scale must be a positive number');
+      if (typeof obj.scale !== 'number' || !(obj.scale > 0)) bad(`${keyPrefix}scale must be a positive number`);
       out.scale = obj.scale as number;
     } else if (k === 'channelOrder') {
-      if (obj.channelOrder !== 'BGR' && obj.channelOrder !== 'RGB') bad('channelOrder must be "BGR" or "RGB"');
+      if (obj.channelOrder !== 'BGR' && obj.channelOrder !== 'RGB') bad(`${keyPrefix}channelOrder must be "BGR" or "RGB"`);
       out.channelOrder = obj.channelOrder as 'BGR' | 'RGB';
     } else bad(`unknown preprocess key "${k}" (expected preset, inputShape, resize, channelOrder, mean, std, scale)`);
   }
@@ -92,7 +92,7 @@ export async function readPreprocessSidecar(path: string): Promise<PreprocessSpe
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${path}: expected a JSON object`);
   for (const k of Object.keys(json)) if (k !== 'preprocess') throw new UserError(`${path}: unknown key "${k}" (expected "preprocess")`);
-  return parsePreprocessObject((json as { preprocess?: unknown }).preprocess ?? {}, path);
+  return parsePreprocessObject((json as { preprocess?: unknown }).preprocess ?? {}, path, 'preprocess.');
 }
 
 /**
@@ -120,8 +120,3 @@ export async function parsePreprocessFlag(value: string): Promise<PreprocessSpec
 export async function preprocessOption(value: string | undefined): Promise<PreprocessSpec | undefined> {
   return value === undefined ? undefined : parsePreprocessFlag(value);
 }
-
-/** Help text line shared by the commands. */
-export const PREPROCESS_HELP = `  --preprocess P ONNX / TF.js models: a preset (pytorch, tf, unit, caffe, raw), a JSON file
-                 {"preprocess": {…}}, or "key=value;…" (preset, inputShape, resize, channelOrder,
-                 mean, std, scale); overrides the sidecar <model>.deepvis.json`;

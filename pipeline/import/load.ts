@@ -1,3 +1,4 @@
+import { readPreprocessSidecar } from '../graph/preprocess.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { importCaffe } from './caffe/import.ts';
@@ -112,40 +113,15 @@ async function readPreprocess(dir: string, files: string[], graph: Graph, mean?:
   return p;
 }
 
-/** `deepvis.json`: `{ "preprocess": { "resize": [h, w], "channelOrder": "RGB", "mean": [..], "std": [..], "scale": 1 } }`. */
+/**
+ * `deepvis.json` beside a Caffe model: `{ "preprocess": { "resize": [h, w], "channelOrder": "RGB",
+ * "mean": [..], "std": [..], "scale": 1 } }`, validated by the one preprocess validator.
+ */
 async function readSidecar(path: string): Promise<Partial<Preprocess>> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${path}: ${(e as Error).message}`);
+  const spec = (await readPreprocessSidecar(path)) ?? {};
+  for (const k of ['preset', 'inputShape'] as const) {
+    if (spec[k] !== undefined) throw new UserError(`${path}: "${k}" is for ONNX / TF.js models; a Caffe model takes resize, channelOrder, mean, std, scale`);
   }
-  const bad = (msg: string): never => {
-    throw new UserError(`${path}: ${msg}`);
-  };
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) bad('expected a JSON object');
-  const obj = json as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (k !== 'preprocess') bad(`unknown key "${k}" (expected "preprocess")`);
-  const pre = (obj.preprocess ?? {}) as Record<string, unknown>;
-  if (typeof pre !== 'object' || Array.isArray(pre)) bad('"preprocess" must be an object');
-  const out: Partial<Preprocess> = {};
-  const nums = (k: string, n: number, positive: boolean): number[] => {
-    const v = pre[k];
-    if (!Array.isArray(v) || v.length !== n || v.some((x) => typeof x !== 'number' || !Number.isFinite(x) || (positive && x <= 0)))
-      bad(`preprocess.${k} must be ${n} ${positive ? 'positive ' : ''}numbers`);
-    return v as number[];
-  };
-  for (const k of Object.keys(pre)) {
-    if (k === 'resize') out.resize = nums(k, 2, true) as [number, number];
-    else if (k === 'mean') out.mean = nums(k, 3, false) as [number, number, number];
-    else if (k === 'std') out.std = nums(k, 3, true) as [number, number, number];
-    else if (k === 'scale') {
-      if (typeof pre.scale !== 'number' || !(pre.scale > 0)) bad('preprocess.scale must be a positive number');
-      out.scale = pre.scale as number;
-    } else if (k === 'channelOrder') {
-      if (pre.channelOrder !== 'BGR' && pre.channelOrder !== 'RGB') bad('preprocess.channelOrder must be "BGR" or "RGB"');
-      out.channelOrder = pre.channelOrder as 'BGR' | 'RGB';
-    } else bad(`unknown preprocess key "${k}" (expected resize, channelOrder, mean, std, scale)`);
-  }
-  return out;
+  const { resize, channelOrder, mean, std, scale } = spec;
+  return Object.fromEntries(Object.entries({ resize, channelOrder, mean, std, scale }).filter(([, v]) => v !== undefined));
 }

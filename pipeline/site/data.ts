@@ -16,10 +16,7 @@ export interface GalleryData {
   units: UnitRecord[];
 }
 
-/** The data root: `--data`, else $DEEPVIS_DATA, else `data/` under the working directory. */
-export function resolveDataRoot(flag?: string): string {
-  return resolve(flag ?? process.env.DEEPVIS_DATA ?? 'data');
-}
+export { resolveDataRoot } from '../content/data-root.ts';
 
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);

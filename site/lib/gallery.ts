@@ -80,3 +80,16 @@ async function load(): Promise<Gallery> {
     },
   };
 }
+
+/** getStaticPaths of the per-model pages: one page per gallery model. */
+export async function modelPaths(): Promise<{ params: { model: string } }[]> {
+  const { models } = await getGallery();
+  return models.map((mv) => ({ params: { model: mv.model.id } }));
+}
+
+/** The model a per-model page is for. */
+export async function modelView(id: string | undefined): Promise<ModelView> {
+  const mv = (await getGallery()).models.find((m) => m.model.id === id);
+  if (!mv) throw new Error(`no model ${id}`);
+  return mv;
+}

@@ -27,8 +27,8 @@ function roomOf(file: string): { room: Room | 'top'; sub?: string } {
   return { room: first as Room, sub: second?.endsWith('.ts') ? undefined : second };
 }
 
-/** Paths outside pipeline/ that pipeline code may name: the worker launcher and the project root (Astro's). */
-const OUTSIDE_ALLOWED = new Set(['bin/worker.mjs', '']);
+/** Paths outside pipeline/ that pipeline code may name: the worker launcher, package.json (the version) and the project root (Astro's). */
+const OUTSIDE_ALLOWED = new Set(['bin/worker.mjs', 'package.json', '']);
 
 const rank = (r: Room | 'top') => (r === 'top' ? -1 : ROOMS.indexOf(r));
 

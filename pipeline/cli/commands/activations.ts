@@ -1,42 +1,15 @@
 import { join } from 'node:path';
-import { parseCommandArgs } from '../parse.ts';
+import type { ParsedCommand } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { readNpy, writeNpy } from '../../io/npy.ts';
 import { loadModel } from '../../import/load.ts';
-import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
+import { preprocessOption } from '../../graph/preprocess.ts';
 import { initBackend, parseBackend } from '../../engine/backend.ts';
 
-const HELP = `usage: deepvis activations --model M --input FILE --blobs a,b --out DIR [--backend B]
-
-Runs one input through the network and writes the named blobs as float32 .npy files in Caffe's
-layout: DIR/<blob>.npy, N×C×H×W (N×C for fully connected blobs); "/" in blob names becomes "__".
-
-  --model M      model folder, .prototxt + .caffemodel, or a preset (bvlc_googlenet, squeezenet_v1.1)
-  --input FILE   an image (preprocessed as the model says: resize, centre crop, BGR, mean), or a
-                 .npy float32/float64 array already preprocessed: N×3×H×W (or 3×H×W), NCHW, in the
-                 network's channel order, mean subtracted
-  --blobs LIST   comma-separated blob names, or "all" (see deepvis inspect)
-  --out DIR      output folder (created)
-  --backend B    auto | tensorflow | webgpu | wasm | cpu (default auto)
-${PREPROCESS_HELP}`;
-
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      model: { type: 'string' },
-      preprocess: { type: 'string' },
-      input: { type: 'string' },
-      blobs: { type: 'string' },
-      out: { type: 'string' },
-      backend: { type: 'string' },
-    },
-    HELP,
-  );
-  if (positionals.length) throw new UserError(`unexpected argument "${positionals[0]}" (the input goes after --input)`);
-  for (const k of ['model', 'input', 'blobs', 'out'] as const) if (!values[k]) throw new UserError(`--${k} is required (see --help)`);
+export async function run({ values }: ParsedCommand<'activations'>): Promise<void> {
+  if (!values.model) throw new UserError('--model is required (see deepvis help activations)');
   const backend = parseBackend(values.backend);
   const model = await loadModel(values.model!, { preprocess: await preprocessOption(values.preprocess) });
   const blobs = selectBlobs(model, values.blobs!);

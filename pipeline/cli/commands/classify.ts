@@ -1,49 +1,18 @@
-import { fileURLToPath } from 'node:url';
-import { intFlag, parseCommandArgs } from '../parse.ts';
+import type { ParsedCommand } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
 import { parseBackend } from '../../engine/backend.ts';
 import { expandInputs } from '../../io/inputs.ts';
 import { loadModel } from '../../import/load.ts';
-import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
+import { preprocessOption } from '../../graph/preprocess.ts';
 import { classBlob, classifyFiles } from '../../stages/classify/stage.ts';
 import { formatJson, formatText } from '../../stages/classify/output.ts';
 
-const HELP = `usage: deepvis classify --model M [--top 5] [--json] [--backend B] [--batch N] [--workers N] IMAGES…
 
-Prints the top-k classes of each image, in input order.
-
-  IMAGES         image files, folders (searched recursively for .jpg .jpeg .png .webp .gif .tif
-                 .tiff .avif .bmp) or glob patterns (quote them: "photos/**/*.jpg")
-  --model M      model folder, .prototxt + .caffemodel, or a preset (bvlc_googlenet, squeezenet_v1.1)
-  --top K        classes per image (default 5)
-  --json         one JSON object per line: {"file": …, "top": [{"index": 0, "label": "…", "prob": 0.9}, …]}
-  --backend B    auto | tensorflow | webgpu | wasm | cpu (default auto)
-  --batch N      images per forward pass (default 8)
-  --workers N    network workers (default: one per CPU core, as the pool decides)
-${PREPROCESS_HELP}
-
-The probability is the network's Softmax output, or the softmax of its last blob when the last
-layer is not a Softmax.`;
-
-
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      model: { type: 'string' },
-      preprocess: { type: 'string' },
-      top: { type: 'string' },
-      json: { type: 'boolean' },
-      backend: { type: 'string' },
-      batch: { type: 'string' },
-      workers: { type: 'string' },
-    },
-    HELP,
-  );
-  if (!values.model) throw new UserError('--model is required (see --help)');
-  const top = intFlag(values.top, 'top', 5, 1);
-  const batch = intFlag(values.batch, 'batch', 8, 1);
-  const workers = values.workers === undefined ? undefined : intFlag(values.workers, 'workers', 1, 1);
+export async function run({ values, positionals }: ParsedCommand<'classify'>): Promise<void> {
+  if (!values.model) throw new UserError('--model is required (see deepvis help classify)');
+  const top = values.top ?? 5;
+  const batch = values.batch ?? 8;
+  const workers = values.workers;
   const backend = parseBackend(values.backend);
   const files = await expandInputs(positionals);
   const model = await loadModel(values.model, { preprocess: await preprocessOption(values.preprocess) });

@@ -1,19 +1,9 @@
-import { parseCommandArgs } from '../parse.ts';
+import type { ParsedCommand } from '../options.ts';
 import { UserError } from '../../core/errors.ts';
 import { countParams } from '../../graph/params.ts';
 import type { Model } from '../../graph/types.ts';
 import { loadModel } from '../../import/load.ts';
-import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
-
-const HELP = `usage: deepvis inspect --model PATH [--json] [--preprocess P]
-
-Lists every blob of a model: the layer(s) that write it, output shape C×H×W, unit count
-(channels) and the receptive field of one unit (size and stride in input pixels), then totals.
-PATH: a model folder, a .prototxt file alone (weights are not needed), or a preset name.
-
-  --model PATH   the model
-  --json         print one JSON object instead of the table
-${PREPROCESS_HELP}`;
+import { preprocessOption } from '../../graph/preprocess.ts';
 
 export interface InspectBlob {
   name: string;
@@ -70,10 +60,8 @@ export function formatInspect(r: InspectReport): string {
   return lines.join('\n');
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandArgs(argv, { model: { type: 'string' }, json: { type: 'boolean' }, preprocess: { type: 'string' } }, HELP);
-  if (positionals.length) throw new UserError(`unexpected argument "${positionals[0]}" (see deepvis inspect --help)`);
-  if (!values.model) throw new UserError('--model PATH is required (a model folder, a .prototxt, or a preset name)');
+export async function run({ values }: ParsedCommand<'inspect'>): Promise<void> {
+  if (!values.model) throw new UserError('--model is required (a model folder, a .prototxt, or a preset name)');
   const model = await loadModel(values.model, { weights: false, preprocess: await preprocessOption(values.preprocess) });
   const report = inspectModel(model);
   console.log(values.json ? JSON.stringify(report) : formatInspect(report));

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseCommandArgs, intFlag } from '../parse.ts';
+import { resolveDataRoot } from '../../content/data-root.ts';
+import type { ParsedCommand } from '../options.ts';
 import { parseBackend } from '../../engine/backend.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { writeModelRecord } from '../../content/model-record.ts';
@@ -10,7 +11,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import { expandInputs } from '../../io/inputs.ts';
 import { loadModel } from '../../import/load.ts';
-import { PREPROCESS_HELP, preprocessOption } from '../../graph/preprocess.ts';
+import { preprocessOption } from '../../graph/preprocess.ts';
 import { optimize } from '../../stages/optimize/stage.ts';
 import { formatDuration } from '../../core/progress.ts';
 import { checkProfile, readConfigFile, type RunConfig } from '../../gallery/config.ts';
@@ -20,49 +21,9 @@ import { PROFILE_TABLE, selectUnits } from '../../gallery/profiles.ts';
 import { scan } from '../../stages/scan/stage.ts';
 import { buildSite, isBuilt } from '../../site/build.ts';
 
-const HELP = `usage: deepvis run --model M --images DIR [options]
+const DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], dist: 'dist', base: '/', backend: 'auto', seed: 0 };
 
-Model and images in, gallery out: optimize → scan (max images + deconv) → site build + search.
-Every stage resumes: rerunning after a crash, or with more layers, only does the missing work.
-
-options:
-  --model M          model folder, .prototxt+.caffemodel, .onnx, model.json, or a preset name
-                     (bvlc_googlenet, squeezenet_v1.1)
-  --images DIR       image folders, files or globs (repeatable; default
-                     $DEEPVIS_ASSETS/images/imagenet-sample when present)
-  --profile P        quick (CPU demo, minutes), paper (p3, 4 seeds, every unit), full (every preset)
-                     (default quick)
-  --layers L1,L2     blobs (default: every conv/inception/fc output on the main path + class scores)
-  --out DIR          data root (default data)
-  --dist DIR         site output (default dist)
-  --base /prefix/    sub-path the site will be served under (default /)
-  --backend B        auto, wasm, webgpu, tensorflow, cpu (default auto)
-  --workers N        nets in parallel (default one per core on CPU)
-${PREPROCESS_HELP}
-  --config FILE      settings file (default ./deepvis.config.json when present); flags override it
-
-Then: deepvis site serve --dist DIST [--base /prefix/]`;
-
-const DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], out: 'data', dist: 'dist', base: '/', backend: 'auto', seed: 0 };
-
-export async function run(argv: string[]): Promise<void> {
-  const { values: v, positionals } = parseCommandArgs(
-    argv,
-    {
-      model: { type: 'string' },
-      preprocess: { type: 'string' },
-      images: { type: 'string', multiple: true },
-      profile: { type: 'string' },
-      layers: { type: 'string' },
-      out: { type: 'string' },
-      dist: { type: 'string' },
-      base: { type: 'string' },
-      backend: { type: 'string' },
-      workers: { type: 'string' },
-      config: { type: 'string' },
-    },
-    HELP,
-  );
+export async function run({ values: v, positionals }: ParsedCommand<'run'>): Promise<void> {
   const file = await readConfigFile(v.config);
   const cfg: RunConfig = { ...DEFAULTS, ...file };
   if (v.model) cfg.model = v.model;
@@ -70,12 +31,12 @@ export async function run(argv: string[]): Promise<void> {
   if (images.length) cfg.images = images;
   if (v.profile) cfg.profile = checkProfile(v.profile, '--profile');
   if (v.preprocess) cfg.preprocess = v.preprocess;
-  if (v.layers) cfg.layers = v.layers.split(',').map((s) => s.trim()).filter(Boolean);
-  if (v.out) cfg.out = v.out;
+  if (v.layers) cfg.layers = v.layers;
+  if (v.data) cfg.data = v.data;
   if (v.dist) cfg.dist = v.dist;
   if (v.base) cfg.base = v.base;
   if (v.backend) cfg.backend = v.backend;
-  if (v.workers !== undefined) cfg.workers = intFlag(v.workers, 'workers', 0, 0);
+  if (v.workers !== undefined) cfg.workers = v.workers;
   if (!cfg.model) throw new UserError('--model is required (a model folder, file, or preset name)');
   if (!cfg.images.length) {
     const sample = process.env.DEEPVIS_ASSETS ? join(process.env.DEEPVIS_ASSETS, 'images', 'imagenet-sample') : undefined;
@@ -107,7 +68,7 @@ async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBacken
     return { name, units: selectUnits(profile, model, count, classes.has(name)) };
   });
   const totalUnits = selection.reduce((n, l) => n + l.units.length, 0);
-  const dataRoot = resolve(cfg.out);
+  const dataRoot = resolveDataRoot(cfg.data);
   await writeModelRecord(dataRoot, model);
   say(`run: ${model.id}, profile ${cfg.profile}: ${totalUnits} units of ${layers.length} layers, ${files.length} images → ${dataRoot}`);
 

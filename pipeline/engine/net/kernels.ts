@@ -113,109 +113,89 @@ interface CpuLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
+/** A float32 kernel written as a plain loop over the tensors' memory, for the wasm and cpu backends. */
+interface LoopKernel {
+  name: string;
+  /** Input names, in the order `run` receives them. */
+  inputs: string[];
+  /** Shapes of the outputs (one entry per output). */
+  outShapes(ins: tf.TensorInfo[], attrs: tf.NamedAttrMap): number[][];
+  run(ins: Float32Array[], outs: Float32Array[], shapes: number[][], attrs: tf.NamedAttrMap): void;
+}
+
+const size = (shape: number[]) => shape.reduce((a, v) => a * v, 1);
+
+/** Registers one loop kernel on both CPU-side backends: wasm (tensors on its heap) and cpu (JS arrays). */
+function registerLoopKernel(k: LoopKernel): void {
+  const pick = (inputs: tf.NamedTensorInfoMap) =>
+    k.inputs.map((n) => {
+      const t = inputs[n];
+      if (!t) throw new Error(`kernel ${k.name}: input "${n}" missing`);
+      return t;
+    });
+  tf.registerKernel({
+    kernelName: k.name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs = {} }) => {
+      const b = backend as unknown as WasmLike;
+      const ins = pick(inputs);
+      const outs = k.outShapes(ins, attrs).map((s) => b.makeOutput(s, 'float32'));
+      // Views after the allocations (they may grow the heap).
+      const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+      k.run(ins.map(view), outs.map(view), ins.map((t) => t.shape), attrs);
+      return outs.length === 1 ? outs[0] : outs;
+    },
+  });
+  tf.registerKernel({
+    kernelName: k.name,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs = {} }) => {
+      const b = backend as unknown as CpuLike;
+      const ins = pick(inputs);
+      const shapes = k.outShapes(ins, attrs);
+      const outs = shapes.map((s) => new Float32Array(size(s)));
+      k.run(ins.map((t) => b.data.get(t.dataId).values), outs, ins.map((t) => t.shape), attrs);
+      const infos = outs.map((o, i) => b.makeTensorInfo(shapes[i], 'float32', o));
+      return infos.length === 1 ? infos[0] : infos;
+    },
+  });
+}
+
+const lrnAttrs = (a: tf.NamedAttrMap) => a as unknown as LrnParams;
+const sliceAttrs = (a: tf.NamedAttrMap) => a as unknown as { begin: number[]; size: number[] };
+
+const LOOP_KERNELS: LoopKernel[] = [
+  {
+    name: LRN,
+    inputs: ['x'],
+    outShapes: ([x]) => [x.shape, x.shape],
+    run: ([x], [y, sc], [shape], a) => lrnForward(x, y, sc, shape[3], lrnAttrs(a)),
+  },
+  {
+    name: LRN_GRAD,
+    inputs: ['x', 'y', 's', 'dy'],
+    outShapes: ([x]) => [x.shape],
+    run: ([x, y, s, dy], [dx], [shape], a) => lrnBackward(x, y, s, dy, dx, shape[3], lrnAttrs(a)),
+  },
+  {
+    name: SLICE4,
+    inputs: ['x'],
+    outShapes: (_, a) => [sliceAttrs(a).size],
+    run: ([x], [out], [shape], a) => slice4(x, shape, sliceAttrs(a).begin, sliceAttrs(a).size, out),
+  },
+  {
+    name: MAX_POOL_GRAD,
+    inputs: ['x', 'y', 'dy'],
+    outShapes: ([x]) => [x.shape],
+    run: ([x, y, dy], [dx], [xs, , dys], a) => maxPoolBackward(x, y, dy, dx, xs, dys, a as unknown as PoolGeometry),
+  },
+];
+
 let registered = false;
 function register() {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: LRN,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const y = b.makeOutput(x.shape, 'float32');
-      const sc = b.makeOutput(x.shape, 'float32');
-      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-      lrnForward(v(x), v(y), v(sc), x.shape[3], attrs as unknown as LrnParams);
-      return [y, sc];
-    },
-  });
-  tf.registerKernel({
-    kernelName: LRN,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const n = x.shape.reduce((a, v) => a * v, 1);
-      const y = new Float32Array(n), sc = new Float32Array(n);
-      lrnForward(b.data.get(x.dataId).values, y, sc, x.shape[3], attrs as unknown as LrnParams);
-      return [b.makeTensorInfo(x.shape, 'float32', y), b.makeTensorInfo(x.shape, 'float32', sc)];
-    },
-  });
-  tf.registerKernel({
-    kernelName: LRN_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
-      const { x, y, s, dy } = inputs as Record<string, tf.TensorInfo>;
-      const dx = b.makeOutput(x.shape, 'float32');
-      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-      lrnBackward(v(x), v(y), v(s), v(dy), v(dx), x.shape[3], attrs as unknown as LrnParams);
-      return dx;
-    },
-  });
-  tf.registerKernel({
-    kernelName: LRN_GRAD,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
-      const { x, y, s, dy } = inputs as Record<string, tf.TensorInfo>;
-      const dx = new Float32Array(x.shape.reduce((a, v) => a * v, 1));
-      const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
-      lrnBackward(v(x), v(y), v(s), v(dy), dx, x.shape[3], attrs as unknown as LrnParams);
-      return b.makeTensorInfo(x.shape, 'float32', dx);
-    },
-  });
-  const sliceAttrs = (attrs: unknown) => attrs as { begin: number[]; size: number[] };
-  tf.registerKernel({
-    kernelName: SLICE4,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const { begin, size } = sliceAttrs(attrs);
-      const out = b.makeOutput(size, 'float32');
-      slice4(b.typedArrayFromHeap(x), x.shape, begin, size, b.typedArrayFromHeap(out));
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: SLICE4,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
-      const { x } = inputs as { x: tf.TensorInfo };
-      const { begin, size } = sliceAttrs(attrs);
-      const out = new Float32Array(size.reduce((a, v) => a * v, 1));
-      slice4(b.data.get(x.dataId).values, x.shape, begin, size, out);
-      return b.makeTensorInfo(size, 'float32', out);
-    },
-  });
-  tf.registerKernel({
-    kernelName: MAX_POOL_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as WasmLike;
-      const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
-      const out = b.makeOutput(x.shape, 'float32');
-      // Views after the allocation (it may grow the heap).
-      const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-      maxPoolBackward(v(x), v(y), v(dy), v(out), x.shape, dy.shape, attrs as unknown as PoolGeometry);
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: MAX_POOL_GRAD,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuLike;
-      const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
-      const dx = new Float32Array(x.shape.reduce((a, s) => a * s, 1));
-      const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
-      maxPoolBackward(v(x), v(y), v(dy), dx, x.shape, dy.shape, attrs as unknown as PoolGeometry);
-      return b.makeTensorInfo(x.shape, 'float32', dx);
-    },
-  });
+  for (const k of LOOP_KERNELS) registerLoopKernel(k);
 }
 
 let enabled = true;

@@ -47,7 +47,7 @@ export function readCaffemodel(buf: Uint8Array, file: string): CaffeWeights {
     const [field, wire] = r.tag();
     if ((field === 100 || field === 2) && wire === BYTES) {
       const at = r.pos;
-      const l = field === 100 ? readLayerV2(r.sub()) : readLayerV1(r.sub());
+      const l = readLayer(r.sub(), field === 100 ? V2_LAYER : V1_LAYER);
       if (!l.name) r.fail(`a layer without a name`, at);
       count++;
       layers.set(l.name, l.blobs);
@@ -64,34 +64,32 @@ interface RawLayer {
   blobs: CaffeBlob[];
 }
 
-function readLayerV2(r: WireReader): RawLayer {
-  const out: RawLayer = { name: '', type: '', blobs: [] };
-  const starts: number[] = [];
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === BYTES) out.name = r.string();
-    else if (field === 2 && wire === BYTES) out.type = r.string();
-    else if (field === 7 && wire === BYTES) {
-      starts.push(r.pos);
-      out.blobs.push(readBlob(r.sub()));
-    } else r.skip(wire);
-  }
-  checkCounts(r, out, starts);
-  return out;
+/** Where each format keeps a layer's name, type and blobs (caffe.proto field numbers). */
+interface LayerFields {
+  name: number;
+  /** The type as a string (V0, V2) or as V1's enum (varint, recorded as `V1:<n>`). */
+  type: { field: number; wire: number };
+  blobs: number;
+  /** V1 only: the V0 layer it may wrap. */
+  v0?: number;
 }
 
-function readLayerV1(r: WireReader): RawLayer {
+const V2_LAYER: LayerFields = { name: 1, type: { field: 2, wire: BYTES }, blobs: 7 };
+const V1_LAYER: LayerFields = { name: 4, type: { field: 5, wire: VARINT }, blobs: 6, v0: 1 };
+const V0_LAYER: LayerFields = { name: 1, type: { field: 2, wire: BYTES }, blobs: 50 };
+
+function readLayer(r: WireReader, f: LayerFields): RawLayer {
   const out: RawLayer = { name: '', type: '', blobs: [] };
   const starts: number[] = [];
   let v0: RawLayer | undefined;
   while (!r.done) {
     const [field, wire] = r.tag();
-    if (field === 4 && wire === BYTES) out.name = r.string();
-    else if (field === 5 && wire === VARINT) out.type = `V1:${r.int64()}`;
-    else if (field === 6 && wire === BYTES) {
+    if (field === f.name && wire === BYTES) out.name = r.string();
+    else if (field === f.type.field && wire === f.type.wire) out.type = wire === VARINT ? `V1:${r.int64()}` : r.string();
+    else if (field === f.blobs && wire === BYTES) {
       starts.push(r.pos);
       out.blobs.push(readBlob(r.sub()));
-    } else if (field === 1 && wire === BYTES) v0 = readLayerV0(r.sub());
+    } else if (field === f.v0 && wire === BYTES) v0 = readLayer(r.sub(), V0_LAYER);
     else r.skip(wire);
   }
   checkCounts(r, out, starts);
@@ -99,21 +97,6 @@ function readLayerV1(r: WireReader): RawLayer {
   return out;
 }
 
-function readLayerV0(r: WireReader): RawLayer {
-  const out: RawLayer = { name: '', type: '', blobs: [] };
-  const starts: number[] = [];
-  while (!r.done) {
-    const [field, wire] = r.tag();
-    if (field === 1 && wire === BYTES) out.name = r.string();
-    else if (field === 2 && wire === BYTES) out.type = r.string();
-    else if (field === 50 && wire === BYTES) {
-      starts.push(r.pos);
-      out.blobs.push(readBlob(r.sub()));
-    } else r.skip(wire);
-  }
-  checkCounts(r, out, starts);
-  return out;
-}
 
 /** Caffe's Blob::FromProto check: the number of values must equal the shape's element count. */
 function checkCounts(r: WireReader, l: RawLayer, starts: number[]): void {

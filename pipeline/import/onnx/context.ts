@@ -1,6 +1,6 @@
 import { UserError } from '../../core/errors.ts';
-import { layerOutputs } from '../../graph/shapes.ts';
-import type { BlobInfo, Layer, Pair, ParamBlob } from '../../graph/types.ts';
+import type { Layer, ParamBlob } from '../../graph/types.ts';
+import { GraphBuilder } from '../graph-builder.ts';
 import type { AttrValue, NodeProto } from './proto.ts';
 import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
 
@@ -14,44 +14,28 @@ import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
 /** A data (image-dependent) tensor: the blob holding it and its per-image shape. */
 export interface Value { blob: string; shape: number[] }
 
-export class Ctx {
-  readonly layers: Layer[] = [];
-  readonly weights = new Map<string, ParamBlob[]>();
+export class Ctx extends GraphBuilder {
   readonly values = new Map<string, Value>();
   readonly consts = new Map<string, Tensor>();
-  private readonly blobs = new Map<string, BlobInfo>();
-  private readonly layerNames = new Set<string>();
-  /** Set by the input: blob name and image size (for receptive fields). */
-  inputBlob = '';
-  imageSize: Pair = [1, 1];
 
   constructor(
-    /** Names the file in errors. */
-    readonly file: string,
+    file: string,
     /** Opset of the default domain. */
     readonly opset: number,
     /** The batch size the model declares (1 when symbolic): used to resolve Reshape/Shape. */
     readonly batch: number,
-  ) {}
+  ) {
+    super(file);
+  }
 
   /** A UserError naming the node and its operator. */
   fail(node: NodeProto, msg: string): never {
     throw new UserError(`${this.file}: node "${node.name || node.outputs[0]}" (${node.opType}): ${msg}`);
   }
 
-  /** A unique layer name derived from `base`. */
-  layerName(base: string): string {
-    let name = base;
-    for (let i = 2; this.layerNames.has(name); i++) name = `${base}_${i}`;
-    this.layerNames.add(name);
-    return name;
-  }
-
   /** A blob name for an internal intermediate (e.g. the padding before a convolution). */
   internalBlob(base: string): string {
-    let name = base;
-    for (let i = 2; this.blobs.has(name) || this.values.has(name) || this.consts.has(name); i++) name = `${base}_${i}`;
-    return name;
+    return this.blobName(base, (n) => this.values.has(n) || this.consts.has(n));
   }
 
   isConst(name: string): boolean {
@@ -116,32 +100,19 @@ export class Ctx {
   }
 
   /**
-   * Appends a layer, infers its outputs' shapes (shared shape inference), and records `outputs`
-   * (ONNX tensor names, default the layer's tops) as data tensors.
+   * Appends a layer, infers its outputs' shapes (shared shape inference), and records its tops as
+   * data tensors.
    */
   emit(layer: Layer, params?: ParamBlob[]): number[][] {
-    const ins = layer.bottoms.map((b) => this.blobs.get(b) ?? (() => { throw new Error(`internal: unknown blob ${b}`); })());
-    const fail = (m: string): never => {
-      throw new UserError(`${this.file}: layer "${layer.name}": ${m}`);
-    };
-    const outs = layerOutputs(layer, ins, this.imageSize, fail);
-    this.layers.push(layer);
-    if (params?.length) this.weights.set(layer.name, params);
-    return layer.tops.map((top, i) => {
-      const o = outs[Math.min(i, outs.length - 1)];
-      this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf });
-      this.values.set(top, { blob: top, shape: o.shape });
+    return this.addLayer(layer, params).map((o, i) => {
+      this.values.set(layer.tops[i], { blob: layer.tops[i], shape: o.shape });
       return o.shape;
     });
   }
 
   /** Registers the graph input (an `input` layer). */
   emitInput(blob: string, shape: number[]): void {
-    const layer = { kind: 'input', name: this.layerName(blob), bottoms: [], tops: [blob], shape } as unknown as Layer;
-    this.layers.push(layer);
-    this.inputBlob = blob;
-    this.imageSize = shape.length === 3 ? [shape[1], shape[2]] : [1, 1];
-    this.blobs.set(blob, { name: blob, shape, producer: 'input', layer: layer.name, rf: { size: [1, 1], stride: [1, 1], offset: [0, 0] } });
+    this.addInput(blob, shape);
     this.values.set(blob, { blob, shape });
   }
 

@@ -1,3 +1,4 @@
+import { bfloat16ToFloat as bfloat, halfToFloat as half } from '../../io/float16.ts';
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { isAbsolute, normalize, resolve, sep } from 'node:path';
 import { UserError } from '../../core/errors.ts';
@@ -17,21 +18,6 @@ const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Dat
 export const typeName = (t: number): string => TYPE_NAMES[t] ?? `type ${t}`;
 
 export const numel = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
-
-function half(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-function bfloat(bits: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setUint32(0, (bits & 0xffff) << 16);
-  return b.getFloat32(0);
-}
 
 /** Reads the bytes of externally stored data (path relative to the model's folder, not outside it). */
 function readExternal(t: TensorProto, baseDir: string | undefined, ctx: string): Uint8Array {

@@ -1,77 +1,23 @@
 import { UserError } from '../../core/errors.ts';
-import { layerOutputs } from '../../graph/shapes.ts';
 import type { ActivationFn } from '../../graph/tensor-layers.ts';
-import type { BlobInfo, Layer, Pair, ParamBlob } from '../../graph/types.ts';
+import type { Layer, ParamBlob } from '../../graph/types.ts';
+import { GraphBuilder } from '../graph-builder.ts';
 
 /**
- * Builds a Graph's layer list for the TF.js importers: appends layers, infers their blob shapes
- * (per image, NCHW semantics) with the shared shape rules, keeps names unique.
+ * The TF.js importers' graph builder: the shared GraphBuilder plus Keras/TF activations.
  */
-export class Emitter {
-  readonly layers: Layer[] = [];
-  readonly weights = new Map<string, ParamBlob[]>();
-  private readonly blobs = new Map<string, BlobInfo>();
-  private readonly names = new Set<string>();
-  inputBlob = '';
-  imageSize: Pair = [1, 1];
-
-  constructor(readonly file: string) {}
-
+export class Emitter extends GraphBuilder {
   fail(layer: string, what: string, msg: string): never {
     throw new UserError(`${this.file}: layer "${layer}" (${what}): ${msg}`);
   }
 
-  shape(blob: string): number[] {
-    const b = this.blobs.get(blob);
-    if (!b) throw new UserError(`${this.file}: "${blob}" is used before it is computed`);
-    return b.shape;
-  }
-
-  has(blob: string): boolean {
-    return this.blobs.has(blob);
-  }
-
-  layerName(base: string): string {
-    let n = base;
-    for (let i = 2; this.names.has(n); i++) n = `${base}_${i}`;
-    this.names.add(n);
-    return n;
-  }
-
-  blobName(base: string): string {
-    let n = base;
-    for (let i = 2; this.blobs.has(n); i++) n = `${base}_${i}`;
-    return n;
-  }
-
   input(blob: string, shape: number[]): void {
-    const layer = { kind: 'input', name: this.layerName(blob), bottoms: [], tops: [blob], shape } as unknown as Layer;
-    this.layers.push(layer);
-    this.inputBlob = blob;
-    this.imageSize = shape.length === 3 ? [shape[1], shape[2]] : [1, 1];
-    this.blobs.set(blob, { name: blob, shape, producer: 'input', layer: layer.name, rf: { size: [1, 1], stride: [1, 1], offset: [0, 0] } });
+    this.addInput(blob, shape);
   }
 
   /** Appends a layer (its name made unique), returns its first top's shape. */
   emit(layer: Layer, params?: ParamBlob[]): number[] {
-    if (!this.names.has(layer.name)) this.names.add(layer.name);
-    const ins = layer.bottoms.map((b) => this.blobs.get(b) ?? (() => { throw new Error(`internal: unknown blob ${b}`); })());
-    const fail = (m: string): never => {
-      throw new UserError(`${this.file}: layer "${layer.name}": ${m}`);
-    };
-    const outs = layerOutputs(layer, ins, this.imageSize, fail);
-    this.layers.push(layer);
-    if (params?.length) this.weights.set(layer.name, params);
-    layer.tops.forEach((top, i) => {
-      const o = outs[Math.min(i, outs.length - 1)];
-      const existing = this.blobs.get(top);
-      if (existing) {
-        existing.shape = o.shape;
-        existing.rf = o.rf;
-        existing.producer = layer.kind;
-      } else this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf });
-    });
-    return outs[0].shape;
+    return this.addLayer(layer, params)[0].shape;
   }
 
   /** The blob a layer with activation `fn` writes its linear output to: `name` itself when the activation runs in place (ReLU, softmax, none). */

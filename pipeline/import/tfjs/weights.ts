@@ -1,3 +1,4 @@
+import { halfToFloat as half } from '../../io/float16.ts';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { UserError } from '../../core/errors.ts';
@@ -20,15 +21,6 @@ export interface ManifestGroup { paths: string[]; weights: WeightSpec[] }
 export interface NamedWeight { shape: number[]; data: Float32Array }
 
 const count = (s: number[]) => s.reduce((a, d) => a * d, 1);
-
-function half(bits: number): number {
-  const s = bits & 0x8000 ? -1 : 1;
-  const e = (bits >> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 export function checkManifest(m: unknown, file: string): ManifestGroup[] {
   if (!Array.isArray(m)) throw new UserError(`${file}: "weightsManifest" must be a list`);

@@ -4,18 +4,14 @@
  * Shape: site/probe/units.ts UnitsIndex.
  */
 import type { APIRoute, GetStaticPaths } from 'astro';
-import { getGallery } from '../../../lib/gallery.ts';
+import { modelPaths, modelView } from '../../../lib/gallery.ts';
 import { unitThumb } from '../../../lib/format.ts';
 import type { UnitsIndex } from '../../../probe/units.ts';
 
-export const getStaticPaths = (async () => {
-  const { models } = await getGallery();
-  return models.map((mv) => ({ params: { model: mv.model.id } }));
-}) satisfies GetStaticPaths;
+export const getStaticPaths = modelPaths satisfies GetStaticPaths;
 
 export const GET: APIRoute = async ({ params }) => {
-  const { models } = await getGallery();
-  const mv = models.find((m) => m.model.id === params.model)!;
+  const mv = await modelView(params.model);
   const index: UnitsIndex = {
     model: mv.model.id,
     layers: mv.layers

@@ -1,0 +1,87 @@
+/**
+ * What every importer does while it converts a file: appends layers, infers their blob shapes
+ * (per image, NCHW semantics) with the shared shape rules of graph/shapes.ts, keeps layer and blob
+ * names unique, and collects the weights. The ONNX and TF.js converters extend it.
+ */
+import { UserError } from '../core/errors.ts';
+import { layerOutputs } from '../graph/shapes.ts';
+import type { BlobInfo, Layer, Pair, ParamBlob, ReceptiveField } from '../graph/types.ts';
+
+export class GraphBuilder {
+  readonly layers: Layer[] = [];
+  readonly weights = new Map<string, ParamBlob[]>();
+  protected readonly blobs = new Map<string, BlobInfo>();
+  protected readonly names = new Set<string>();
+  /** Set by the input: blob name and image size (for receptive fields). */
+  inputBlob = '';
+  imageSize: Pair = [1, 1];
+
+  constructor(
+    /** Names the file in errors. */
+    readonly file: string,
+  ) {}
+
+  /** The per-image shape of a blob computed so far. */
+  shape(blob: string): number[] {
+    const b = this.blobs.get(blob);
+    if (!b) throw new UserError(`${this.file}: "${blob}" is used before it is computed`);
+    return b.shape;
+  }
+
+  has(blob: string): boolean {
+    return this.blobs.has(blob);
+  }
+
+  /** A unique layer name derived from `base` (reserved once returned). */
+  layerName(base: string): string {
+    let name = base;
+    for (let i = 2; this.names.has(name); i++) name = `${base}_${i}`;
+    this.names.add(name);
+    return name;
+  }
+
+  /** A blob name derived from `base` that no blob (nor `taken`) has. */
+  blobName(base: string, taken: (name: string) => boolean = () => false): string {
+    let name = base;
+    for (let i = 2; this.blobs.has(name) || taken(name); i++) name = `${base}_${i}`;
+    return name;
+  }
+
+  /** Registers the graph input (an `input` layer) of per-image shape `shape`. */
+  addInput(blob: string, shape: number[]): void {
+    const layer = { kind: 'input', name: this.layerName(blob), bottoms: [], tops: [blob], shape } as unknown as Layer;
+    this.layers.push(layer);
+    this.inputBlob = blob;
+    this.imageSize = shape.length === 3 ? [shape[1], shape[2]] : [1, 1];
+    this.blobs.set(blob, { name: blob, shape, producer: 'input', layer: layer.name, rf: { size: [1, 1], stride: [1, 1], offset: [0, 0] } });
+  }
+
+  /**
+   * Appends a layer (its name reserved), infers the shapes of its tops and returns them. A top that
+   * already exists (an in-place layer) keeps its first writer as `layer` and takes the new shape.
+   */
+  addLayer(layer: Layer, params?: ParamBlob[]): { shape: number[]; rf: ReceptiveField }[] {
+    this.names.add(layer.name);
+    const ins = layer.bottoms.map((b) => {
+      const info = this.blobs.get(b);
+      if (!info) throw new Error(`internal: unknown blob ${b}`);
+      return info;
+    });
+    const fail = (m: string): never => {
+      throw new UserError(`${this.file}: layer "${layer.name}": ${m}`);
+    };
+    const outs = layerOutputs(layer, ins, this.imageSize, fail);
+    this.layers.push(layer);
+    if (params?.length) this.weights.set(layer.name, params);
+    return layer.tops.map((top, i) => {
+      const o = outs[Math.min(i, outs.length - 1)];
+      const existing = this.blobs.get(top);
+      if (existing) {
+        existing.shape = o.shape;
+        existing.rf = o.rf;
+        existing.producer = layer.kind;
+      } else this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf });
+      return o;
+    });
+  }
+}

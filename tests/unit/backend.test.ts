@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { autoBackend, initBackend, parseBackend } from '../../pipeline/engine/backend.ts';
+
+const require = createRequire(import.meta.url);
+const installed = (p: string) => {
+  try {
+    require.resolve(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const hasTfNode = installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu');
+
+describe('initBackend', () => {
+  it('starts wasm and cpu and says which runs', async () => {
+    expect(await initBackend('wasm')).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(Array.from(tf.add(tf.ones([2]), 1).dataSync())).toEqual([2, 2]);
+    expect(await initBackend('cpu')).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('auto takes tfjs-node when installed, else wasm', async () => {
+    expect(await initBackend('auto')).toBe(hasTfNode ? 'tensorflow' : 'wasm');
+    expect(autoBackend()).toBe(hasTfNode ? 'tensorflow' : 'wasm');
+  });
+
+  it.skipIf(hasTfNode)('an explicit tensorflow without tfjs-node is a UserError, not a fallback', async () => {
+    await initBackend('wasm');
+    await expect(initBackend('tensorflow')).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/tfjs-node/) });
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it.skipIf(installed('webgpu'))('an explicit webgpu without the "webgpu" package is a UserError saying how to get it', async () => {
+    await initBackend('wasm');
+    await expect(initBackend('webgpu')).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/needs the optional package "webgpu" \(npm install webgpu\)/) });
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('rejects unknown names', async () => {
+    await expect(initBackend('gpu' as never)).rejects.toMatchObject({ name: 'UserError' });
+    expect(() => parseBackend('gpu')).toThrow(/--backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    expect(parseBackend(undefined)).toBe('auto');
+  });
+});

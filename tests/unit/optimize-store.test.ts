@@ -1,0 +1,80 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readUnitRecord, updateUnitRecord, unitRecordPath } from '../../pipeline/content/unit-store.ts';
+import { modelRecord, writeModelRecord } from '../../pipeline/content/model-record.ts';
+import { batches, planJobs, optImagePath, type OptJob } from '../../pipeline/stages/optimize/jobs.ts';
+import type { OptImage } from '../../pipeline/content/types.ts';
+import { toyModel } from '../helpers/optimize-toy.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'deepvis-store-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// toy model with a softmax so that fc is the class layer
+const model = toyModel();
+model.graph.layers.push({ kind: 'softmax', name: 'prob', bottoms: ['fc'], tops: ['prob'] });
+model.graph.blobs.push({ name: 'prob', shape: [5], producer: 'softmax', layer: 'prob', rf: { size: [16, 16], stride: [1, 1], offset: [0, 0] } });
+
+const img = (preset: string, seed: number, steps = 10): OptImage => ({
+  preset, seed, file: optImagePath('toy', { layer: 'fc', unit: 1, preset, seed }), activation: 1, start_activation: 0,
+  best_activation: 1, final_activation: 1, steps, argmax_step: null, wall_ms: 1, objective: 'center',
+});
+
+describe('unit store', () => {
+  it('serialises concurrent updates of one record: none is lost', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, s) => updateUnitRecord(tmp, model, 'fc', 1, (r) => void r.optimized.push(img('p3', s)))));
+    const rec = await readUnitRecord(tmp, 'toy', 'fc', 1);
+    expect(rec!.optimized.map((o) => o.seed).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(rec).toMatchObject({ model: 'toy', layer: 'fc', layerSlug: 'fc', unit: 1, label: 'b', synset: 'n00000001', maxImages: [], topClasses: [] });
+  });
+
+  it('keeps what another stage wrote and labels only class layers', async () => {
+    await updateUnitRecord(tmp, model, 'conv1', 2, (r) => void (r.topClasses = [{ name: 'x', source: 'topk', count: 3 }]));
+    const rec = await updateUnitRecord(tmp, model, 'conv1', 2, (r) => void r.optimized.push(img('p1', 0)));
+    expect(rec.topClasses).toHaveLength(1);
+    expect(rec.label).toBeUndefined();
+    expect(rec.rf).toEqual({ size: [3, 3], stride: [1, 1] });
+  });
+
+  it('a corrupt record is a one-line error naming the file', async () => {
+    const p = unitRecordPath(tmp, 'toy', 'pool1', 0);
+    mkdirSync(join(p, '..'), { recursive: true });
+    writeFileSync(p, '{"trunc');
+    await expect(readUnitRecord(tmp, 'toy', 'pool1', 0)).rejects.toThrow(/pool1\/0\.json: not valid JSON/);
+  });
+});
+
+describe('model record', () => {
+  it('lists every blob but the input, with class layers flagged', async () => {
+    const rec = modelRecord(model);
+    expect(rec.layers.map((l) => [l.name, l.units, l.classLayer])).toEqual([
+      ['conv1', 4, false], ['pool1', 4, false], ['fc', 5, true], ['prob', 5, true],
+    ]);
+    expect(rec.labels).toHaveLength(5);
+    expect(await writeModelRecord(tmp, model)).toBe(true);
+    expect(await writeModelRecord(tmp, model)).toBe(false); // unchanged: not rewritten
+  });
+});
+
+describe('jobs', () => {
+  it('batches group one layer and preset, in order, at most `size` each', () => {
+    const jobs: OptJob[] = [];
+    for (const preset of ['p3', 'fourier']) for (const unit of [0, 1, 2]) for (const seed of [0, 1]) jobs.push({ layer: 'fc', unit, preset, seed });
+    const b = batches(jobs, 4);
+    expect(b.map((x) => x.length)).toEqual([4, 2, 4, 2]);
+    for (const x of b) expect(new Set(x.map((j) => j.preset)).size).toBe(1);
+  });
+
+  it('a finished image counts only with the same settings and an existing file', async () => {
+    const settings = { steps: 10, objective: 'center' as const, lrMode: 'calibrated' as const };
+    const plan = (s = settings) => planJobs(tmp, 'toy', [{ name: 'fc', units: [1] }], ['p3'], [0, 1], () => s, true);
+    expect((await plan()).todo).toHaveLength(2); // records exist but the files do not
+    const f = join(tmp, optImagePath('toy', { layer: 'fc', unit: 1, preset: 'p3', seed: 0 }));
+    mkdirSync(join(f, '..'), { recursive: true });
+    writeFileSync(f, 'x');
+    expect((await plan()).todo.map((j) => j.seed)).toEqual([1]);
+    expect((await plan({ ...settings, steps: 20 })).todo).toHaveLength(2);
+    expect((await plan({ ...settings, lrMode: 'literal' as never })).todo).toHaveLength(2);
+  });
+});
