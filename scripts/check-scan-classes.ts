@@ -36,7 +36,7 @@ const files = await expandInputs([images]);
 const plan = makePlan(model, [a.layer!], files, 9, 'file');
 const runner = await createRunner({ model, backend: 'wasm', workers: Number(a.workers), handlers: SCAN_HANDLERS });
 const t0 = performance.now();
-let state;
+let state: Awaited<ReturnType<typeof runScanStage>>;
 try {
   state = await runScanStage({ plan, runner, batch: Number(a.batch), chunk: 128, stateDir: join(a.out!, model.id) });
 } finally {

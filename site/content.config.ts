@@ -14,7 +14,8 @@
  * 10,568 elements.
  */
 import { defineCollection, z } from 'astro:content';
-import { readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
+import { existsSync } from 'node:fs';
+import { listModelDirs, readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
 import { modelSchema } from '../pipeline/content/schema.ts';
 import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
 
@@ -22,7 +23,11 @@ import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.
 async function loadContent() {
   const snapshot = process.env.DEEPVIS_SNAPSHOT;
   if (snapshot) return { from: snapshot, ...(await readSnapshot(snapshot)) };
-  const g = await readGallery(resolveDataRoot());
+  const root = resolveDataRoot();
+  // A data folder without models (a fresh clone's `npm run typecheck`, `astro dev` before any
+  // pipeline run) makes an empty site; a missing folder or a bad record is still an error.
+  if (existsSync(root) && (await listModelDirs(root)).length === 0) return { from: `${root} (empty)`, models: [], units: [] };
+  const g = await readGallery(root);
   return { from: g.root, models: g.models, units: g.units.map((u) => ({ id: unitId(u), json: encodeSiteUnit(u) })) };
 }
 

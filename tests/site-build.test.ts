@@ -21,7 +21,7 @@ async function pages(dir: string, top = true): Promise<string[]> {
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** A start tag; attribute values are consumed whole (a `<` inside one is legal and inert). */
-const TAG = /<([a-zA-Z][\w-]*)((?:\s+[^\s"'<>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
+const TAG = /<([a-zA-Z][\w-]*)((?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
 /** The markup without attribute values, to look for live tags. */
 const withoutAttributes = (html: string) => html.replace(TAG, '<$1>');
 

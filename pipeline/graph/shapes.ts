@@ -55,7 +55,7 @@ export function inferShapes(layers: Layer[], source: string): InferredGraph {
   return { input, blobs: [...blobs.values()] };
 }
 
-function spatial(l: Layer, b: BlobInfo, fail: (m: string) => never): [number, number, number] {
+function spatial(_l: Layer, b: BlobInfo, fail: (m: string) => never): [number, number, number] {
   if (b.shape.length !== 3) fail(`needs a C×H×W input, but "${b.name}" is ${b.shape.join('×')}`);
   return b.shape as [number, number, number];
 }

@@ -1,5 +1,5 @@
 import { readPreprocessSidecar } from '../graph/preprocess.ts';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { importCaffe } from './caffe/import.ts';
 import { UserError } from '../core/errors.ts';

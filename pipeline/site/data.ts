@@ -4,7 +4,7 @@
  * (image placement), so both see the same records and the same errors.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, } from 'node:path';
 import type { ModelRecord, UnitRecord } from '../content/types.ts';
 import { UserError } from '../core/errors.ts';
 import { describeZodError, modelSchema, unitSchema } from '../content/schema.ts';
@@ -79,15 +79,21 @@ async function readLayerUnits(root: string, model: ModelRecord, layer: ModelReco
   return units.sort((a, b) => a.unit - b.unit);
 }
 
-/** Reads every model and unit record under `root`; throws a UserError naming the first bad file. */
-export async function readGallery(root: string): Promise<GalleryData> {
-  if (!(await isDir(root))) throw new UserError(`data folder ${root} does not exist (run the pipeline, or pass --data DIR)`);
+/** The folders of `root` that hold a model.json, sorted. */
+export async function listModelDirs(root: string): Promise<string[]> {
   const dirs = (await readdir(root, { withFileTypes: true }))
     .filter((d) => d.isDirectory() || d.isSymbolicLink())
     .map((d) => d.name)
     .sort();
-  const modelDirs: string[] = [];
-  for (const d of dirs) if (await stat(join(root, d, 'model.json')).then(() => true, () => false)) modelDirs.push(d);
+  const out: string[] = [];
+  for (const d of dirs) if (await stat(join(root, d, 'model.json')).then(() => true, () => false)) out.push(d);
+  return out;
+}
+
+/** Reads every model and unit record under `root`; throws a UserError naming the first bad file. */
+export async function readGallery(root: string): Promise<GalleryData> {
+  if (!(await isDir(root))) throw new UserError(`data folder ${root} does not exist (run the pipeline, or pass --data DIR)`);
+  const modelDirs = await listModelDirs(root);
   if (!modelDirs.length) throw new UserError(`no model in ${root} (expected <model>/model.json)`);
   const models = await Promise.all(modelDirs.map((d) => readModel(root, d)));
   const units: UnitRecord[] = [];

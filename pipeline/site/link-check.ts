@@ -27,9 +27,9 @@ export interface LinkCheckResult {
 const NO_PAGES = new Set(['media', 'pagefind', '_astro']);
 const LINK_ATTRS = new Set(['href', 'src', 'srcset', 'action', 'data-copy']);
 /** A start tag (after comments and script/style bodies are dropped). */
-const TAG = /<[a-zA-Z][a-zA-Z0-9-]*((?:\s+[^\s"'<>\/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
+const TAG = /<[a-zA-Z][a-zA-Z0-9-]*((?:\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/g;
 /** One attribute of a start tag; values are consumed whole, so text inside them is never mistaken for an attribute. */
-const ATTR = /([^\s"'<>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+const ATTR = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|amp|quot|apos|lt|gt|#39);/gi, (m, e: string) => {

@@ -91,7 +91,7 @@ function tableIndex(p: number): number {
 
 const round12 = (sum: number) => {
   const v = (sum + (INTERPOLATE_SCALE >> 1)) >> INTERPOLATE_SHIFT;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, v));
 };
 
 /** Box pre-shrink by an integer factor along rows (vertical) or columns (horizontal), libvips shrinkv/shrinkh with ceil. */

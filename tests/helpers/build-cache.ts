@@ -2,7 +2,7 @@
  * Helpers for test fixtures that are built once and shared by test files running in parallel:
  * a content hash of folders (the cache key) and a lock folder (one builder at a time).
  */
-import { createHash } from 'node:crypto';
+import type { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 

@@ -72,7 +72,7 @@ function lrn(l: Extract<Layer, { kind: 'lrn' }>, x: Arr): Arr {
         let s = 0;
         for (let cc = Math.max(0, c - r); cc <= Math.min(C - 1, c + r); cc++) s += x.data[(n * C + cc) * H * W + p] ** 2;
         const i = (n * C + c) * H * W + p;
-        out[i] = x.data[i] * Math.pow(l.k + (l.alpha / l.localSize) * s, -l.beta);
+        out[i] = x.data[i] * (l.k + (l.alpha / l.localSize) * s) ** -l.beta;
       }
   return { shape: x.shape, data: out };
 }

@@ -220,7 +220,7 @@ function lrn(x: RefBlob, n: number, alpha: number, beta: number, k: number): Ref
         const v = x.data[j * HW + i];
         s += v * v;
       }
-      out[c * HW + i] = x.data[c * HW + i] * Math.pow(k + (alpha / n) * s, -beta);
+      out[c * HW + i] = x.data[c * HW + i] * (k + (alpha / n) * s) ** -beta;
     }
   }
   return { shape: x.shape, data: out };

@@ -107,7 +107,7 @@ describe('reference LRN, softmax, fc and the rest', () => {
   it('LRN across channels uses alpha/n and a window clipped at the ends', () => {
     const m = model([3, 1, 1], [{ kind: 'lrn', name: 'n', bottoms: ['data'], tops: ['n'], localSize: 3, alpha: 1, beta: 0.75, k: 2 }]);
     const out = run(m, [1, 2, 3]).get('n')!;
-    const s = (sumSq: number) => Math.pow(2 + sumSq / 3, -0.75);
+    const s = (sumSq: number) => (2 + sumSq / 3) ** -0.75;
     expect(round(out.data)).toEqual(round([1 * s(1 + 4), 2 * s(1 + 4 + 9), 3 * s(4 + 9)]));
   });
   it('in-place ReLU, fc on the flattened C,H,W blob, softmax', () => {

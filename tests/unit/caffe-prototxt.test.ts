@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ident, TextMessage, parsePrototxt } from '../../pipeline/import/caffe/prototxt.ts';
+import { Ident, type TextMessage, parsePrototxt } from '../../pipeline/import/caffe/prototxt.ts';
 import { isUserError } from '../../pipeline/core/errors.ts';
 import { errorOf } from '../helpers/errors.ts';
 

@@ -1,5 +1,4 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import * as tf from '@tensorflow/tfjs';
 import { inferShapes } from '../../pipeline/graph/shapes.ts';
 import type { Layer, Model, ParamBlob } from '../../pipeline/graph/types.ts';
 import { createNet } from '../../pipeline/engine/net/build.ts';

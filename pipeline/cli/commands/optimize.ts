@@ -4,7 +4,6 @@ import { parseUnitSpec } from '../parse.ts';
 import { parseBackend } from '../../engine/backend.ts';
 import { classScoreBlob } from '../../graph/classes.ts';
 import { UserError } from '../../core/errors.ts';
-import type { Model } from '../../graph/types.ts';
 import { loadModel } from '../../import/load.ts';
 import { preprocessOption } from '../../graph/preprocess.ts';
 import { withRandomWeights } from '../../import/random-weights.ts';

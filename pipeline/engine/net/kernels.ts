@@ -72,7 +72,7 @@ export const LRN = 'DeepvisLRN';
 export const LRN_GRAD = 'DeepvisLRNGrad';
 export interface LrnParams { size: number; alpha: number; beta: number; k: number }
 
-const negPow = (s: number, beta: number) => (beta === 0.75 ? 1 / Math.sqrt(s * Math.sqrt(s)) : Math.pow(s, -beta));
+const negPow = (s: number, beta: number) => (beta === 0.75 ? 1 / Math.sqrt(s * Math.sqrt(s)) : s ** -beta);
 
 function lrnForward(x: Float32Array, y: Float32Array, sc: Float32Array, C: number, p: LrnParams) {
   const r = (p.size - 1) / 2, an = p.alpha / p.size;

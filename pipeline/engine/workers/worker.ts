@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend.ts';
 import { createNet } from '../net/build.ts';
 import type { Model } from '../../graph/types.ts';
-import type { Net } from '../net/types.ts';
 import { loadHandlerTable } from './handlers.ts';
 import { transferables } from './transfer.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';

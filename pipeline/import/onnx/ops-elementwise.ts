@@ -14,6 +14,7 @@ export const relu: Converter = (ctx, node, a, name) => {
 /** Defaults of alpha/beta/gamma per ONNX operator. */
 const DEFAULTS: Partial<Record<ActivationFn, { alpha?: number; beta?: number; gamma?: number }>> = {
   elu: { alpha: 1 },
+  // biome-ignore lint/correctness/noPrecisionLoss: the exact float32 values of ONNX's Selu defaults (representable as doubles)
   selu: { alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 },
   hardsigmoid: { alpha: 0.2, beta: 0.5 },
 };

@@ -1,5 +1,5 @@
 import type { Layer, Pair } from '../../graph/types.ts';
-import { Attrs, Ctx } from './context.ts';
+import { type Attrs, Ctx } from './context.ts';
 import type { NodeProto } from './proto.ts';
 import { numel } from './tensor.ts';
 

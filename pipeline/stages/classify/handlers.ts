@@ -1,7 +1,4 @@
 import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
-import type * as TF from '@tensorflow/tfjs';
-import type { Model } from '../../graph/types.ts';
-import type { Net } from '../../engine/net/types.ts';
 
 /** What a pool worker (or the local thread) hands each handler. */
 export interface ClassifyArgs {

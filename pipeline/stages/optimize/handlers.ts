@@ -4,10 +4,8 @@
  * and written here (atomically), records are merged by the caller.
  */
 import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
-import type * as TF from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.ts';
-import type { Model } from '../../graph/types.ts';
 import sharp from 'sharp';
 import { deprocessToRgb } from '../../image/encode.ts';
 import { createNet } from '../../engine/net/build.ts';

@@ -13,7 +13,7 @@ import type { BackendChoice } from '../../engine/backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { Progress, formatDuration } from '../../core/progress.ts';
 import type { Calibration } from './calibrate.ts';
-import type { OptimizeBatchArgs, OptimizeBatchResult } from './handlers.ts';
+import type { OptimizeBatchArgs, } from './handlers.ts';
 import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
 import type { ObjectiveKind } from './objectives.ts';
 import { OPTIMIZE_PRESETS } from './presets.ts';

@@ -127,7 +127,7 @@ export function addToCorr(s: CorrState, acts: ArrayLike<number>, probs: Float32A
     };
     for (let j = 0; j < rows.length; j++) {
       const a = acts[rows[j] * U + u];
-      if (a !== a) continue;
+      if (Number.isNaN(a)) continue;
       s.sumA[u] += a;
       s.sumA2[u] += a * a;
       if (a === 0) continue;

@@ -1,7 +1,7 @@
 import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../../graph/types.ts';
-import type { GradMode, Net } from '../../engine/net/types.ts';
+import type { GradMode, } from '../../engine/net/types.ts';
 import { decodeImage, type DecodedImage } from '../../image/decode.ts';
 import { deprocessToRgb, encodeWebp, signedMapToRgb } from '../../image/encode.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';

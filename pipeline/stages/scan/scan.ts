@@ -119,7 +119,7 @@ function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult
     else state.skipped.push({ file: plan.rel[j.start + i], reason: e });
   });
   if (okIdx.length === 0) return;
-  plan.blobs.forEach((b, bi) => offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx));
+  plan.blobs.forEach((_b, bi) => offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx));
   if (state.corr) {
     if (!r.probs || !r.cross) throw new Error('scan: a batch came back without class probabilities');
     const U = state.corr.units;

@@ -48,7 +48,7 @@ function before(v1: number, i1: number, p1: number, v2: number, i2: number, p2: 
 
 /** Offers one entry to unit `u`; keeps it when it ranks among the unit's k best. */
 export function offer(s: TopKState, u: number, value: number, image: number, position: number): void {
-  if (value !== value) return; // NaN
+  if (Number.isNaN(value)) return;
   const k = s.k;
   const base = u * k;
   const n = s.count[u];
