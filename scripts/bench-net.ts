@@ -100,7 +100,10 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
   const batch = o.batch ?? 16;
   const backendChoice = o.backend ?? 'auto';
   const dir = join(o.assets, 'images', 'imagenet-sample');
-  const files = (await readdir(dir)).sort().slice(0, o.images ?? 64).map((f) => join(dir, f));
+  const files = (await readdir(dir))
+    .sort()
+    .slice(0, o.images ?? 64)
+    .map((f) => join(dir, f));
   const results: NetBenchResult[] = [];
   for (const name of models) {
     const target = NET_TARGETS[name];
@@ -124,8 +127,7 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
         part.forEach((im, j) => data.set(im.input, j * H * W * 3));
         batches.push({ data, n: part.length, first: i });
       }
-      const classify = (b: (typeof batches)[number]) =>
-        pool.run<ClassifyResult>('classifyBatch', { data: b.data, n: b.n, h: H, w: W, blob, softmax, top: 1 });
+      const classify = (b: (typeof batches)[number]) => pool.run<ClassifyResult>('classifyBatch', { data: b.data, n: b.n, h: H, w: W, blob, softmax, top: 1 });
       await Promise.all(Array.from({ length: pool.size }, () => classify(batches[0]))); // warm-up: one batch per worker
       const tc = performance.now();
       const cc = process.cpuUsage();
@@ -169,9 +171,22 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
         backend: pool.backend,
         workers: pool.size,
         batch,
-        classify: { imgPerSec, images: inputs.length, top1: top1 / inputs.length, decodeMsPerImg, cpuMsPerImg: classifyCpu / inputs.length, cores: classifyCpu / classifyWall },
+        classify: {
+          imgPerSec,
+          images: inputs.length,
+          top1: top1 / inputs.length,
+          decodeMsPerImg,
+          cpuMsPerImg: classifyCpu / inputs.length,
+          cores: classifyCpu / classifyWall,
+        },
         // CPU per img-step counts the warm-up step each worker runs too.
-        imgStep: { msPerImgStep, blob: target.blob, images: stepImages, cpuMsPerImgStep: stepCpu / (stepImages + pool.size * batch), cores: stepCpu / stepWall },
+        imgStep: {
+          msPerImgStep,
+          blob: target.blob,
+          images: stepImages,
+          cpuMsPerImgStep: stepCpu / (stepImages + pool.size * batch),
+          cores: stepCpu / stepWall,
+        },
         cpuMsPerImg,
         targets: { imgPerSec: target.imgPerSec, msPerImgStep: target.msPerImgStep },
         met: { classify: imgPerSec >= target.imgPerSec, imgStep: msPerImgStep <= target.msPerImgStep },
@@ -188,7 +203,8 @@ export async function benchNet(o: NetBenchOptions): Promise<NetBenchResult[]> {
 
 export function formatResult(r: NetBenchResult): string {
   const ok = (b: boolean) => (b ? 'ok' : 'MISSED');
-  const c = r.classify, s = r.imgStep;
+  const c = r.classify,
+    s = r.imgStep;
   const cpu = r.cpuMsPerImg ? `\n  one thread, CPU time: forward ${r.cpuMsPerImg.forward.toFixed(1)} ms/img, img-step ${r.cpuMsPerImg.step.toFixed(1)} ms` : '';
   return (
     `${r.model} [${r.backend}, ${r.workers} workers, batch ${r.batch}; load average ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}]\n` +

@@ -58,7 +58,11 @@ async function speedLocal(model: Model, blob: string, batch: number, steps: numb
   const net = createNet(model);
   const cal = await calibrate(net, model.id, blob, 'center', model.graph.blobs.find((b) => b.name === blob)!.shape[0], false);
   const req = (s: number) => ({
-    blob, objective: 'center' as const, preset: OPTIMIZE_PRESETS.p3, steps: s, gradScale: cal.scale,
+    blob,
+    objective: 'center' as const,
+    preset: OPTIMIZE_PRESETS.p3,
+    steps: s,
+    gradScale: cal.scale,
     images: Array.from({ length: batch }, (_, i) => ({ unit: i, rng: jobRng(model.id, blob, i, 'bench', 0) })),
   });
   await render(net, req(1)); // warm-up
@@ -75,7 +79,19 @@ async function speedPool(model: Model, blob: string, batch: number, steps: numbe
   const n = batch * runner.size * 2;
   const layers = [{ name: blob, units: Array.from({ length: n }, (_, i) => i) }];
   try {
-    const base = { dataRoot, layers, presets: ['p3'], seeds: [0], batch, objective: 'center' as const, lrMode: 'calibrated' as const, resume: false, backend: 'wasm' as const, runner, quiet: true };
+    const base = {
+      dataRoot,
+      layers,
+      presets: ['p3'],
+      seeds: [0],
+      batch,
+      objective: 'center' as const,
+      lrMode: 'calibrated' as const,
+      resume: false,
+      backend: 'wasm' as const,
+      runner,
+      quiet: true,
+    };
     await optimize(model, { ...base, steps: 1 }); // warm-up: calibration, pre-ReLU nets, kernels
     const s = await optimize(model, { ...base, steps });
     return (s.imgSteps * 1000) / s.wallMs;
@@ -112,8 +128,17 @@ if (!a['skip-quality']) {
   const steps = a['quality-steps'] ? Number(a['quality-steps']) : undefined;
   const dataRoot = resolve(a.out!, 'quality');
   await optimize(g, {
-    dataRoot, layers: [{ name: blob, units: unitList }], presets, seeds: [0], steps, batch: Number(a.batch),
-    objective: 'center', lrMode: 'calibrated', resume: true, backend: 'wasm', workers: Number(a.workers),
+    dataRoot,
+    layers: [{ name: blob, units: unitList }],
+    presets,
+    seeds: [0],
+    steps,
+    batch: Number(a.batch),
+    objective: 'center',
+    lrMode: 'calibrated',
+    resume: true,
+    backend: 'wasm',
+    workers: Number(a.workers),
   });
   const gNet = createNet(g);
   const sNet = createNet(s);
@@ -135,7 +160,9 @@ if (!a['skip-quality']) {
     const top1 = evG.filter((e, i) => e.top5[0] === unitsOf[i]).length;
     const mean = recs.reduce((x, o) => x + o.activation, 0) / Math.max(1, recs.length);
     const pc = evG.reduce((x, e) => x + e.prob, 0) / Math.max(1, evG.length);
-    say(`| ${p} | ${recs[0]?.steps ?? '-'} | ${top5}/${recs.length} (${((100 * top5) / Math.max(1, recs.length)).toFixed(0)} %) | ${top1}/${recs.length} | ${pc.toFixed(3)} | ${mean.toFixed(1)} |`);
+    say(
+      `| ${p} | ${recs[0]?.steps ?? '-'} | ${top5}/${recs.length} (${((100 * top5) / Math.max(1, recs.length)).toFixed(0)} %) | ${top1}/${recs.length} | ${pc.toFixed(3)} | ${mean.toFixed(1)} |`,
+    );
   }
   gNet.dispose();
   sNet.dispose();

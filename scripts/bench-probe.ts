@@ -77,9 +77,14 @@ export async function benchProbe(opts: ProbeBenchOptions): Promise<ProbeBenchRow
         await page.close();
         forward.sort((x, y) => x - y);
         rows.push({
-          model, backend: b.backend ?? '?', fps: ((b.frames - a.frames) * 1000) / (tb - ta),
-          forwardMs: forward[Math.floor(forward.length / 2)], frames: b.frames - a.frames,
-          pageBytes: weight.bytes, netBytes, firstFrameMs,
+          model,
+          backend: b.backend ?? '?',
+          fps: ((b.frames - a.frames) * 1000) / (tb - ta),
+          forwardMs: forward[Math.floor(forward.length / 2)],
+          frames: b.frames - a.frames,
+          pageBytes: weight.bytes,
+          netBytes,
+          firstFrameMs,
         });
         process.stderr.write(`bench-probe: ${model}: ${rows.at(-1)!.fps.toFixed(2)} fps on ${b.backend}\n`);
       } finally {
@@ -97,7 +102,10 @@ export function formatProbeBench(rows: ProbeBenchRow[]): string {
     '## Probe (live mode in headless Chromium, fake camera, this machine)',
     '| model | backend | frames/s | forward ms (median) | frames | page before load | network | click → first frame |',
     '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.model} | ${r.backend} | ${r.fps.toFixed(2)} | ${r.forwardMs.toFixed(0)} | ${r.frames} | ${(r.pageBytes / 1024).toFixed(1)} KB | ${(r.netBytes / 1e6).toFixed(1)} MB | ${(r.firstFrameMs / 1000).toFixed(1)} s |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.backend} | ${r.fps.toFixed(2)} | ${r.forwardMs.toFixed(0)} | ${r.frames} | ${(r.pageBytes / 1024).toFixed(1)} KB | ${(r.netBytes / 1e6).toFixed(1)} MB | ${(r.firstFrameMs / 1000).toFixed(1)} s |`,
+    ),
     '',
     'Target: ≥ 2 frames/s for SqueezeNet; page ≤ 100 KB before the network loads.',
   ].join('\n');
@@ -109,7 +117,10 @@ async function main() {
   if (!assets) throw new Error('bench-probe needs DEEPVIS_ASSETS (the shared models)');
   const rows = await benchProbe({
     assets: resolve(assets),
-    models: values.models?.split(',').map((s) => s.trim()).filter(Boolean),
+    models: values.models
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     frames: values.frames ? Number(values.frames) : undefined,
     backend: values.backend,
   });

@@ -24,7 +24,20 @@ import { unitResults } from '../pipeline/stages/scan/records.ts';
 export const BENCH_LAYERS: Record<string, { spec: string; layers: string[] }> = {
   googlenet: {
     spec: 'bvlc_googlenet',
-    layers: ['conv1/7x7_s2', 'conv2/3x3', 'inception_3a/output', 'inception_3b/output', 'inception_4a/output', 'inception_4b/output', 'inception_4c/output', 'inception_4d/output', 'inception_4e/output', 'inception_5a/output', 'inception_5b/output', 'loss3/classifier'],
+    layers: [
+      'conv1/7x7_s2',
+      'conv2/3x3',
+      'inception_3a/output',
+      'inception_3b/output',
+      'inception_4a/output',
+      'inception_4b/output',
+      'inception_4c/output',
+      'inception_4d/output',
+      'inception_4e/output',
+      'inception_5a/output',
+      'inception_5b/output',
+      'loss3/classifier',
+    ],
   },
   squeezenet: {
     spec: 'squeezenet_v1.1',
@@ -60,7 +73,14 @@ for (const name of a.models!.split(',')) {
   const tmp = await mkdtemp(join(tmpdir(), 'deepvis-bench-scan-'));
   try {
     // Warm-up (kernels, first-call costs) on a separate plan/state.
-    await runScanStage({ plan: makePlan(model, cfg.layers, files.slice(0, batch * runner.size), 9, 'file'), runner, batch, chunk: 1000, stateDir: join(tmp, 'warm'), quiet: true });
+    await runScanStage({
+      plan: makePlan(model, cfg.layers, files.slice(0, batch * runner.size), 9, 'file'),
+      runner,
+      batch,
+      chunk: 1000,
+      stateDir: join(tmp, 'warm'),
+      quiet: true,
+    });
     const stats = { mergeMs: 0, checkpointMs: 0, images: 0 };
     const t0 = performance.now();
     const cpu0 = process.cpuUsage(); // the whole process: main thread and worker threads
@@ -68,10 +88,12 @@ for (const name of a.models!.split(',')) {
     const sec = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuPerImg = (cpu.user + cpu.system) / 1e6 / files.length;
-    console.log(`${model.id}: scan ${files.length} images, ${plan.blobs.length} layers, ${units} units tracked (+ class correlations for ${state.corr?.units ?? 0}): ` +
-      `${(files.length / sec).toFixed(1)} img/s on ${runner.backend} × ${runner.size} workers, batch ${batch} ` +
-      `(main thread: merge ${(stats.mergeMs / stats.images).toFixed(1)} ms/img, checkpoints ${(stats.checkpointMs / 1000).toFixed(2)} s); ` +
-      `CPU ${(cpuPerImg * 1000).toFixed(0)} ms/img, i.e. ${(runner.size / cpuPerImg).toFixed(1)} img/s if ${runner.size} cores were free (load average now ${loadavg()[0].toFixed(1)})`);
+    console.log(
+      `${model.id}: scan ${files.length} images, ${plan.blobs.length} layers, ${units} units tracked (+ class correlations for ${state.corr?.units ?? 0}): ` +
+        `${(files.length / sec).toFixed(1)} img/s on ${runner.backend} × ${runner.size} workers, batch ${batch} ` +
+        `(main thread: merge ${(stats.mergeMs / stats.images).toFixed(1)} ms/img, checkpoints ${(stats.checkpointMs / 1000).toFixed(2)} s); ` +
+        `CPU ${(cpuPerImg * 1000).toFixed(0)} ms/img, i.e. ${(runner.size / cpuPerImg).toFixed(1)} img/s if ${runner.size} cores were free (load average now ${loadavg()[0].toFixed(1)})`,
+    );
 
     // Render: the final top-9 of the first few units of a middle layer and of the last layer.
     const n = Number(a['render-units']);
@@ -81,9 +103,20 @@ for (const name of a.models!.split(',')) {
     const sample = [...results.filter((u) => u.blob === mid).slice(0, n), ...results.filter((u) => u.blob === last).slice(0, n)];
     for (const blob of [mid, last]) {
       const t1 = performance.now();
-      const r = await runRenderStage({ plan, runner, units: sample.filter((u) => u.blob === blob), mode: 'deconv', batch, out: join(tmp, 'out'), stateDir: join(tmp, `render-${blob.replace(/\//g, '-')}`), quiet: true });
+      const r = await runRenderStage({
+        plan,
+        runner,
+        units: sample.filter((u) => u.blob === blob),
+        mode: 'deconv',
+        batch,
+        out: join(tmp, 'out'),
+        stateDir: join(tmp, `render-${blob.replace(/\//g, '-')}`),
+        quiet: true,
+      });
       const s = (performance.now() - t1) / 1000;
-      console.log(`${model.id}: render deconv ${blob}: ${r.maps} maps over ${r.images} images, ${(r.maps / s).toFixed(2)} maps/s (${r.mismatches.length} value mismatches)`);
+      console.log(
+        `${model.id}: render deconv ${blob}: ${r.maps} maps over ${r.images} images, ${(r.maps / s).toFixed(2)} maps/s (${r.mismatches.length} value mismatches)`,
+      );
     }
   } finally {
     await runner.close();

@@ -64,7 +64,13 @@ async function treeRss(pid: number): Promise<{ total: number; max: number; parts
       parent.set(Number(name), pp ? Number(pp[1]) : 0);
       rss.set(Number(name), vm ? Number(vm[1]) : 0);
       const args = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-      names.set(Number(name), args.slice(0, 3).map((a) => a.split('/').pop()).join(' '));
+      names.set(
+        Number(name),
+        args
+          .slice(0, 3)
+          .map((a) => a.split('/').pop())
+          .join(' '),
+      );
     } catch {
       /* exited meanwhile */
     }
@@ -191,12 +197,18 @@ export async function measureSearch(dist: string, queries: string[], runs: numbe
           loaded = true;
           if (mode !== 'cold') await page.waitForLoadState('networkidle');
           await page.locator('#q').pressSequentially(query, { delay: mode === 'typed' ? 100 : 0 });
-          const t = await page.waitForFunction(() => {
-            const w = window as unknown as { __lastInput: number; __firsts: number[] };
-            const first = w.__firsts.find((x) => x > w.__lastInput);
-            const a = document.querySelector('#results li a');
-            return first !== undefined && a ? { ms: first - w.__lastInput, href: a.getAttribute('href') ?? '' } : null;
-          }, undefined, { polling: 'raf', timeout: 20_000 }).then((h) => h.jsonValue() as Promise<{ ms: number; href: string }>);
+          const t = await page
+            .waitForFunction(
+              () => {
+                const w = window as unknown as { __lastInput: number; __firsts: number[] };
+                const first = w.__firsts.find((x) => x > w.__lastInput);
+                const a = document.querySelector('#results li a');
+                return first !== undefined && a ? { ms: first - w.__lastInput, href: a.getAttribute('href') ?? '' } : null;
+              },
+              undefined,
+              { polling: 'raf', timeout: 20_000 },
+            )
+            .then((h) => h.jsonValue() as Promise<{ ms: number; href: string }>);
           ({ cold, warm, typed })[mode].push(t.ms);
           if (mode === 'cold') bytes = fetched;
           firstResult = t.href;
@@ -263,13 +275,20 @@ export function formatSiteBench(r: SiteBenchResult): string {
   const lines = [
     `## Site (synthetic CaffeNet gallery, ${r.units} units)`,
     `- site build total: ${s(r.buildMs)} (target ≤ 60 s; load average ${r.loadAverage.toFixed(1)} on ${cpus().length} CPUs at the start` +
-      (r.buildCpuMs !== undefined ? `, ${s(r.buildCpuMs)} CPU time` : '') + ')' + (r.steps.astro !== undefined ? ` — astro ${s(r.steps.astro)}, pagefind ${s(r.steps.pagefind)}, images ${s(r.steps.images)} (the last two run at once)` : ''),
+      (r.buildCpuMs !== undefined ? `, ${s(r.buildCpuMs)} CPU time` : '') +
+      ')' +
+      (r.steps.astro !== undefined
+        ? ` — astro ${s(r.steps.astro)}, pagefind ${s(r.steps.pagefind)}, images ${s(r.steps.images)} (the last two run at once)`
+        : ''),
     `- peak RSS: ${r.peakTreeRssMb} MB for the whole process tree, ${r.peakProcessRssMb} MB for the largest process (target ≤ 1,536 MB); at the peak: ${r.peakParts.join(', ')}`,
     `- unit page HTML: max ${(r.unitPageBytes.max / 1024).toFixed(1)} KB (${r.unitPageBytes.maxPage}), median ${(r.unitPageBytes.median / 1024).toFixed(1)} KB (target ≤ 30 KB)`,
     `- search bundle: ${(r.searchBundleBytes / 1e6).toFixed(1)} MB`,
     `- first search result after the last keystroke, headless Chromium on 127.0.0.1 (target ≤ 0.5 s): median cold ${Math.round(r.searchMedianMs.cold)} ms, warm ${Math.round(r.searchMedianMs.warm)} ms, typed at 10 keys/s ${Math.round(r.searchMedianMs.typed)} ms`,
     '  (cold: typing starts at the load event, the index loads meanwhile; warm: after network idle; both type instantly)',
-    ...r.search.map((q) => `  - "${q.query}": cold ${Math.round(q.coldMs)} ms (${(q.coldBytes / 1024).toFixed(0)} KB fetched), warm ${Math.round(q.warmMs)} ms, typed ${Math.round(q.typedMs)} ms → ${q.firstResult}`),
+    ...r.search.map(
+      (q) =>
+        `  - "${q.query}": cold ${Math.round(q.coldMs)} ms (${(q.coldBytes / 1024).toFixed(0)} KB fetched), warm ${Math.round(q.warmMs)} ms, typed ${Math.round(q.typedMs)} ms → ${q.firstResult}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -21,21 +21,55 @@ const onlyArg = args.indexOf('--only');
 const only = onlyArg >= 0 ? new Set(args[onlyArg + 1]?.split(',')) : undefined;
 const quick = args.includes('--quick');
 
-interface Part { name: string; title: string; script: string; args: string[]; needsAssets: boolean }
+interface Part {
+  name: string;
+  title: string;
+  script: string;
+  args: string[];
+  needsAssets: boolean;
+}
 
 const PARTS: Part[] = [
-  { name: 'net', title: 'Network: classify throughput and img-step (issue 2)', script: 'scripts/bench-net.ts', args: quick ? ['--images', '32'] : [], needsAssets: true },
-  { name: 'optimize', title: 'Activation maximisation: speed and cross-model quality (issue 3)', script: 'scripts/bench-optimize.ts', args: quick ? ['--quality-units', '10', '--quality-steps', '64'] : [], needsAssets: true },
-  { name: 'scan', title: 'Max images and deconv: scan speed (issue 4)', script: 'scripts/bench-scan.ts', args: quick ? ['--images', '64'] : [], needsAssets: true },
+  {
+    name: 'net',
+    title: 'Network: classify throughput and img-step (issue 2)',
+    script: 'scripts/bench-net.ts',
+    args: quick ? ['--images', '32'] : [],
+    needsAssets: true,
+  },
+  {
+    name: 'optimize',
+    title: 'Activation maximisation: speed and cross-model quality (issue 3)',
+    script: 'scripts/bench-optimize.ts',
+    args: quick ? ['--quality-units', '10', '--quality-steps', '64'] : [],
+    needsAssets: true,
+  },
+  {
+    name: 'scan',
+    title: 'Max images and deconv: scan speed (issue 4)',
+    script: 'scripts/bench-scan.ts',
+    args: quick ? ['--images', '64'] : [],
+    needsAssets: true,
+  },
   { name: 'site', title: 'Gallery site at CaffeNet scale (issue 5)', script: 'scripts/bench-site.ts', args: [], needsAssets: false },
   { name: 'probe', title: 'Live probe in headless Chromium (issue 8)', script: 'scripts/bench-probe.ts', args: [], needsAssets: true },
 ];
 
 function runPart(p: Part, log: string[]): Promise<number> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/run-ts.mjs'), p.script, ...p.args], { cwd: ROOT, env: { ...process.env, DEEPVIS_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => { process.stdout.write(d); log.push(d.toString()); });
-    child.stderr.on('data', (d: Buffer) => { process.stderr.write(d); log.push(d.toString()); });
+    const child = spawn(process.execPath, [join(ROOT, 'bin/run-ts.mjs'), p.script, ...p.args], {
+      cwd: ROOT,
+      env: { ...process.env, DEEPVIS_QUIET: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      process.stdout.write(d);
+      log.push(d.toString());
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      log.push(d.toString());
+    });
     child.on('close', (code) => done(code ?? 1));
   });
 }
@@ -48,7 +82,9 @@ const sections: string[] = [
   '',
   `- date: ${started.toISOString()}`,
   `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
-  `- load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (figures are wall-clock: run on an idle machine)`,
+  `- load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (figures are wall-clock: run on an idle machine)`,
   `- DEEPVIS_ASSETS: ${process.env.DEEPVIS_ASSETS ?? '(unset: parts that need the shared models are skipped)'}`,
   '',
 ];
@@ -64,9 +100,21 @@ for (const p of PARTS) {
   const log: string[] = [];
   const t0 = Date.now();
   const code = await runPart(p, log);
-  const text = log.join('').replace(/\r/g, '\n').split('\n').filter((l) => l.trim() && !/\[[#.]{5,}\]/.test(l)).join('\n');
+  const text = log
+    .join('')
+    .replace(/\r/g, '\n')
+    .split('\n')
+    .filter((l) => l.trim() && !/\[[#.]{5,}\]/.test(l))
+    .join('\n');
   await writeFile(join(reportDir, `bench-${p.name}.log`), log.join(''));
-  sections.push(`command: \`node bin/run-ts.mjs ${[p.script, ...p.args].join(' ')}\` — ${((Date.now() - t0) / 1000).toFixed(0)} s, exit ${code}`, '', '```', text, '```', '');
+  sections.push(
+    `command: \`node bin/run-ts.mjs ${[p.script, ...p.args].join(' ')}\` — ${((Date.now() - t0) / 1000).toFixed(0)} s, exit ${code}`,
+    '',
+    '```',
+    text,
+    '```',
+    '',
+  );
   if (code !== 0) failed++;
   await writeFile(join(reportDir, 'bench.md'), sections.join('\n') + '\n');
 }

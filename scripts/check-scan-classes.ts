@@ -46,7 +46,9 @@ const sec = (performance.now() - t0) / 1000;
 const idx = classIndex(model.labels);
 const synsets = plan.files.map((f) => synsetOfFile(f, idx));
 const t = state.topk[0];
-let inTop9 = 0, top1 = 0, units = 0;
+let inTop9 = 0,
+  top1 = 0,
+  units = 0;
 for (let u = 0; u < t.units; u++) {
   const want = model.labels?.[u]?.synset;
   if (!want || !synsets.includes(want)) continue;
@@ -55,6 +57,8 @@ for (let u = 0; u < t.units; u++) {
   if (es.some((e) => synsets[e.image] === want)) inTop9++;
   if (es.length && synsets[es[0].image] === want) top1++;
 }
-console.log(`${model.id} ${a.layer}: ${units} class units with a photo of their class among ${files.length} photos (${state.skipped.length} skipped); ` +
-  `own-class photo in top-9: ${((100 * inTop9) / units).toFixed(1)} %, top-1: ${((100 * top1) / units).toFixed(1)} % ` +
-  `(scan ${sec.toFixed(0)} s this run)`);
+console.log(
+  `${model.id} ${a.layer}: ${units} class units with a photo of their class among ${files.length} photos (${state.skipped.length} skipped); ` +
+    `own-class photo in top-9: ${((100 * inTop9) / units).toFixed(1)} %, top-1: ${((100 * top1) / units).toFixed(1)} % ` +
+    `(scan ${sec.toFixed(0)} s this run)`,
+);

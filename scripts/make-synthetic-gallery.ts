@@ -66,7 +66,6 @@ export const SMALL_LAYERS: SyntheticLayer[] = [
   { ...CAFFENET_LAYERS[7], present: range(300) },
 ];
 
-
 /** Parses synset_words.txt ("n01440764 tench, Tinca tinca" per line). */
 export async function readSynsetWords(path: string): Promise<{ synset: string; name: string }[]> {
   const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim());
@@ -86,7 +85,11 @@ async function imagePool(sizes: number[]): Promise<Map<number, Buffer[]>> {
     for (let i = 0; i < POOL; i++) {
       const hue = (i * 360) / POOL;
       const [r, g, b] = [0, 120, 240].map((o) => Math.round(127 + 100 * Math.cos(((hue + o) * Math.PI) / 180)));
-      variants.push(await sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } }).webp({ quality: 50 }).toBuffer());
+      variants.push(
+        await sharp({ create: { width: size, height: size, channels: 3, background: { r, g, b } } })
+          .webp({ quality: 50 })
+          .toBuffer(),
+      );
     }
     pool.set(size, variants);
   }
@@ -143,9 +146,17 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
             files.push([file, pick(inputSize)]);
             const best = 10 + rand() * 90;
             optimized.push({
-              preset, seed, file, activation: best, start_activation: rand(), best_activation: best,
-              final_activation: best * 0.98, steps: 200, argmax_step: rand() < 0.8 ? Math.floor(rand() * 200) : null,
-              wall_ms: Math.round(2000 + rand() * 1000), objective: layer.shape.length === 3 ? 'center' : 'channel',
+              preset,
+              seed,
+              file,
+              activation: best,
+              start_activation: rand(),
+              best_activation: best,
+              final_activation: best * 0.98,
+              steps: 200,
+              argmax_step: rand() < 0.8 ? Math.floor(rand() * 200) : null,
+              wall_ms: Math.round(2000 + rand() * 1000),
+              objective: layer.shape.length === 3 ? 'center' : 'channel',
             });
           }
         }
@@ -159,9 +170,13 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
           const size = layer.rf.size[0];
           maxImages.push({
             file: `${synset ?? 'img'}/${synset ?? 'img'}_${1000 + Math.floor(rand() * 9000)}.JPEG`,
-            value, y: Math.floor(rand() * (layer.shape[1] ?? 1)), x: Math.floor(rand() * (layer.shape[2] ?? 1)),
-            patch: `${img}/max-${k}.webp`, deconv: `${img}/deconv-${k}.webp`,
-            ...(labels[cls] ? { label: labels[cls].name } : {}), ...(synset ? { synset } : {}),
+            value,
+            y: Math.floor(rand() * (layer.shape[1] ?? 1)),
+            x: Math.floor(rand() * (layer.shape[2] ?? 1)),
+            patch: `${img}/max-${k}.webp`,
+            deconv: `${img}/deconv-${k}.webp`,
+            ...(labels[cls] ? { label: labels[cls].name } : {}),
+            ...(synset ? { synset } : {}),
           });
           files.push([`${img}/max-${k}.webp`, pick(size)], [`${img}/deconv-${k}.webp`, pick(size)]);
           value *= 0.9;
@@ -174,9 +189,15 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
         .slice(0, 3)
         .map(([name, c]) => ({ name, ...(c.synset ? { synset: c.synset } : {}), count: c.n, source: 'topk' as const }));
       const rec: UnitRecord = {
-        model, layer: layer.name, layerSlug: layer.slug, unit,
+        model,
+        layer: layer.name,
+        layerSlug: layer.slug,
+        unit,
         ...(layer.classLayer && labels[unit] ? { label: labels[unit].name, ...(labels[unit].synset ? { synset: labels[unit].synset } : {}) } : {}),
-        rf: layer.rf, optimized, maxImages, topClasses,
+        rf: layer.rf,
+        optimized,
+        maxImages,
+        topClasses,
       };
       records.push([join(unitDir, `${unit}.json`), JSON.stringify(rec, null, 1) + '\n']);
       unitCount++;
@@ -205,8 +226,12 @@ async function main() {
   const out = values.out ?? (shape === 'caffenet' ? '.cache/synthetic-caffenet' : '.cache/synthetic-small');
   const t0 = Date.now();
   const r = await makeSyntheticGallery({
-    out, clean: true, seed: Number(values.seed ?? 1), labels: await defaultLabels(values.labels),
-    layers: shape === 'caffenet' ? CAFFENET_LAYERS : SMALL_LAYERS, partial: shape === 'small',
+    out,
+    clean: true,
+    seed: Number(values.seed ?? 1),
+    labels: await defaultLabels(values.labels),
+    layers: shape === 'caffenet' ? CAFFENET_LAYERS : SMALL_LAYERS,
+    partial: shape === 'small',
   });
   console.error(`wrote ${r.units} units and ${r.images} images to ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -35,7 +35,9 @@ for (const t of selected) {
   }
 }
 const strip = (ts: string[]) => ts.map((t) => `\`${t.replace(/^test_/, '')}\``).join(', ');
-console.log(`Of ${all.length} node tests, ${selected.length} selected: **${pass.length} pass**, ${[...out.values()].flat().length} out of scope${fail.length ? `, **${fail.length} FAIL: ${strip(fail)}**` : ''}.\n`);
+console.log(
+  `Of ${all.length} node tests, ${selected.length} selected: **${pass.length} pass**, ${[...out.values()].flat().length} out of scope${fail.length ? `, **${fail.length} FAIL: ${strip(fail)}**` : ''}.\n`,
+);
 console.log(`### Passing (${pass.length})\n\n${strip(pass)}\n`);
 console.log(`### Out of scope (${[...out.values()].flat().length}), refused at import with a one-line error\n`);
 for (const [reason, ts] of out) console.log(`- **${REASONS[reason].text}** (${ts.length}): ${strip(ts)}`);

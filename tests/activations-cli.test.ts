@@ -37,7 +37,9 @@ describe.skipIf(!A.dir)(`deepvis activations ${A.skipReason ?? ''}`, () => {
   it('unknown blob: one-line error listing similar blobs, exit 2', async () => {
     const res = await runCli(['activations', '--model', model(), '--input', 'x.npy', '--blobs', 'conv1,fire9', '--out', join(tmp, 'x')]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/^deepvis activations: unknown blob "fire9" in squeezenet_v1\.1 \(similar: fire9\/squeeze1x1, fire9\/expand1x1, fire9\/expand3x3, fire9\/concat; see deepvis inspect\)\n$/);
+    expect(res.stderr).toMatch(
+      /^deepvis activations: unknown blob "fire9" in squeezenet_v1\.1 \(similar: fire9\/squeeze1x1, fire9\/expand1x1, fire9\/expand3x3, fire9\/concat; see deepvis inspect\)\n$/,
+    );
   }, 60_000);
 
   it('a .npy of the wrong shape, a missing input, a corrupt image: one-line errors, exit 2', async () => {

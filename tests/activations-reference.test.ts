@@ -44,7 +44,10 @@ async function heldBackInputs(model: Awaited<ReturnType<typeof loadModel>>, seed
 }
 
 describe.skipIf(!A.dir)(`deepvis activations agrees with the independent Caffe reference ${A.skipReason ?? ''}`, () => {
-  for (const [name, seed] of [['bvlc_googlenet', 20240611], ['squeezenet_v1.1', 7001]] as const) {
+  for (const [name, seed] of [
+    ['bvlc_googlenet', 20240611],
+    ['squeezenet_v1.1', 7001],
+  ] as const) {
     it(`${name}: every blob within ${TOLERANCE} of the reference (relative to the blob's max |value|), two inputs`, async () => {
       const dir = join(A.dir!, 'models', name);
       const model = await loadModel(dir);
@@ -70,7 +73,12 @@ describe.skipIf(!A.dir)(`deepvis activations agrees with the independent Caffe r
         }
       }
       worst.sort((a, b) => b.err - a.err);
-      console.log(`${name}: ${worst.length} blob comparisons, largest relative errors: ${worst.slice(0, 3).map((w) => `${w.blob} ${w.err.toExponential(2)}`).join(', ')}`);
+      console.log(
+        `${name}: ${worst.length} blob comparisons, largest relative errors: ${worst
+          .slice(0, 3)
+          .map((w) => `${w.blob} ${w.err.toExponential(2)}`)
+          .join(', ')}`,
+      );
       expect(worst.filter((w) => !(w.err <= TOLERANCE))).toEqual([]);
       expect(worst.length).toBe(2 * model.graph.blobs.length);
     }, 600_000);

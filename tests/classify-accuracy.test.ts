@@ -19,7 +19,10 @@ describe.skipIf(!A.dir)(`classification accuracy on imagenet-sample ${A.skipReas
   for (const [name, target] of Object.entries(TARGETS)) {
     it(`${name}: top-1 ≥ ${target.top1}, top-5 ≥ ${target.top5}`, async () => {
       const modelDir = join(A.dir!, 'models', name);
-      const synsets = (await readFile(join(modelDir, 'synset_words.txt'), 'utf8')).split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
+      const synsets = (await readFile(join(modelDir, 'synset_words.txt'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0]);
       const folder = join(A.dir!, 'images', 'imagenet-sample');
       const photos = (await readdir(folder)).filter((f) => /\.jpe?g$/i.test(f));
       expect(photos.length).toBe(1000);
@@ -30,7 +33,10 @@ describe.skipIf(!A.dir)(`classification accuracy on imagenet-sample ${A.skipReas
       expect(res.stderr).toBe('');
       expect(res.code).toBe(0);
 
-      const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; top: { index: number; label: string; prob: number }[] });
+      const lines = res.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { file: string; top: { index: number; label: string; prob: number }[] });
       expect(lines.length).toBe(1000);
       // In input order (the folder sorted), each with 5 classes, probabilities descending.
       expect(lines.map((l) => l.file)).toEqual([...photos].sort().map((f) => join(folder, f)));
@@ -44,7 +50,9 @@ describe.skipIf(!A.dir)(`classification accuracy on imagenet-sample ${A.skipReas
         if (got[0] === truth) top1++;
         if (got.includes(truth)) top5++;
       }
-      console.log(`${name}: top-1 ${(top1 / 1000).toFixed(3)}, top-5 ${(top5 / 1000).toFixed(3)} (${seconds.toFixed(0)} s, ${(1000 / seconds).toFixed(1)} img/s including start-up)`);
+      console.log(
+        `${name}: top-1 ${(top1 / 1000).toFixed(3)}, top-5 ${(top5 / 1000).toFixed(3)} (${seconds.toFixed(0)} s, ${(1000 / seconds).toFixed(1)} img/s including start-up)`,
+      );
       expect(top1 / 1000).toBeGreaterThanOrEqual(target.top1);
       expect(top5 / 1000).toBeGreaterThanOrEqual(target.top5);
     }, 1_800_000);

@@ -16,7 +16,11 @@ afterAll(async () => {
 });
 
 type Line = { file: string; top: { index: number; label: string; prob: number }[] };
-const parse = (stdout: string): Line[] => stdout.trim().split('\n').map((l) => JSON.parse(l));
+const parse = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe.skipIf(!A.dir)(`deepvis classify ${A.skipReason ?? ''}`, () => {
   const model = () => join(A.dir!, 'models', 'squeezenet_v1.1');

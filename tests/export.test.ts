@@ -40,10 +40,12 @@ function tinyModel(): Model {
 
 async function readExport(d: string): Promise<{ doc: ExportedModel; shards: ArrayBuffer[] }> {
   const doc = checkExportedModel(JSON.parse(await readFile(join(d, 'model.json'), 'utf8')));
-  const shards = await Promise.all(doc.weightsManifest[0].paths.map(async (p) => {
-    const b = await readFile(join(d, p));
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-  }));
+  const shards = await Promise.all(
+    doc.weightsManifest[0].paths.map(async (p) => {
+      const b = await readFile(join(d, p));
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    }),
+  );
   return { doc, shards };
 }
 
@@ -84,10 +86,14 @@ describe('exportModel', () => {
     const conv = model.graph.weights!.get('conv1/a')![0];
     expect(decoded['conv1/a/0'].shape).toEqual(conv.shape);
     expect(Array.from(decoded['conv1/a/0'].dataSync())).toEqual(Array.from(conv.data));
-    const load = tf.io.weightsLoaderFactory(async (paths: string[]) => Promise.all(paths.map(async (p) => {
-      const b = await readFile(join(out, p));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-    })));
+    const load = tf.io.weightsLoaderFactory(async (paths: string[]) =>
+      Promise.all(
+        paths.map(async (p) => {
+          const b = await readFile(join(out, p));
+          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+        }),
+      ),
+    );
     const viaLoader = await load(doc.weightsManifest, '');
     expect(Array.from(viaLoader['fc/1'].dataSync())).toEqual(Array.from(model.graph.weights!.get('fc')![1].data));
     tf.dispose([...Object.values(decoded), ...Object.values(viaLoader)]);
@@ -128,8 +134,17 @@ describe.skipIf(!A.dir)(`export of a shared model ${A.skipReason ?? ''}`, () => 
     await mkdir(join(data, 'nosource'), { recursive: true });
     const src = join(A.dir!, 'models', 'squeezenet_v1.1');
     // Model records as the pipeline writes them (validated by the content schema on reading).
-    const layer = (name: string) => ({ name, slug: name.replace(/\//g, '-'), kind: 'concat', shape: [512, 14, 14], units: 512, rf: { size: [1, 1], stride: [1, 1] }, classLayer: false });
-    const record = (id: string, layers: string[], extra: object = {}) => JSON.stringify({ id, name: id === 'sq' ? 'SqueezeNet' : 'x', input: { size: [227, 227], channelOrder: 'BGR' }, layers: layers.map(layer), ...extra });
+    const layer = (name: string) => ({
+      name,
+      slug: name.replace(/\//g, '-'),
+      kind: 'concat',
+      shape: [512, 14, 14],
+      units: 512,
+      rf: { size: [1, 1], stride: [1, 1] },
+      classLayer: false,
+    });
+    const record = (id: string, layers: string[], extra: object = {}) =>
+      JSON.stringify({ id, name: id === 'sq' ? 'SqueezeNet' : 'x', input: { size: [227, 227], channelOrder: 'BGR' }, layers: layers.map(layer), ...extra });
     await writeFile(join(data, 'sq', 'model.json'), record('sq', ['fire9/concat'], { source: src }));
     await writeFile(join(data, 'nosource', 'model.json'), record('nosource', []));
     const out = join(dir, 'site');

@@ -21,9 +21,21 @@ const INPUT = 'layer { name: "data" type: "Input" top: "data" input_param { shap
 
 describe('deepvis inspect: bad input → one line on stderr, exit code 2', () => {
   const cases: [string, () => string[], RegExp][] = [
-    ['a model that does not exist', () => ['--model', '/nonexistent/model'], /^deepvis inspect: model not found: \/nonexistent\/model \(expected a folder with a \.prototxt, a \.prototxt file, or a preset name: bvlc_googlenet, squeezenet_v1\.1\)$/],
-    ['a prototxt syntax error', () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer {\n  name: "c"\n  type "ReLU"\n}\n` })], /deploy\.prototxt:4:8: expected ":" or "\{" after field "type"/],
-    ['an unknown layer type', () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer { name: "foo" type: "Crop" bottom: "data" top: "foo" }\n` })], /layer "foo": unsupported type "Crop"$/],
+    [
+      'a model that does not exist',
+      () => ['--model', '/nonexistent/model'],
+      /^deepvis inspect: model not found: \/nonexistent\/model \(expected a folder with a \.prototxt, a \.prototxt file, or a preset name: bvlc_googlenet, squeezenet_v1\.1\)$/,
+    ],
+    [
+      'a prototxt syntax error',
+      () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer {\n  name: "c"\n  type "ReLU"\n}\n` })],
+      /deploy\.prototxt:4:8: expected ":" or "\{" after field "type"/,
+    ],
+    [
+      'an unknown layer type',
+      () => ['--model', tmp.dir({ 'deploy.prototxt': `${INPUT}layer { name: "foo" type: "Crop" bottom: "data" top: "foo" }\n` })],
+      /layer "foo": unsupported type "Crop"$/,
+    ],
     ['a missing --model', () => [], /--model is required/],
     ['an unknown option', () => ['--modle', 'x'], /^deepvis inspect: unknown option --modle \(did you mean --model\?\)/],
   ];
@@ -44,7 +56,12 @@ describe.skipIf(!A.dir)(`deepvis inspect on the shared models ${A.skipReason ?? 
   it('prints the CaffeNet table with shapes, units and receptive fields', async () => {
     const r = await deepvis('inspect', '--model', caffenet);
     expect(r.code).toBe(0);
-    const row = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(`${name} `))!.trim().split(/\s{2,}/);
+    const row = (name: string) =>
+      r.stdout
+        .split('\n')
+        .find((l) => l.startsWith(`${name} `))!
+        .trim()
+        .split(/\s{2,}/);
     expect(row('conv1')).toEqual(['conv1', 'conv+relu', '96×55×55', '96', '11', '4']);
     expect(row('conv5')).toEqual(['conv5', 'conv+relu', '256×13×13', '256', '163', '16']);
     expect(row('pool5')).toEqual(['pool5', 'pool', '256×6×6', '256', '195', '32']);
@@ -59,7 +76,17 @@ describe.skipIf(!A.dir)(`deepvis inspect on the shared models ${A.skipReason ?? 
     expect(j.model).toBe('caffenet-yos');
     const shape = (n: string) => j.blobs.find((b: { name: string }) => b.name === n).shape.join('×');
     expect(['conv1', 'pool1', 'conv2', 'pool2', 'conv3', 'conv4', 'conv5', 'pool5', 'fc6', 'fc7', 'fc8'].map(shape)).toEqual([
-      '96×55×55', '96×27×27', '256×27×27', '256×13×13', '384×13×13', '384×13×13', '256×13×13', '256×6×6', '4096', '4096', '1000',
+      '96×55×55',
+      '96×27×27',
+      '256×27×27',
+      '256×13×13',
+      '384×13×13',
+      '384×13×13',
+      '256×13×13',
+      '256×6×6',
+      '4096',
+      '4096',
+      '1000',
     ]);
     const rf = (n: string) => j.blobs.find((b: { name: string }) => b.name === n).rf.size[0];
     expect(['conv1', 'conv2', 'conv3', 'conv4', 'conv5'].map(rf)).toEqual([11, 51, 99, 131, 163]);

@@ -34,7 +34,10 @@ describe('ONNX models in the CLI', () => {
   it('inspect: blobs named as the ONNX tensors, shapes, units, receptive fields', () => {
     const r = run('inspect', '--model', modelDir, '--json');
     expect(r.status, r.stderr).toBe(0);
-    const rep = JSON.parse(r.stdout) as { input: { shape: number[] }; blobs: { name: string; type: string; shape: number[]; units: number; rf: { size: number[]; stride: number[] } }[] };
+    const rep = JSON.parse(r.stdout) as {
+      input: { shape: number[] };
+      blobs: { name: string; type: string; shape: number[]; units: number; rf: { size: number[]; stride: number[] } }[];
+    };
     expect(rep.input.shape).toEqual([3, 64, 64]);
     const blob = (n: string) => rep.blobs.find((b) => b.name === n)!;
     expect(rep.blobs.map((b) => b.name)).toEqual(['input', 'conv1', 'bn1', 'relu1', 'pool1', 'conv2', 'relu6', 'gap', 'flat', 'fc', 'prob']);
@@ -69,11 +72,32 @@ describe('ONNX models in the CLI', () => {
     await writePhotos(photos, 4, 7);
     let r = run('classify', '--model', modelDir, '--json', '--top', '3', '--backend', 'wasm', photos);
     expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(4);
     expect(lines[0].top[0].label).toMatch(/^class \d$/);
     const out = join(work, 'data');
-    r = run('optimize', '--model', modelDir, '--layers', 'conv2,fc', '--units', '0-1', '--seeds', '1', '--steps', '5', '--workers', '0', '--backend', 'wasm', '--data', out);
+    r = run(
+      'optimize',
+      '--model',
+      modelDir,
+      '--layers',
+      'conv2,fc',
+      '--units',
+      '0-1',
+      '--seeds',
+      '1',
+      '--steps',
+      '5',
+      '--workers',
+      '0',
+      '--backend',
+      'wasm',
+      '--data',
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(await fg('tinynet/img/{conv2,fc}/*/*.webp', { cwd: out })).toHaveLength(4);
     r = run('scan', '--model', modelDir, '--images', photos, '--layers', 'conv2,fc', '--top', '2', '--workers', '0', '--backend', 'wasm', '--data', out);
@@ -85,7 +109,14 @@ describe('ONNX models in the CLI', () => {
 describe('preprocessing of imported models', () => {
   it('ONNX defaults to PyTorch ImageNet preprocessing', async () => {
     const m = await loadModel(modelDir);
-    expect(m.preprocess).toEqual({ size: [64, 64], resize: [73, 73], channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    expect(m.preprocess).toEqual({
+      size: [64, 64],
+      resize: [73, 73],
+      channelOrder: 'RGB',
+      scale: 1 / 255,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    });
     expect(m.labels).toHaveLength(10);
     expect(m.id).toBe('tinynet');
   });
@@ -113,7 +144,14 @@ describe('preprocessing of imported models', () => {
     const probs = (...extra: string[]) => {
       const r = run('classify', '--model', modelDir, '--json', '--top', '10', '--backend', 'wasm', '--workers', '1', ...extra, photos);
       expect(r.status, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').map((l) => JSON.parse(l).top.map((t: { prob: number }) => t.prob.toFixed(6)).join(','));
+      return r.stdout
+        .trim()
+        .split('\n')
+        .map((l) =>
+          JSON.parse(l)
+            .top.map((t: { prob: number }) => t.prob.toFixed(6))
+            .join(','),
+        );
     };
     const pytorch = probs();
     expect(probs('--preprocess', 'pytorch')).toEqual(pytorch);
@@ -126,13 +164,36 @@ describe('preprocessing of imported models', () => {
     expect(r.status).toBe(2);
     const caffeDir = join(work, 'caffe');
     mkdirSync(caffeDir);
-    writeFileSync(join(caffeDir, 'deploy.prototxt'), 'name: "t"\ninput: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\nlayer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }\n');
+    writeFileSync(
+      join(caffeDir, 'deploy.prototxt'),
+      'name: "t"\ninput: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\nlayer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 2 kernel_size: 3 } }\n',
+    );
     r = run('inspect', '--model', caffeDir, '--preprocess', 'caffe');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--preprocess applies to ONNX and TF\.js models/);
 
     const out = join(work, 'data-pre');
-    r = run('optimize', '--model', modelDir, '--layers', 'fc', '--units', '0', '--seeds', '1', '--steps', '2', '--workers', '0', '--backend', 'wasm', '--data', out, '--preprocess', 'preset=raw;resize=64,64');
+    r = run(
+      'optimize',
+      '--model',
+      modelDir,
+      '--layers',
+      'fc',
+      '--units',
+      '0',
+      '--seeds',
+      '1',
+      '--steps',
+      '2',
+      '--workers',
+      '0',
+      '--backend',
+      'wasm',
+      '--data',
+      out,
+      '--preprocess',
+      'preset=raw;resize=64,64',
+    );
     expect(r.status, r.stderr).toBe(0);
     const rec = JSON.parse(readFileSync(join(out, 'tinynet', 'model.json'), 'utf8'));
     expect(rec.preprocess).toEqual({ preset: 'raw', resize: [64, 64] });

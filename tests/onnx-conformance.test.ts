@@ -33,7 +33,7 @@ describe.skipIf(!dir)(`ONNX backend node tests ${skipReason}`, () => {
     await initBackend('cpu');
   });
 
-  it('selects the issue\'s families and every test of a supported operator', () => {
+  it("selects the issue's families and every test of a supported operator", () => {
     expect(tests.length).toBeGreaterThan(350);
     for (const name of Object.keys(OUT_OF_SCOPE)) expect(tests, `${name} is listed out of scope but not selected`).toContain(name);
     for (const fam of ['conv', 'maxpool', 'averagepool', 'lrn', 'gemm', 'relu', 'concat', 'softmax', 'batchnorm', 'flatten', 'globalaveragepool']) {
@@ -45,7 +45,10 @@ describe.skipIf(!dir)(`ONNX backend node tests ${skipReason}`, () => {
     const reason = OUT_OF_SCOPE[name];
     if (reason) {
       it(`${name} is refused: ${REASONS[reason].text}`, async () => {
-        const err = await runNodeTest(join(dir!, name)).then(() => undefined, (e: Error) => e);
+        const err = await runNodeTest(join(dir!, name)).then(
+          () => undefined,
+          (e: Error) => e,
+        );
         expect(err, 'the importer accepted it: move it into scope').toBeInstanceOf(Error);
         expect(err!.name).toBe('UserError');
         expect(err!.message).toMatch(REASONS[reason].match);

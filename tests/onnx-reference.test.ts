@@ -108,14 +108,17 @@ describe('ONNX models vs onnxruntime-node', () => {
       }
     });
 
-    it('the probe page\'s export of an imported model rebuilds the same network', async () => {
+    it("the probe page's export of an imported model rebuilds the same network", async () => {
       const m = modernOnnx(11);
       const x = randn(rng(12), 2 * 3 * 37 * 33);
       const { model, blobs } = await deepvisRun(m.bytes, x, m.dims);
       const out = join(dir, 'export');
       await exportModel(model, out);
       const doc = checkExportedModel(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')));
-      const shards = readdirSync(out).filter((f) => f.endsWith('.bin')).sort().map((f) => new Uint8Array(readFileSync(join(out, f))).buffer);
+      const shards = readdirSync(out)
+        .filter((f) => f.endsWith('.bin'))
+        .sort()
+        .map((f) => new Uint8Array(readFileSync(join(out, f))).buffer);
       const again = toModel(doc.modelTopology, decodeGroup(doc.weightsManifest[0], shards));
       const net = createNet(again);
       const lay = nchwToLayout(x, m.dims);
@@ -130,7 +133,9 @@ describe('ONNX models vs onnxruntime-node', () => {
     it('external data outside the model folder or missing is a one-line error', async () => {
       const ext = modernOnnx(7, 'external');
       const x = new Float32Array(2 * 3 * 37 * 33);
-      await expect(deepvisRun(ext.bytes, x, [2, 3, 37, 33], { baseDir: join(dir, 'nowhere') })).rejects.toThrow(/cannot open external data file .*weights\.bin/);
+      await expect(deepvisRun(ext.bytes, x, [2, 3, 37, 33], { baseDir: join(dir, 'nowhere') })).rejects.toThrow(
+        /cannot open external data file .*weights\.bin/,
+      );
       writeFileSync(join(dir, 'weights.bin'), ext.external!.subarray(0, 100));
       await expect(deepvisRun(ext.bytes, x, [2, 3, 37, 33], { baseDir: dir })).rejects.toThrow(/does not fit/);
     });

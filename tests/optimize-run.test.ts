@@ -19,8 +19,27 @@ let tmp: string;
 let modelDir: string;
 
 const args = (out: string, extra: string[] = []) => [
-  BIN, 'optimize', '--model', modelDir, '--random-weights', '3', '--layers', 'fc3,conv2', '--units', '0-2',
-  '--seeds', '2', '--presets', 'p3,fourier', '--steps', '6', '--data', out, '--backend', 'wasm', ...extra,
+  BIN,
+  'optimize',
+  '--model',
+  modelDir,
+  '--random-weights',
+  '3',
+  '--layers',
+  'fc3,conv2',
+  '--units',
+  '0-2',
+  '--seeds',
+  '2',
+  '--presets',
+  'p3,fourier',
+  '--steps',
+  '6',
+  '--data',
+  out,
+  '--backend',
+  'wasm',
+  ...extra,
 ];
 const optimize = (out: string, extra: string[] = []) => run(process.execPath, args(out, extra), { cwd: ROOT, env });
 

@@ -78,7 +78,9 @@ describe('net worker pool start-up', () => {
   });
 
   it('a backend that cannot start rejects createNetPool', async () => {
-    await expect(createNetPool({ model: 'tiny', backend: 'tensorflow', workers: 1, handlers: HANDLERS, modelFactory: FACTORY })).rejects.toMatchObject({ name: 'UserError' });
+    await expect(createNetPool({ model: 'tiny', backend: 'tensorflow', workers: 1, handlers: HANDLERS, modelFactory: FACTORY })).rejects.toMatchObject({
+      name: 'UserError',
+    });
   });
 
   it('takes a loaded Model object (cloned into the workers)', async () => {

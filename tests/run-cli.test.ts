@@ -46,7 +46,10 @@ describe('deepvis run: bad input is a one-line error with exit code 2', () => {
   it.skipIf(!A.dir)(`an empty image folder ${A.skipReason ?? ''}`, async () => {
     const empty = join(tmp, 'empty');
     await mkdir(empty, { recursive: true });
-    expectOneLineError(await runCli(['run', '--model', join(A.dir!, 'models/squeezenet_v1.1'), '--images', empty, '--data', join(tmp, 'data')], { DEEPVIS_ASSETS: A.dir }), /no image|nothing matched|no images/i);
+    expectOneLineError(
+      await runCli(['run', '--model', join(A.dir!, 'models/squeezenet_v1.1'), '--images', empty, '--data', join(tmp, 'data')], { DEEPVIS_ASSETS: A.dir }),
+      /no image|nothing matched|no images/i,
+    );
   });
 });
 
@@ -65,7 +68,8 @@ describe.skipIf(!A.dir)(`default gallery layers ${A.skipReason ?? ''}`, () => {
     const g = await loadModel(join(A.dir!, 'models/bvlc_googlenet'), { weights: false });
     const layers = defaultLayers(g);
     expect(layers).toEqual([
-      'conv1/7x7_s2', 'conv2/3x3',
+      'conv1/7x7_s2',
+      'conv2/3x3',
       ...['3a', '3b', '4a', '4b', '4c', '4d', '4e', '5a', '5b'].map((s) => `inception_${s}/output`),
       'loss3/classifier',
     ]);

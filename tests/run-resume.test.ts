@@ -20,7 +20,13 @@ async function treeHashes(dir: string): Promise<Map<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out.set(relative(dir, p), createHash('sha1').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          relative(dir, p),
+          createHash('sha1')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir);
@@ -28,7 +34,19 @@ async function treeHashes(dir: string): Promise<Map<string, string>> {
 }
 
 function args(root: string, photos: string): string[] {
-  return ['run', '--model', join(A.dir!, 'models/squeezenet_v1.1'), '--images', photos, '--layers', 'pool10', '--data', join(root, 'data'), '--dist', join(root, 'dist')];
+  return [
+    'run',
+    '--model',
+    join(A.dir!, 'models/squeezenet_v1.1'),
+    '--images',
+    photos,
+    '--layers',
+    'pool10',
+    '--data',
+    join(root, 'data'),
+    '--dist',
+    join(root, 'dist'),
+  ];
 }
 
 /** Files under `dir` (recursively) whose names match `re`; 0 when `dir` does not exist yet. */
@@ -79,8 +97,8 @@ describe.skipIf(!A.dir)(`deepvis run survives kill -9 ${A.skipReason ?? ''}`, ()
 
     // Kill 2: on the resumed run, once the first patch of the render step is written; mid-scan.
     const patches = await killAfter(args(killed, photos), data, /^max-\d+\.webp$/, 1);
-    expect(patches, 'the second kill landed inside the scan\'s render step').toBeGreaterThanOrEqual(1);
-    expect(patches, 'the second kill landed inside the scan\'s render step').toBeLessThan(patchTotal);
+    expect(patches, "the second kill landed inside the scan's render step").toBeGreaterThanOrEqual(1);
+    expect(patches, "the second kill landed inside the scan's render step").toBeLessThan(patchTotal);
     expect(await countFiles(data, /^opt-.*\.webp$/)).toBe(optTotal);
     expect(await countFiles(killed, /^index\.html$/)).toBe(0); // the site was never built
 

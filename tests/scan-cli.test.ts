@@ -14,7 +14,25 @@ const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin/deepvis.mjs');
 
 function scanArgs(model: string, images: string, out: string, extra: string[] = []): string[] {
-  return [CLI, 'scan', '--model', model, '--random-weights', '3', '--images', images, '--layers', 'conv1,conv2,fc3', '--top', '3', '--data', out, '--backend', 'wasm', ...extra];
+  return [
+    CLI,
+    'scan',
+    '--model',
+    model,
+    '--random-weights',
+    '3',
+    '--images',
+    images,
+    '--layers',
+    'conv1,conv2,fc3',
+    '--top',
+    '3',
+    '--data',
+    out,
+    '--backend',
+    'wasm',
+    ...extra,
+  ];
 }
 
 function runCli(args: string[]) {
@@ -138,7 +156,20 @@ describe('deepvis scan (CLI, tiny random-weight model)', () => {
     const r = runCli([CLI, 'scan', '--model', model, '--images', join(work, 'mixed'), '--layers', 'conv1', '--data', join(work, 'o3')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--random-weights/);
-    const r2 = runCli([CLI, 'scan', '--model', model, '--random-weights', '1', '--images', join(work, 'mixed'), '--layers', 'nope', '--data', join(work, 'o3')]);
+    const r2 = runCli([
+      CLI,
+      'scan',
+      '--model',
+      model,
+      '--random-weights',
+      '1',
+      '--images',
+      join(work, 'mixed'),
+      '--layers',
+      'nope',
+      '--data',
+      join(work, 'o3'),
+    ]);
     expect(r2.status).toBe(2);
     expect(r2.stderr).toMatch(/no blob "nope"/);
   });

@@ -19,7 +19,9 @@ import type { BlobInfo, Model } from '../pipeline/graph/types.ts';
 describe('receptive-field crops', () => {
   const blob: BlobInfo = { name: 'c', shape: [4, 5, 5], producer: 'conv', layer: 'c', rf: { size: [5, 5], stride: [2, 2], offset: [-2, -2] } };
   it('cuts the window at a position and zero-pads outside the map', () => {
-    const H = 6, W = 7, C = 3;
+    const H = 6,
+      W = 7,
+      C = 3;
     const src = Float32Array.from({ length: H * W * C }, (_, i) => i + 1);
     const win = unitWindow(blob, 0, H, W); // y = 0, x = 0 → rows/cols [−2, 3)
     expect(win).toEqual({ top: -2, left: -2, height: 5, width: 5 });
@@ -27,7 +29,8 @@ describe('receptive-field crops', () => {
     for (let y = 0; y < 5; y++)
       for (let x = 0; x < 5; x++)
         for (let c = 0; c < C; c++) {
-          const sy = y - 2, sx = x - 2;
+          const sy = y - 2,
+            sx = x - 2;
           const want = sy >= 0 && sx >= 0 ? src[(sy * W + sx) * C + c] : 0;
           expect(out[(y * 5 + x) * C + c]).toBe(want);
         }
@@ -36,7 +39,14 @@ describe('receptive-field crops', () => {
     expect(maxAbsOutside(src, H, W, C, { top: 0, left: 0, height: H, width: W })).toBe(0);
   });
   it('a zero-padded patch shows the mean colour where it leaves the image', () => {
-    const p = { size: [2, 2] as [number, number], resize: [2, 2] as [number, number], channelOrder: 'BGR' as const, mean: [104, 117, 123] as [number, number, number], std: [1, 1, 1] as [number, number, number], scale: 1 };
+    const p = {
+      size: [2, 2] as [number, number],
+      resize: [2, 2] as [number, number],
+      channelOrder: 'BGR' as const,
+      mean: [104, 117, 123] as [number, number, number],
+      std: [1, 1, 1] as [number, number, number],
+      scale: 1,
+    };
     const crop = cropZeroPadded(new Float32Array(12).fill(10), 2, 2, 3, { top: -1, left: 0, height: 3, width: 2 });
     const rgb = deprocessToRgb(crop, 3, 2, p);
     expect(Array.from(rgb.subarray(0, 3))).toEqual([123, 117, 104]);
@@ -61,7 +71,14 @@ describe.skipIf(!A.dir)(`patch and deconv images are receptive-field sized on re
     const targets = Object.keys(layers).flatMap((blob) => {
       const info = infos.get(blob)!;
       const positions = info.shape.length === 3 ? [0, Math.floor(info.shape[1] / 2) * info.shape[2] + Math.floor(info.shape[2] / 2)] : [0];
-      return positions.map((pos, i) => ({ blob, unit: 3, pos, value: 0, patch: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-p.webp`), deconv: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-d.webp`) }));
+      return positions.map((pos, i) => ({
+        blob,
+        unit: 3,
+        pos,
+        value: 0,
+        patch: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-p.webp`),
+        deconv: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-d.webp`),
+      }));
     });
     const r = await renderImage({ net, model, tf }, { file: image, targets, mode: 'deconv', batch: 4 });
     expect(r.error).toBeNull();
@@ -89,7 +106,11 @@ describe.skipIf(!A.dir)(`patch and deconv images are receptive-field sized on re
 
   it('GoogLeNet: conv1/7x7_s2 7, inception_3a/output 59, inception_4c/output 299, loss3/classifier 224', async () => {
     const m = await loadModel(join(A.dir!, 'models/bvlc_googlenet'));
-    await check(m, { 'conv1/7x7_s2': 7, 'inception_3a/output': 59, 'inception_4c/output': 299, 'loss3/classifier': 224 }, join(A.dir!, 'images/imagenet-sample/n01443537_goldfish.JPEG'));
+    await check(
+      m,
+      { 'conv1/7x7_s2': 7, 'inception_3a/output': 59, 'inception_4c/output': 299, 'loss3/classifier': 224 },
+      join(A.dir!, 'images/imagenet-sample/n01443537_goldfish.JPEG'),
+    );
   });
 });
 

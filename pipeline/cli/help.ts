@@ -28,7 +28,11 @@ export function commandHelp(cmd: CommandName): string {
     lines.push(`  ${c.positionals}`.padEnd(col) + wrap(text, WIDTH - col, ' '.repeat(col)));
   }
   opts.forEach((o, i) => {
-    const extra = [o.required ? 'required' : '', o.default ? `default ${o.default}` : '', o.aliases?.length ? `also ${o.aliases.map((a) => `--${a}`).join(', ')}` : '']
+    const extra = [
+      o.required ? 'required' : '',
+      o.default ? `default ${o.default}` : '',
+      o.aliases?.length ? `also ${o.aliases.map((a) => `--${a}`).join(', ')}` : '',
+    ]
       .filter(Boolean)
       .join('; ');
     const text = `${o.description}${extra ? ` (${extra})` : ''}`;

@@ -42,7 +42,8 @@ export function findCommand(argv: readonly string[]): { name: CommandName; rest:
   const subs = NAMES.filter((n) => n.startsWith(`${first} `));
   if (subs.length) {
     const words = subs.map((n) => n.split(' ')[1]);
-    if (second === undefined || second.startsWith('-')) throw new UserError(`${first} needs a subcommand: ${words.join(' or ')} (see deepvis help ${first} ${words[0]})`);
+    if (second === undefined || second.startsWith('-'))
+      throw new UserError(`${first} needs a subcommand: ${words.join(' or ')} (see deepvis help ${first} ${words[0]})`);
     throw new UserError(`unknown subcommand "${first} ${second}"${didYouMean(second, words, `${first} `)}`);
   }
   throw new UserError(`unknown command "${first}"${didYouMean(first, TOP_WORDS)} — see deepvis --help`);

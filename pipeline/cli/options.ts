@@ -24,11 +24,21 @@ export interface OptionSpec {
 }
 
 export const OPTIONS = {
-  model: { type: 'string', arg: 'M', description: 'model folder (.prototxt + .caffemodel), .prototxt, .onnx, TF.js model.json, or a preset (bvlc_googlenet, squeezenet_v1.1)' },
+  model: {
+    type: 'string',
+    arg: 'M',
+    description: 'model folder (.prototxt + .caffemodel), .prototxt, .onnx, TF.js model.json, or a preset (bvlc_googlenet, squeezenet_v1.1)',
+  },
   images: { type: 'strings', arg: 'X', description: 'image files, folders or glob patterns (repeatable; positional arguments too)' },
   layers: { type: 'list', arg: 'L1,L2', description: 'blob names, comma-separated (see `deepvis inspect`)' },
   units: { type: 'string', arg: 'SPEC', description: 'unit indices of each layer, e.g. 0-99,400 (default: every unit)' },
-  data: { type: 'string', arg: 'DIR', description: 'the data folder: gallery content the pipeline writes and the site reads', default: '$DEEPVIS_DATA or data', aliases: ['out'] },
+  data: {
+    type: 'string',
+    arg: 'DIR',
+    description: 'the data folder: gallery content the pipeline writes and the site reads',
+    default: '$DEEPVIS_DATA or data',
+    aliases: ['out'],
+  },
   dist: { type: 'string', arg: 'DIR', description: 'the built site', default: 'dist' },
   base: { type: 'string', arg: '/prefix/', description: 'the sub-path the site is served under', default: '/' },
   backend: { type: 'string', arg: 'B', description: `compute backend: ${BACKEND_CHOICES.join(' | ')}`, default: 'auto' },
@@ -57,7 +67,11 @@ export const OPTIONS = {
   chunk: { type: 'int', arg: 'N', min: 1, description: 'images between checkpoints', default: '256' },
   'no-render': { type: 'boolean', description: 'stop after the scan: top-k summary only, no images or unit records' },
   // activations
-  input: { type: 'string', arg: 'FILE', description: 'an image, or a preprocessed float32/float64 .npy (N×3×H×W or 3×H×W, NCHW, network channel order, mean subtracted)' },
+  input: {
+    type: 'string',
+    arg: 'FILE',
+    description: 'an image, or a preprocessed float32/float64 .npy (N×3×H×W or 3×H×W, NCHW, network channel order, mean subtracted)',
+  },
   blobs: { type: 'string', arg: 'LIST', description: 'comma-separated blob names, or "all"' },
   out: { type: 'string', arg: 'DIR', description: 'output folder (created)' },
   // run
@@ -133,7 +147,10 @@ export const COMMANDS = {
       'quiet',
     ],
     positionals: 'IMAGES…',
-    readme: { call: 'deepvis classify --model M [--top 5] [--json] IMAGES…', does: 'top-k labels; `--json`: one `{"file","top":[{"index","label","prob"}]}` per line' },
+    readme: {
+      call: 'deepvis classify --model M [--top 5] [--json] IMAGES…',
+      does: 'top-k labels; `--json`: one `{"file","top":[{"index","label","prob"}]}` per line',
+    },
   },
   activations: {
     summary: 'write the named blobs for one input as .npy',
@@ -149,7 +166,10 @@ export const COMMANDS = {
       'preprocess',
       'quiet',
     ],
-    readme: { call: 'deepvis activations --model M --input FILE --blobs a,b --out DIR', does: '`DIR/<blob>.npy` (float32, Caffe\'s N×C×H×W; `/` → `__`) for an image or a preprocessed `.npy`' },
+    readme: {
+      call: 'deepvis activations --model M --input FILE --blobs a,b --out DIR',
+      does: "`DIR/<blob>.npy` (float32, Caffe's N×C×H×W; `/` → `__`) for an image or a preprocessed `.npy`",
+    },
   },
   optimize: {
     summary: 'regularized activation maximisation for units',
@@ -175,7 +195,10 @@ export const COMMANDS = {
       'preprocess',
       'quiet',
     ],
-    readme: { call: 'deepvis optimize --model M --layers L --units 0-99,400 --presets p3 --seeds 4 [--steps N]', does: 'activation maximisation (docs/optimize.md)' },
+    readme: {
+      call: 'deepvis optimize --model M --layers L --units 0-99,400 --presets p3 --seeds 4 [--steps N]',
+      does: 'activation maximisation (docs/optimize.md)',
+    },
   },
   scan: {
     summary: 'top-k dataset patches and deconv for units',
@@ -186,7 +209,10 @@ export const COMMANDS = {
       'model',
       'images',
       { name: 'layers', description: 'blobs to track (all their units), see `deepvis inspect`', required: true },
-      { name: 'units', description: 'e.g. 0-99,400: only these units of each layer get patches, deconv and records (all units are still tracked; default every unit)' },
+      {
+        name: 'units',
+        description: 'e.g. 0-99,400: only these units of each layer get patches, deconv and records (all units are still tracked; default every unit)',
+      },
       { name: 'top', description: 'entries kept per unit', default: '9' },
       'deconv',
       'data',
@@ -200,7 +226,10 @@ export const COMMANDS = {
       'quiet',
     ],
     positionals: 'IMAGES…',
-    readme: { call: 'deepvis scan --model M --images DIR --layers L [--top 9] [--deconv deconv\\|backprop\\|guided]', does: 'max images, patches, deconv, top classes (docs/scan.md)' },
+    readme: {
+      call: 'deepvis scan --model M --images DIR --layers L [--top 9] [--deconv deconv\\|backprop\\|guided]',
+      does: 'max images, patches, deconv, top classes (docs/scan.md)',
+    },
   },
   'site build': {
     summary: 'build the static gallery: pages, search index, probe networks',
@@ -244,7 +273,13 @@ export function commandOptions(cmd: CommandName): ResolvedOption[] {
 }
 
 /** The JS value an option parses to. */
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['type'] extends 'int' ? number : S['type'] extends 'list' | 'strings' ? string[] : string;
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['type'] extends 'int'
+    ? number
+    : S['type'] extends 'list' | 'strings'
+      ? string[]
+      : string;
 
 type UseName<U> = U extends OptionName ? U : U extends { name: infer N } ? N : never;
 

@@ -25,7 +25,8 @@ export function parseCommand<C extends CommandName>(cmd: C, argv: readonly strin
       break;
     }
     if (!arg.startsWith('--') || arg === '-') {
-      if (arg.startsWith('-') && arg !== '-') throw new UserError(`unknown option "${arg}"${didYouMean(arg.replace(/^-+/, ''), [...byName.keys()], '--')} (see deepvis help ${cmd})`);
+      if (arg.startsWith('-') && arg !== '-')
+        throw new UserError(`unknown option "${arg}"${didYouMean(arg.replace(/^-+/, ''), [...byName.keys()], '--')} (see deepvis help ${cmd})`);
       if (!takesPositionals) throw new UserError(`unexpected argument "${arg}" (see deepvis help ${cmd})`);
       positionals.push(arg);
       continue;
@@ -45,7 +46,8 @@ export function parseCommand<C extends CommandName>(cmd: C, argv: readonly strin
     let value: string;
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
-      if (i + 1 >= argv.length || (argv[i + 1].startsWith('--') && argv[i + 1].length > 2)) throw new UserError(`--${name} needs a value${spec.arg ? ` (${spec.arg})` : ''}`);
+      if (i + 1 >= argv.length || (argv[i + 1].startsWith('--') && argv[i + 1].length > 2))
+        throw new UserError(`--${name} needs a value${spec.arg ? ` (${spec.arg})` : ''}`);
       value = argv[++i];
     }
     values[spec.name] = convert(spec, name, value, values[spec.name]);
@@ -59,7 +61,10 @@ function convert(spec: ResolvedOption, given: string, value: string, previous: u
     case 'int':
       return intFlag(value, given, 0, spec.min ?? 0);
     case 'list': {
-      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (!items.length) throw new UserError(`--${given} needs at least one name`);
       return items;
     }
@@ -87,7 +92,10 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
 /** Parses a unit list such as `0-99,400` into sorted unique indices (validated against `count` when given). */
 export function parseUnitSpec(spec: string, count?: number): number[] {
   const out = new Set<number>();
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new UserError(`bad unit list "${spec}": expected e.g. 0-99,400`);
     const a = Number(m[1]);

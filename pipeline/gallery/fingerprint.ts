@@ -19,7 +19,10 @@ export async function dataFingerprint(dataRoot: string): Promise<string> {
       } else if (e.isFile() && !e.name.endsWith('.tmp')) {
         // Records may be rewritten with the same content (a resumed stage): hash their bytes;
         // images are only ever written when they change: size and time suffice.
-        if (e.name.endsWith('.json')) h.update(`${relative(dataRoot, p)}\0`).update(await readFile(p)).update('\n');
+        if (e.name.endsWith('.json'))
+          h.update(`${relative(dataRoot, p)}\0`)
+            .update(await readFile(p))
+            .update('\n');
         else {
           const s = await stat(p);
           h.update(`${relative(dataRoot, p)}\0${s.size}\0${s.mtimeMs}\n`);

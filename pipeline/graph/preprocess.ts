@@ -64,7 +64,8 @@ export function parsePreprocessObject(pre: unknown, where: string, keyPrefix = '
   const out: PreprocessSpec = {};
   for (const k of Object.keys(obj)) {
     if (k === 'preset') {
-      if (typeof obj.preset !== 'string' || !(obj.preset in PREPROCESS_PRESETS)) bad(`${keyPrefix}preset must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')}`);
+      if (typeof obj.preset !== 'string' || !(obj.preset in PREPROCESS_PRESETS))
+        bad(`${keyPrefix}preset must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')}`);
       out.preset = obj.preset as PreprocessPresetName;
     } else if (k === 'resize') out.resize = nums(k, 2, true) as Pair;
     else if (k === 'inputShape') out.inputShape = nums(k, 3, true);
@@ -107,11 +108,19 @@ export async function parsePreprocessFlag(value: string): Promise<PreprocessSpec
     return spec;
   }
   const obj: Record<string, unknown> = {};
-  for (const part of value.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(.*)$/.exec(part);
     if (!m) throw new UserError(`--preprocess: "${part}" is not key=value (presets: ${Object.keys(PREPROCESS_PRESETS).join(', ')})`);
     const [, k, v] = m;
-    obj[k] = k === 'preset' || k === 'channelOrder' ? v : v.includes(',') || ['resize', 'inputShape', 'mean', 'std'].includes(k) ? v.split(',').map(Number) : Number(v);
+    obj[k] =
+      k === 'preset' || k === 'channelOrder'
+        ? v
+        : v.includes(',') || ['resize', 'inputShape', 'mean', 'std'].includes(k)
+          ? v.split(',').map(Number)
+          : Number(v);
   }
   return parsePreprocessObject(obj, '--preprocess');
 }

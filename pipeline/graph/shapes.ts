@@ -60,12 +60,7 @@ function spatial(_l: Layer, b: BlobInfo, fail: (m: string) => never): [number, n
   return b.shape as [number, number, number];
 }
 
-export function layerOutputs(
-  l: Layer,
-  ins: BlobInfo[],
-  imageSize: Pair,
-  fail: (m: string) => never,
-): { shape: number[]; rf: ReceptiveField }[] {
+export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): { shape: number[]; rf: ReceptiveField }[] {
   const same = () => [{ shape: [...ins[0].shape], rf: ins[0].rf }];
   const flat = (n: number) => [{ shape: [n], rf: wholeImageRf(imageSize) }];
   switch (l.kind) {

@@ -62,8 +62,24 @@ export interface ConvTransposeLayer extends Base {
 }
 
 export type ActivationFn =
-  | 'sigmoid' | 'tanh' | 'elu' | 'selu' | 'softplus' | 'softsign' | 'hardsigmoid' | 'exp' | 'log'
-  | 'abs' | 'neg' | 'sqrt' | 'reciprocal' | 'floor' | 'ceil' | 'erf' | 'gelu' | 'swish';
+  | 'sigmoid'
+  | 'tanh'
+  | 'elu'
+  | 'selu'
+  | 'softplus'
+  | 'softsign'
+  | 'hardsigmoid'
+  | 'exp'
+  | 'log'
+  | 'abs'
+  | 'neg'
+  | 'sqrt'
+  | 'reciprocal'
+  | 'floor'
+  | 'ceil'
+  | 'erf'
+  | 'gelu'
+  | 'swish';
 
 /** Elementwise function. elu: alpha; selu: alpha, gamma; hardsigmoid: max(0, min(1, alpha·x + beta)). */
 export interface ActivationLayer extends Base {
@@ -75,7 +91,11 @@ export interface ActivationLayer extends Base {
 }
 
 /** min(max(x, min), max). */
-export interface ClipLayer extends Base { kind: 'clip'; min: number; max: number }
+export interface ClipLayer extends Base {
+  kind: 'clip';
+  min: number;
+  max: number;
+}
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'prelu';
 
@@ -116,13 +136,23 @@ export interface ReshapeLayer extends Base {
 }
 
 /** Softmax (or log-softmax) jointly over the given per-image axes. */
-export interface SoftmaxNdLayer extends Base { kind: 'softmaxnd'; axes: number[]; log: boolean }
+export interface SoftmaxNdLayer extends Base {
+  kind: 'softmaxnd';
+  axes: number[];
+  log: boolean;
+}
 
 /** Concatenation along any per-image axis (0 = channels). */
-export interface ConcatNdLayer extends Base { kind: 'concatnd'; axis: number }
+export interface ConcatNdLayer extends Base {
+  kind: 'concatnd';
+  axis: number;
+}
 
 /** A constant blob (no bottoms). Parameter 0: its value, shape [1, …shape]. */
-export interface ConstLayer extends Base { kind: 'const'; shape: number[] }
+export interface ConstLayer extends Base {
+  kind: 'const';
+  shape: number[];
+}
 
 /** Reduction over per-image axes. */
 export interface ReduceLayer extends Base {
@@ -133,17 +163,42 @@ export interface ReduceLayer extends Base {
 }
 
 /** Instance normalisation per channel: (x − mean_HW)/sqrt(var_HW + eps) · scale + bias; parameters scale [C], bias [C]. */
-export interface InstanceNormLayer extends Base { kind: 'instancenorm'; eps: number }
+export interface InstanceNormLayer extends Base {
+  kind: 'instancenorm';
+  eps: number;
+}
 
 export type TensorLayer =
-  | PadLayer | PoolingLayer | ConvTransposeLayer | ActivationLayer | ClipLayer | BinaryLayer | MatMulLayer
-  | ReshapeLayer | SoftmaxNdLayer | ConcatNdLayer | ConstLayer | ReduceLayer | InstanceNormLayer;
+  | PadLayer
+  | PoolingLayer
+  | ConvTransposeLayer
+  | ActivationLayer
+  | ClipLayer
+  | BinaryLayer
+  | MatMulLayer
+  | ReshapeLayer
+  | SoftmaxNdLayer
+  | ConcatNdLayer
+  | ConstLayer
+  | ReduceLayer
+  | InstanceNormLayer;
 
 export type TensorKind = TensorLayer['kind'];
 
 export const TENSOR_KINDS: ReadonlySet<string> = new Set<TensorKind>([
-  'pad', 'pooling', 'convtranspose', 'activation', 'clip', 'binary', 'matmul', 'reshape', 'softmaxnd',
-  'concatnd', 'const', 'reduce', 'instancenorm',
+  'pad',
+  'pooling',
+  'convtranspose',
+  'activation',
+  'clip',
+  'binary',
+  'matmul',
+  'reshape',
+  'softmaxnd',
+  'concatnd',
+  'const',
+  'reduce',
+  'instancenorm',
 ]);
 
 export function isTensorLayer(l: { kind: string }): l is TensorLayer {

@@ -63,8 +63,7 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
   const x = ins[0];
   const whole = () => wholeImageRf(imageSize);
   /** Keeps the field when the blob is still C×H×W with the same spatial grid, else the whole image. */
-  const keepIfGrid = (shape: number[]) =>
-    shape.length === 3 && x.shape.length === 3 && shape[1] === x.shape[1] && shape[2] === x.shape[2] ? x.rf : whole();
+  const keepIfGrid = (shape: number[]) => (shape.length === 3 && x.shape.length === 3 && shape[1] === x.shape[1] && shape[2] === x.shape[2] ? x.rf : whole());
   switch (l.kind) {
     case 'const':
       return [{ shape: [...l.shape], rf: noRf() }];
@@ -79,15 +78,17 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       if (l.pads.length !== 2 * r) fail(`${l.pads.length} pads for a ${r}-axis blob ${x.shape.join('×')}`);
       const shape = x.shape.map((d, i) => d + l.pads[i] + l.pads[i + r]);
       if (shape.some((d) => d < 1)) fail(`padding ${l.pads.join(',')} leaves an empty blob`);
-      if (l.mode === 'reflect') x.shape.forEach((d, i) => {
-        if (Math.max(l.pads[i], l.pads[i + r]) >= d) fail(`reflect padding ${l.pads[i]}/${l.pads[i + r]} needs an axis longer than ${d}`);
-      });
+      if (l.mode === 'reflect')
+        x.shape.forEach((d, i) => {
+          if (Math.max(l.pads[i], l.pads[i + r]) >= d) fail(`reflect padding ${l.pads[i]}/${l.pads[i + r]} needs an axis longer than ${d}`);
+        });
       const rf = r === 3 && l.pads[0] === 0 && l.pads[3] === 0 ? windowRf(x.rf, [1, 1], [1, 1], [l.pads[1], l.pads[2]]) : r === 3 ? x.rf : whole();
       return [{ shape, rf }];
     }
     case 'pooling': {
       const sp = x.shape.length - 1;
-      if (sp !== l.kernel.length || (sp !== 1 && sp !== 2)) fail(`${l.kernel.length}-D pooling of a ${x.shape.join('×')} blob (1-D or 2-D pooling of C×L or C×H×W only)`);
+      if (sp !== l.kernel.length || (sp !== 1 && sp !== 2))
+        fail(`${l.kernel.length}-D pooling of a ${x.shape.join('×')} blob (1-D or 2-D pooling of C×L or C×H×W only)`);
       const out = [x.shape[0]];
       for (let i = 0; i < sp; i++) {
         const n = x.shape[1 + i];
@@ -103,8 +104,7 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       if (x.shape.length !== 3) fail(`needs a C×H×W input, but "${x.name}" is ${x.shape.join('×')}`);
       const [c, h, w] = x.shape;
       if (c % l.group || l.numOutput % l.group) fail(`${c} input and ${l.numOutput} output channels do not split into ${l.group} groups`);
-      const size = (n: number, i: 0 | 1) =>
-        (n - 1) * l.stride[i] + l.outputPadding[i] + l.dilation[i] * (l.kernel[i] - 1) + 1 - l.padBegin[i] - l.padEnd[i];
+      const size = (n: number, i: 0 | 1) => (n - 1) * l.stride[i] + l.outputPadding[i] + l.dilation[i] * (l.kernel[i] - 1) + 1 - l.padBegin[i] - l.padEnd[i];
       const shape = [l.numOutput, size(h, 0), size(w, 1)];
       if (shape[1] < 1 || shape[2] < 1) fail(`output size ${shape.join('×')} is empty`);
       const axis = (i: 0 | 1) => {
@@ -115,14 +115,16 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
           offset: x.rf.offset[i] + Math.floor((l.padBegin[i] - span) / l.stride[i]) * x.rf.stride[i],
         };
       };
-      const a = axis(0), b = axis(1);
+      const a = axis(0),
+        b = axis(1);
       return [{ shape, rf: { size: [a.size, b.size], stride: [a.stride, b.stride], offset: [a.offset, b.offset] } }];
     }
     case 'binary': {
       if (l.constant === 'none') {
         if (ins.length !== 2) fail(`needs two inputs, got ${ins.length}`);
-        const shape = broadcastShapes(ins[0].shape, ins[1].shape)
-          ?? fail(`cannot broadcast "${ins[0].name}" ${ins[0].shape.join('×')} with "${ins[1].name}" ${ins[1].shape.join('×')}`);
+        const shape =
+          broadcastShapes(ins[0].shape, ins[1].shape) ??
+          fail(`cannot broadcast "${ins[0].name}" ${ins[0].shape.join('×')} with "${ins[1].name}" ${ins[1].shape.join('×')}`);
         return [{ shape, rf: shape.length === 1 ? whole() : unionNonEmpty(ins.map((b) => b.rf)) }];
       }
       const cs = l.constShape ?? fail('constant operand without a shape');
@@ -134,7 +136,8 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       if (x.shape.length < 2 || ws.length !== x.shape.length) fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: ranks differ or input is 1-D`);
       const r = ws.length;
       if (x.shape[r - 1] !== ws[r - 2]) fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: inner sizes differ`);
-      const batch = broadcastShapes(x.shape.slice(0, r - 2), ws.slice(0, r - 2)) ?? fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: batch axes do not broadcast`);
+      const batch =
+        broadcastShapes(x.shape.slice(0, r - 2), ws.slice(0, r - 2)) ?? fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: batch axes do not broadcast`);
       return [{ shape: [...batch, x.shape[r - 2], ws[r - 1]], rf: whole() }];
     }
     case 'reshape': {

@@ -18,7 +18,10 @@ interface LayerBase {
   tops: string[];
 }
 
-export interface InputLayer extends LayerBase { kind: 'input'; shape: [number, number, number] }
+export interface InputLayer extends LayerBase {
+  kind: 'input';
+  shape: [number, number, number];
+}
 export interface ConvLayer extends LayerBase {
   kind: 'conv';
   numOutput: number;
@@ -29,8 +32,15 @@ export interface ConvLayer extends LayerBase {
   group: number;
   biasTerm: boolean;
 }
-export interface FcLayer extends LayerBase { kind: 'fc'; numOutput: number; biasTerm: boolean }
-export interface ReluLayer extends LayerBase { kind: 'relu'; negativeSlope: number }
+export interface FcLayer extends LayerBase {
+  kind: 'fc';
+  numOutput: number;
+  biasTerm: boolean;
+}
+export interface ReluLayer extends LayerBase {
+  kind: 'relu';
+  negativeSlope: number;
+}
 export interface PoolLayer extends LayerBase {
   kind: 'pool';
   method: 'max' | 'ave';
@@ -40,30 +50,73 @@ export interface PoolLayer extends LayerBase {
   global: boolean;
 }
 /** Local response normalisation across channels: x / (k + alpha/n * Σ x²)^beta. */
-export interface LrnLayer extends LayerBase { kind: 'lrn'; localSize: number; alpha: number; beta: number; k: number }
-export interface ConcatLayer extends LayerBase { kind: 'concat'; axis: number /* Caffe axis: 1 = channels */ }
-export interface IdentityLayer extends LayerBase { kind: 'identity' /* Dropout, Split (several tops) */ }
-export interface SoftmaxLayer extends LayerBase { kind: 'softmax' }
-export interface FlattenLayer extends LayerBase { kind: 'flatten' }
-export interface EltwiseLayer extends LayerBase { kind: 'eltwise'; op: 'sum' | 'prod' | 'max'; coeffs: number[] }
+export interface LrnLayer extends LayerBase {
+  kind: 'lrn';
+  localSize: number;
+  alpha: number;
+  beta: number;
+  k: number;
+}
+export interface ConcatLayer extends LayerBase {
+  kind: 'concat';
+  axis: number /* Caffe axis: 1 = channels */;
+}
+export interface IdentityLayer extends LayerBase {
+  kind: 'identity' /* Dropout, Split (several tops) */;
+}
+export interface SoftmaxLayer extends LayerBase {
+  kind: 'softmax';
+}
+export interface FlattenLayer extends LayerBase {
+  kind: 'flatten';
+}
+export interface EltwiseLayer extends LayerBase {
+  kind: 'eltwise';
+  op: 'sum' | 'prod' | 'max';
+  coeffs: number[];
+}
 /** Per-channel y = x * scale (+ bias). */
-export interface ScaleLayer extends LayerBase { kind: 'scale'; biasTerm: boolean }
+export interface ScaleLayer extends LayerBase {
+  kind: 'scale';
+  biasTerm: boolean;
+}
 /** Inference batch norm: y = (x - mean/s) / sqrt(var/s + eps), s = the moving-average factor blob. */
-export interface BatchNormLayer extends LayerBase { kind: 'batchnorm'; eps: number }
+export interface BatchNormLayer extends LayerBase {
+  kind: 'batchnorm';
+  eps: number;
+}
 
 export type Layer =
-  | InputLayer | ConvLayer | FcLayer | ReluLayer | PoolLayer | LrnLayer | ConcatLayer
-  | IdentityLayer | SoftmaxLayer | FlattenLayer | EltwiseLayer | ScaleLayer | BatchNormLayer
+  | InputLayer
+  | ConvLayer
+  | FcLayer
+  | ReluLayer
+  | PoolLayer
+  | LrnLayer
+  | ConcatLayer
+  | IdentityLayer
+  | SoftmaxLayer
+  | FlattenLayer
+  | EltwiseLayer
+  | ScaleLayer
+  | BatchNormLayer
   | TensorLayer; // kinds of ONNX / TF.js models: see types-extra.ts
 
 export type LayerKind = Layer['kind'];
 
 /** A parameter blob in Caffe's layout (conv: [out, in/group, kh, kw]; fc: [out, in]). */
-export interface ParamBlob { shape: number[]; data: Float32Array }
+export interface ParamBlob {
+  shape: number[];
+  data: Float32Array;
+}
 
 /** Receptive field of one unit of a blob, in input pixels. Unit (y, x) sees input rows
  *  [offset + y*stride, offset + y*stride + size) (may extend past the image borders). */
-export interface ReceptiveField { size: Pair; stride: Pair; offset: Pair }
+export interface ReceptiveField {
+  size: Pair;
+  stride: Pair;
+  offset: Pair;
+}
 
 export interface BlobInfo {
   name: string;
@@ -117,4 +170,8 @@ export interface Model {
   preprocessSpec?: PreprocessSpec;
 }
 
-export interface Label { index: number; synset?: string; name: string }
+export interface Label {
+  index: number;
+  synset?: string;
+  name: string;
+}

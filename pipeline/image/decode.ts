@@ -96,7 +96,9 @@ function decodeError(file: string, e: unknown, limit: number): UserError {
   if (e instanceof UserError) return e;
   const msg = ((e as Error)?.message ?? String(e)).split('\n')[0].trim();
   if (/pixel limit/i.test(msg)) {
-    return new UserError(`${file}: image has more than ${limit.toLocaleString('en-US')} pixels (refused as a possible decompression bomb; set DEEPVIS_MAX_PIXELS to raise the limit)`);
+    return new UserError(
+      `${file}: image has more than ${limit.toLocaleString('en-US')} pixels (refused as a possible decompression bomb; set DEEPVIS_MAX_PIXELS to raise the limit)`,
+    );
   }
   if (/unsupported image format/i.test(msg)) return new UserError(`${file}: cannot decode image (not a supported image format)`);
   if (/EACCES|permission/i.test(msg)) return new UserError(`${file}: cannot read image (permission denied)`);

@@ -116,7 +116,10 @@ class ByteProgress {
   private last = 0;
   private readonly tty = Boolean(process.stderr.isTTY);
   private readonly t0 = Date.now();
-  constructor(private readonly label: string, private readonly quiet: boolean) {}
+  constructor(
+    private readonly label: string,
+    private readonly quiet: boolean,
+  ) {}
 
   start(total?: number): void {
     this.total = total;

@@ -53,8 +53,18 @@ export interface ResolveOptions {
 /** SHA-256 of a graph's layers in canonical form (sorted keys): the network, not its formatting. */
 export function architectureFingerprint(layers: Layer[]): string {
   const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canon(layers))).digest('hex');
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canon(layers)))
+    .digest('hex');
 }
 
 /** A content check: the prototxt parses and describes exactly the expected network. */
@@ -72,7 +82,14 @@ export function prototxtMatches(fingerprint: string): (path: string) => Promise<
 
 /** Normalised text: LF line ends, no trailing whitespace on lines, no trailing blank lines. */
 export function normaliseText(text: string): string {
-  return text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.replace(/\s+$/, '')).join('\n').replace(/\n+$/, '') + '\n';
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      .split('\n')
+      .map((l) => l.replace(/\s+$/, ''))
+      .join('\n')
+      .replace(/\n+$/, '') + '\n'
+  );
 }
 
 /** A content check for a labels file: line count and SHA-256 of its normalised text. */

@@ -16,7 +16,10 @@ export class TarMemberWriter extends Writable {
   private meta: Buffer[] = [];
   private ended = false;
 
-  constructor(private readonly member: string, private readonly out: Writable) {
+  constructor(
+    private readonly member: string,
+    private readonly out: Writable,
+  ) {
     super();
   }
 

@@ -41,7 +41,8 @@ export async function expandInputs(args: string[], cwd = process.cwd()): Promise
       throw new UserError(`${arg}: no such image file or folder`);
     }
   }
-  if (out.length === 0) throw new UserError(`no images matched ${args.map((a) => JSON.stringify(a)).join(' ')} (image extensions: ${IMAGE_EXTENSIONS.join(', ')})`);
+  if (out.length === 0)
+    throw new UserError(`no images matched ${args.map((a) => JSON.stringify(a)).join(' ')} (image extensions: ${IMAGE_EXTENSIONS.join(', ')})`);
   return out;
 }
 

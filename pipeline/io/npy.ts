@@ -42,7 +42,11 @@ export function parseNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw bad(`unreadable header ${header.trim()}`);
   if (fortran === 'True') throw new UserError(`${name}: Fortran-order arrays are not supported; save it in C order (np.ascontiguousarray)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`bad shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
 

@@ -120,11 +120,22 @@ export class WireReader {
   skip(wire: number): void {
     const at = this.pos;
     switch (wire) {
-      case VARINT: this.int64(); return;
-      case FIXED64: if (this.pos + 8 > this.end) this.short('truncated', at); this.pos += 8; return;
-      case BYTES: this.span(); return;
-      case FIXED32: if (this.pos + 4 > this.end) this.short('truncated', at); this.pos += 4; return;
-      default: this.fail(`unsupported wire type ${wire}`, at);
+      case VARINT:
+        this.int64();
+        return;
+      case FIXED64:
+        if (this.pos + 8 > this.end) this.short('truncated', at);
+        this.pos += 8;
+        return;
+      case BYTES:
+        this.span();
+        return;
+      case FIXED32:
+        if (this.pos + 4 > this.end) this.short('truncated', at);
+        this.pos += 4;
+        return;
+      default:
+        this.fail(`unsupported wire type ${wire}`, at);
     }
   }
 

@@ -111,7 +111,17 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const tRead = Date.now();
   say(`site: ${modelIds.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
 
-  await runAstroBuild({ dataRoot, snapshot, outDir: staging, cacheDir: join(work, 'astro'), base, pageSize, expectedPages: pages, unitPages: units, quiet: opts.quiet });
+  await runAstroBuild({
+    dataRoot,
+    snapshot,
+    outDir: staging,
+    cacheDir: join(work, 'astro'),
+    base,
+    pageSize,
+    expectedPages: pages,
+    unitPages: units,
+    quiet: opts.quiet,
+  });
   const tAstro = Date.now();
   await rm(snapshot, { force: true });
   // The probe pages' networks (pipeline/site/export/probe-networks.ts), into staging: a failure leaves `out` as it was.
@@ -126,10 +136,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
     if (old) await rm(old, { recursive: true, force: true });
     return placed;
   };
-  const [[search, msSearch], [placed, msPlace]] = await Promise.all([
-    timed(buildSearchIndex(out, modelIds)),
-    timed(placeAndClean()),
-  ]);
+  const [[search, msSearch], [placed, msPlace]] = await Promise.all([timed(buildSearchIndex(out, modelIds)), timed(placeAndClean())]);
   say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
   say(
     `site: images ${placed.linked} linked, ${placed.copied} copied` +
@@ -139,12 +146,20 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const tEnd = Date.now();
 
   return {
-    out, base, units, pages, searchPages: search.pages, images: placed,
+    out,
+    base,
+    units,
+    pages,
+    searchPages: search.pages,
+    images: placed,
     ms: { read: tRead - t0, astro: tAstro - tRead, probe: probe.ms, swap: tSwap - tAstro - probe.ms, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
   };
 }
 
 /** True when `dir` holds a finished build (index.html and the search bundle). */
 export async function isBuilt(dir: string): Promise<boolean> {
-  return stat(join(dir, 'pagefind', 'pagefind.js')).then(() => true, () => false);
+  return stat(join(dir, 'pagefind', 'pagefind.js')).then(
+    () => true,
+    () => false,
+  );
 }

@@ -4,7 +4,7 @@
  * (image placement), so both see the same records and the same errors.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, } from 'node:path';
+import { join } from 'node:path';
 import type { ModelRecord, UnitRecord } from '../content/types.ts';
 import { UserError } from '../core/errors.ts';
 import { describeZodError, modelSchema, unitSchema } from '../content/schema.ts';
@@ -19,7 +19,10 @@ export interface GalleryData {
 export { resolveDataRoot } from '../content/data-root.ts';
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -86,7 +89,14 @@ export async function listModelDirs(root: string): Promise<string[]> {
     .map((d) => d.name)
     .sort();
   const out: string[] = [];
-  for (const d of dirs) if (await stat(join(root, d, 'model.json')).then(() => true, () => false)) out.push(d);
+  for (const d of dirs)
+    if (
+      await stat(join(root, d, 'model.json')).then(
+        () => true,
+        () => false,
+      )
+    )
+      out.push(d);
   return out;
 }
 

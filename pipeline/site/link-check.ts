@@ -59,20 +59,19 @@ function pageUrl(rel: string, base: string): string {
 /** The link-bearing attributes of every start tag in `html` (not of text, comments or scripts). */
 export function extractLinks(html: string): { attr: string; url: string }[] {
   const links: { attr: string; url: string }[] = [];
-  const markup = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/(<(script|style)\b[^>]*>)[\s\S]*?<\/\2\s*>/gi, '$1');
-  for (const tag of markup.matchAll(TAG)) for (const m of tag[1].matchAll(ATTR)) {
-    const attr = m[1].toLowerCase();
-    if (!LINK_ATTRS.has(attr)) continue;
-    const raw = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '').trim();
-    if (attr === 'srcset') {
-      for (const part of raw.split(',')) {
-        const u = part.trim().split(/\s+/)[0];
-        if (u) links.push({ attr, url: u });
-      }
-    } else links.push({ attr, url: raw });
-  }
+  const markup = html.replace(/<!--[\s\S]*?-->/g, '').replace(/(<(script|style)\b[^>]*>)[\s\S]*?<\/\2\s*>/gi, '$1');
+  for (const tag of markup.matchAll(TAG))
+    for (const m of tag[1].matchAll(ATTR)) {
+      const attr = m[1].toLowerCase();
+      if (!LINK_ATTRS.has(attr)) continue;
+      const raw = decodeEntities(m[2] ?? m[3] ?? m[4] ?? '').trim();
+      if (attr === 'srcset') {
+        for (const part of raw.split(',')) {
+          const u = part.trim().split(/\s+/)[0];
+          if (u) links.push({ attr, url: u });
+        }
+      } else links.push({ attr, url: raw });
+    }
   return links;
 }
 
@@ -86,7 +85,14 @@ export async function checkLinks(distDir: string, baseOpt = '/'): Promise<LinkCh
   const exists = new Map<string, Promise<'file' | 'dir' | null>>();
   const kind = (p: string) => {
     let k = exists.get(p);
-    if (!k) exists.set(p, (k = stat(p).then((s) => (s.isFile() ? 'file' : s.isDirectory() ? 'dir' : null), () => null)));
+    if (!k)
+      exists.set(
+        p,
+        (k = stat(p).then(
+          (s) => (s.isFile() ? 'file' : s.isDirectory() ? 'dir' : null),
+          () => null,
+        )),
+      );
     return k;
   };
   const pages = await htmlFiles(dist);

@@ -27,9 +27,7 @@ const CANNOT_LINK = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'
 /** Every file under `dir`, as paths relative to it. */
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const nested = await mapLimit(entries, 16, async (e) =>
-    e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
-  );
+  const nested = await mapLimit(entries, 16, async (e) => (e.isDirectory() ? listFiles(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
   return nested.flat();
 }
 
@@ -41,7 +39,13 @@ export async function placeImages(dataRoot: string, dist: string, files: string[
   const mediaRoot = join(dist, 'media');
   const result: PlaceResult = { linked: 0, copied: 0, kept: 0, removed: 0 };
   let present = new Set<string>();
-  if (previousMedia && (await stat(previousMedia).then((s) => s.isDirectory(), () => false))) {
+  if (
+    previousMedia &&
+    (await stat(previousMedia).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     await mkdir(dist, { recursive: true });
     await rename(previousMedia, mediaRoot);
     present = new Set(await listFiles(mediaRoot));
@@ -74,7 +78,10 @@ export async function placeImages(dataRoot: string, dist: string, files: string[
         const code = (e as NodeJS.ErrnoException).code ?? '';
         if (code === 'EEXIST') {
           await unlink(dst);
-          await link(src, dst).then(() => result.linked++, () => copyInto(src, dst));
+          await link(src, dst).then(
+            () => result.linked++,
+            () => copyInto(src, dst),
+          );
           return;
         }
         if (code === 'ENOENT') return void missing.push(f);
@@ -97,7 +104,14 @@ export async function placeImages(dataRoot: string, dist: string, files: string[
   result.removed = stale.length;
   const staleDirs = [...new Set(stale.map((f) => dirname(f)))].sort((a, b) => b.length - a.length);
   for (const d of staleDirs) {
-    for (let p = d; p && p !== '.'; p = dirname(p)) if (!(await rmdir(join(mediaRoot, p)).then(() => true, () => false))) break;
+    for (let p = d; p && p !== '.'; p = dirname(p))
+      if (
+        !(await rmdir(join(mediaRoot, p)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
   }
   return result;
 }

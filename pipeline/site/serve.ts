@@ -62,7 +62,9 @@ export function createSiteServer(opts: ServeOptions): Server {
       'X-Content-Type-Options': 'nosniff',
     });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   async function notFound(req: IncomingMessage, res: ServerResponse) {

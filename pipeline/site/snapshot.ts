@@ -31,7 +31,13 @@ export function encodeSiteUnit(u: UnitRecord): string {
   const dir = imageDir(u);
   const p = (path: string) => (path.startsWith(dir) ? `/${path.slice(dir.length)}` : path);
   const out: SiteUnit = {
-    model: u.model, layer: u.layer, layerSlug: u.layerSlug, unit: u.unit, label: u.label, synset: u.synset, rf: u.rf,
+    model: u.model,
+    layer: u.layer,
+    layerSlug: u.layerSlug,
+    unit: u.unit,
+    label: u.label,
+    synset: u.synset,
+    rf: u.rf,
     optimized: u.optimized.map((o) => ({ preset: o.preset, seed: o.seed, file: p(o.file), activation: round(o.activation), argmax_step: o.argmax_step })),
     maxImages: u.maxImages.map((m) => ({ file: m.file, value: round(m.value), patch: p(m.patch), deconv: p(m.deconv), label: m.label })),
     topClasses: u.topClasses.map((c) => ({ name: c.name, synset: c.synset, count: c.count, corr: c.corr === undefined ? undefined : round(c.corr) })),

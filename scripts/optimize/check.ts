@@ -22,10 +22,17 @@ import { evaluateImages, photoMaxima } from './eval.ts';
 
 const { values: a } = parseArgs({
   options: {
-    model: { type: 'string' }, class: { type: 'string' }, hidden: { type: 'string' },
-    units: { type: 'string', default: '20' }, preset: { type: 'string', default: 'p3' }, steps: { type: 'string' },
-    seeds: { type: 'string', default: '1' }, workers: { type: 'string' }, batch: { type: 'string', default: '4' },
-    out: { type: 'string', default: '.cache/optimize-check' }, objective: { type: 'string', default: 'center' },
+    model: { type: 'string' },
+    class: { type: 'string' },
+    hidden: { type: 'string' },
+    units: { type: 'string', default: '20' },
+    preset: { type: 'string', default: 'p3' },
+    steps: { type: 'string' },
+    seeds: { type: 'string', default: '1' },
+    workers: { type: 'string' },
+    batch: { type: 'string', default: '4' },
+    out: { type: 'string', default: '.cache/optimize-check' },
+    objective: { type: 'string', default: 'center' },
     'literal-lr': { type: 'boolean' },
   },
 });
@@ -36,7 +43,10 @@ const backend = await initBackend('wasm');
 const model = await loadModel(a.model);
 const net = createNet(model);
 const photosDir = join(assets, 'images', 'imagenet-sample');
-const photos = (await readdir(photosDir)).filter((f) => /\.jpe?g$/i.test(f)).sort().map((f) => join(photosDir, f));
+const photos = (await readdir(photosDir))
+  .filter((f) => /\.jpe?g$/i.test(f))
+  .sort()
+  .map((f) => join(photosDir, f));
 const blobs = [a.class, a.hidden].filter((b): b is string => !!b);
 const maxima = await photoMaxima(net, model, blobs, photos, join(out, `maxima-${model.id}.json`));
 
@@ -52,12 +62,21 @@ const layers = blobs.map((name) => ({ name, units: pick(name) }));
 const dataRoot = join(out, 'data');
 const objective = a.objective as ObjectiveKind;
 const summary = await optimize(model, {
-  dataRoot, layers, presets: [a.preset!], seeds: Array.from({ length: Number(a.seeds) }, (_, i) => i),
-  steps: a.steps ? Number(a.steps) : undefined, batch: Number(a.batch), objective,
-  lrMode: a['literal-lr'] ? 'literal' : 'calibrated', resume: true, backend: 'wasm',
+  dataRoot,
+  layers,
+  presets: [a.preset!],
+  seeds: Array.from({ length: Number(a.seeds) }, (_, i) => i),
+  steps: a.steps ? Number(a.steps) : undefined,
+  batch: Number(a.batch),
+  objective,
+  lrMode: a['literal-lr'] ? 'literal' : 'calibrated',
+  resume: true,
+  backend: 'wasm',
   workers: a.workers === undefined ? undefined : Number(a.workers),
 });
-console.log(`optimize: ${summary.done} new images, ${summary.skipped} reused; ${summary.done ? ((summary.imgSteps * 1000) / summary.wallMs).toFixed(2) + ' img-steps/s' : ''} (${backend})`);
+console.log(
+  `optimize: ${summary.done} new images, ${summary.skipped} reused; ${summary.done ? ((summary.imgSteps * 1000) / summary.wallMs).toFixed(2) + ' img-steps/s' : ''} (${backend})`,
+);
 
 for (const { name, units } of layers) {
   const isClass = name === a.class;
@@ -66,8 +85,16 @@ for (const { name, units } of layers) {
     const rec = await readUnitRecord(dataRoot, model.id, name, u);
     for (const o of (rec?.optimized ?? []) as OptImageRecord[]) if (o.preset === a.preset) items.push({ unit: u, rec: o });
   }
-  const ev = await evaluateImages(net, model, items.map((i) => join(dataRoot, i.rec.file)), items.map((i) => ({ blob: name, unit: i.unit })));
-  let above = 0, aboveFloat = 0, aboveAnyPos = 0, own = 0;
+  const ev = await evaluateImages(
+    net,
+    model,
+    items.map((i) => join(dataRoot, i.rec.file)),
+    items.map((i) => ({ blob: name, unit: i.unit })),
+  );
+  let above = 0,
+    aboveFloat = 0,
+    aboveAnyPos = 0,
+    own = 0;
   console.log(`\n${model.id} ${name} (${a.preset}, ${items[0]?.rec.steps} steps, lr ${items[0]?.rec.lr_mode} ×${items[0]?.rec.lr_scale.toFixed(2)})`);
   console.log('unit  seed  start     best(float)  saved-webp  photo-max(centre/any)  top1  argmax_step');
   items.forEach((it, k) => {
@@ -79,10 +106,15 @@ for (const { name, units } of layers) {
     if (e.activation > pa) aboveAnyPos++;
     if (it.rec.best_activation > pm) aboveFloat++;
     if (e.top5[0] === it.unit) own++;
-    console.log(`${String(it.unit).padStart(4)}  ${String(it.rec.seed).padStart(4)}  ${it.rec.start_activation.toFixed(2).padStart(7)}  ${it.rec.best_activation.toFixed(2).padStart(10)}  ${e.activation.toFixed(2).padStart(10)}  ${pm.toFixed(2).padStart(9)}/${pa.toFixed(2).padEnd(9)}  ${String(e.top5[0]).padStart(5)}  ${it.rec.argmax_step}`);
+    console.log(
+      `${String(it.unit).padStart(4)}  ${String(it.rec.seed).padStart(4)}  ${it.rec.start_activation.toFixed(2).padStart(7)}  ${it.rec.best_activation.toFixed(2).padStart(10)}  ${e.activation.toFixed(2).padStart(10)}  ${pm.toFixed(2).padStart(9)}/${pa.toFixed(2).padEnd(9)}  ${String(e.top5[0]).padStart(5)}  ${it.rec.argmax_step}`,
+    );
   });
   const n = items.length;
   const pct = (x: number) => `${x}/${n} (${((100 * x) / n).toFixed(0)} %)`;
-  console.log(`SUMMARY ${model.id} ${name} ${a.preset}: above photo max (saved image, centre) ${pct(above)}; (float) ${pct(aboveFloat)}; above photo max at any position ${pct(aboveAnyPos)}` + (isClass ? `; top-1 own class ${pct(own)}` : ''));
+  console.log(
+    `SUMMARY ${model.id} ${name} ${a.preset}: above photo max (saved image, centre) ${pct(above)}; (float) ${pct(aboveFloat)}; above photo max at any position ${pct(aboveAnyPos)}` +
+      (isClass ? `; top-1 own class ${pct(own)}` : ''),
+  );
 }
 net.dispose();

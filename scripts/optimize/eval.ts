@@ -20,7 +20,14 @@ export interface BlobMaxima {
 }
 
 /** Maxima of every channel of `blobs` over `files`, cached in `cacheFile` (JSON). */
-export async function photoMaxima(net: Net, model: Model, blobs: string[], files: string[], cacheFile: string, log = (s: string) => process.stderr.write(s)): Promise<Record<string, BlobMaxima>> {
+export async function photoMaxima(
+  net: Net,
+  model: Model,
+  blobs: string[],
+  files: string[],
+  cacheFile: string,
+  log = (s: string) => process.stderr.write(s),
+): Promise<Record<string, BlobMaxima>> {
   const cached = JSON.parse(await readFile(cacheFile, 'utf8').catch(() => '{}')) as Record<string, BlobMaxima & { n: number }>;
   const need = blobs.filter((b) => !cached[b] || cached[b].n !== files.length);
   if (need.length) {
@@ -78,7 +85,13 @@ export interface Evaluation {
 }
 
 /** Runs `net` on saved images and reads one unit each plus the top-5 classes of the last blob. */
-export async function evaluateImages(net: Net, model: Model, files: string[], units: { blob: string; unit: number }[] | null, classes?: number[]): Promise<Evaluation[]> {
+export async function evaluateImages(
+  net: Net,
+  model: Model,
+  files: string[],
+  units: { blob: string; unit: number }[] | null,
+  classes?: number[],
+): Promise<Evaluation[]> {
   const out: Evaluation[] = [];
   const last = model.graph.blobs[model.graph.blobs.length - 1].name;
   const [h, w] = model.preprocess.size;

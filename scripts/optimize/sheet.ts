@@ -18,8 +18,14 @@ import { evaluateImages } from './eval.ts';
 
 const { values: a } = parseArgs({
   options: {
-    data: { type: 'string' }, model: { type: 'string' }, other: { type: 'string' }, layer: { type: 'string' },
-    units: { type: 'string' }, presets: { type: 'string', default: 'none,p3' }, out: { type: 'string' }, cell: { type: 'string', default: '160' },
+    data: { type: 'string' },
+    model: { type: 'string' },
+    other: { type: 'string' },
+    layer: { type: 'string' },
+    units: { type: 'string' },
+    presets: { type: 'string', default: 'none,p3' },
+    out: { type: 'string' },
+    cell: { type: 'string', default: '160' },
   },
 });
 if (!a.data || !a.model || !a.layer || !a.units || !a.out) throw new Error('need --data --model --layer --units --out');
@@ -46,7 +52,9 @@ for (const [r, unit] of units.entries()) {
       const [eo] = await evaluateImages(otherNet, other, [file], null, [unit]);
       otherTxt = `${other.labels?.[eo.top5[0]]?.name.split(',')[0] ?? eo.top5[0]} (${eo.top5.includes(unit) ? 'class in top-5' : 'class not in top-5'})`;
     }
-    console.log(`| ${unit} | ${model.labels?.[unit]?.name.split(',')[0]} | ${preset} | ${o.steps} | ${ev.prob.toFixed(3)} | ${model.labels?.[ev.top5[0]]?.name.split(',')[0]} | ${otherTxt} |`);
+    console.log(
+      `| ${unit} | ${model.labels?.[unit]?.name.split(',')[0]} | ${preset} | ${o.steps} | ${ev.prob.toFixed(3)} | ${model.labels?.[ev.top5[0]]?.name.split(',')[0]} | ${otherTxt} |`,
+    );
     tiles.push({ input: await sharp(file).resize(cell, cell).toBuffer(), left: c * cell, top: r * cell });
   }
 }

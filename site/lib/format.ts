@@ -88,6 +88,10 @@ export function sample<T>(items: T[], n: number): T[] {
 
 /** "n02123045 · 5 of 9 top images · correlation 0.42" (the parts a top class has). */
 export function topClassNote(c: SiteTopClass, topImages: number): string {
-  const parts = [c.synset, c.count !== undefined ? `${c.count} of ${topImages} top images` : undefined, c.corr !== undefined ? `correlation ${fmt(c.corr)}` : undefined];
+  const parts = [
+    c.synset,
+    c.count !== undefined ? `${c.count} of ${topImages} top images` : undefined,
+    c.corr !== undefined ? `correlation ${fmt(c.corr)}` : undefined,
+  ];
   return parts.filter(Boolean).join(' · ');
 }

@@ -96,11 +96,17 @@ class Probe {
     this.labels = loaded.model.labels ?? [];
     this.runner = new Runner(loaded.model);
     progress.hidden = true;
-    this.setupLayers(loaded.model.graph.blobs.map((b) => ({ name: b.name, producer: b.producer })), loaded.model.graph.input.blob);
+    this.setupLayers(
+      loaded.model.graph.blobs.map((b) => ({ name: b.name, producer: b.producer })),
+      loaded.model.graph.input.blob,
+    );
     this.bind();
     this.state.loaded = true;
     this.state.netBytes = loaded.bytes;
-    setStatus(this.root, `Network ready: ${loaded.model.graph.name || loaded.topology.name}, ${(loaded.bytes / 1e6).toFixed(1)} MB, running on ${this.state.backend}.`);
+    setStatus(
+      this.root,
+      `Network ready: ${loaded.model.graph.name || loaded.topology.name}, ${(loaded.bytes / 1e6).toFixed(1)} MB, running on ${this.state.backend}.`,
+    );
     this.root.classList.add('probe-ready');
   }
 
@@ -231,7 +237,9 @@ class Probe {
       this.drawFrame(frame);
       const live = this.cam !== undefined;
       await this.showUnit(!live || performance.now() - this.lastDeconv > 1000);
-      $<HTMLElement>(this.root, 'probe-fps').textContent = live ? `${this.state.fps.toFixed(1)} frames/s · forward ${frame.ms.toFixed(0)} ms` : `forward ${frame.ms.toFixed(0)} ms`;
+      $<HTMLElement>(this.root, 'probe-fps').textContent = live
+        ? `${this.state.fps.toFixed(1)} frames/s · forward ${frame.ms.toFixed(0)} ms`
+        : `forward ${frame.ms.toFixed(0)} ms`;
       this.root.dataset.frames = String(this.state.frames);
     } finally {
       this.busy = false;
@@ -240,24 +248,31 @@ class Probe {
 
   private drawFrame(frame: Frame): void {
     const top5 = $<HTMLOListElement>(this.root, 'probe-top5');
-    top5.replaceChildren(...this.state.top.map((t) => {
-      const li = document.createElement('li');
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      bar.style.width = `${(100 * t.prob).toFixed(1)}%`;
-      li.append(bar, `${t.label} `, Object.assign(document.createElement('b'), { textContent: `${(100 * t.prob).toFixed(1)} %` }));
-      return li;
-    }));
+    top5.replaceChildren(
+      ...this.state.top.map((t) => {
+        const li = document.createElement('li');
+        const bar = document.createElement('span');
+        bar.className = 'bar';
+        bar.style.width = `${(100 * t.prob).toFixed(1)}%`;
+        li.append(bar, `${t.label} `, Object.assign(document.createElement('b'), { textContent: `${(100 * t.prob).toFixed(1)} %` }));
+        return li;
+      }),
+    );
     const grid = $<HTMLCanvasElement>(this.root, 'probe-grid');
     this.layout = drawGrid(grid, frame.acts, this.state.unit);
-    grid.setAttribute('aria-label', `${frame.acts.blob}: ${channels(frame.acts)} units; arrow keys move between units, PageUp/PageDown change layer, Enter opens the unit's gallery page`);
+    grid.setAttribute(
+      'aria-label',
+      `${frame.acts.blob}: ${channels(frame.acts)} units; arrow keys move between units, PageUp/PageDown change layer, Enter opens the unit's gallery page`,
+    );
     this.drawActive(frame);
   }
 
   /** The most active units of the layer, with their gallery thumbnails where the gallery has them. */
   private drawActive(frame: Frame): void {
     const max = unitMaxima(frame.acts);
-    const order = Array.from(max.keys()).sort((a, b) => max[b] - max[a]).slice(0, 8);
+    const order = Array.from(max.keys())
+      .sort((a, b) => max[b] - max[a])
+      .slice(0, 8);
     const list = $<HTMLOListElement>(this.root, 'probe-active');
     const key = `${frame.acts.blob}:${order.join(',')}`;
     if (key === this.activeKey) {
@@ -265,20 +280,22 @@ class Probe {
       return;
     }
     this.activeKey = key;
-    list.replaceChildren(...order.map((u) => {
-      const li = document.createElement('li');
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.dataset.unit = String(u);
-      const g = this.links.unit(frame.acts.blob, u);
-      if (g?.thumb) b.append(Object.assign(document.createElement('img'), { src: g.thumb, alt: '', width: 64, height: 64, loading: 'lazy' }));
-      b.append(`unit ${u} `, Object.assign(document.createElement('span'), { textContent: max[u].toPrecision(3), className: 'value' }));
-      (b.lastChild as HTMLElement).dataset.value = '';
-      b.addEventListener('click', () => void this.selectUnit(u));
-      li.append(b);
-      if (g) li.append(' ', Object.assign(document.createElement('a'), { href: g.href, textContent: 'gallery' }));
-      return li;
-    }));
+    list.replaceChildren(
+      ...order.map((u) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.dataset.unit = String(u);
+        const g = this.links.unit(frame.acts.blob, u);
+        if (g?.thumb) b.append(Object.assign(document.createElement('img'), { src: g.thumb, alt: '', width: 64, height: 64, loading: 'lazy' }));
+        b.append(`unit ${u} `, Object.assign(document.createElement('span'), { textContent: max[u].toPrecision(3), className: 'value' }));
+        (b.lastChild as HTMLElement).dataset.value = '';
+        b.addEventListener('click', () => void this.selectUnit(u));
+        li.append(b);
+        if (g) li.append(' ', Object.assign(document.createElement('a'), { href: g.href, textContent: 'gallery' }));
+        return li;
+      }),
+    );
   }
 
   /** The selected unit: its map over the input, its deconvolution (if `deconv`), its gallery link. */

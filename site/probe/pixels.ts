@@ -88,7 +88,13 @@ export function prepare(src: Pixels, p: Preprocess, how: ResizeMethod): Prepared
   const [h, w] = p.size;
   const [top, left] = cropOffset(p);
   let rgb: Pixels;
-  if (how.method === 'bilinear') rgb = { data: resizeCropRgb(src.data, src.width, src.height, src.channels, { resize: [rh, rw], top, left, size: [h, w] }), width: w, height: h, channels: 3 };
+  if (how.method === 'bilinear')
+    rgb = {
+      data: resizeCropRgb(src.data, src.width, src.height, src.channels, { resize: [rh, rw], top, left, size: [h, w] }),
+      width: w,
+      height: h,
+      channels: 3,
+    };
   else {
     const resized = src.width === rw && src.height === rh ? src : resize(src, rw, rh, how.kernel as ResizeKernel);
     rgb = rh === h && rw === w ? resized : crop(resized, top, left, h, w);

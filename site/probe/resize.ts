@@ -248,8 +248,11 @@ function enlargeBicubic(src: Pixels, outW: number, outH: number): Pixels {
       for (let c = 0; c < ch; c++) {
         for (let k = 0; k < 4; k++) {
           const row = iy[k] * w;
-          const s = cx[0] * data[(row + ix[0]) * ch + c] + cx[1] * data[(row + ix[1]) * ch + c] +
-            cx[2] * data[(row + ix[2]) * ch + c] + cx[3] * data[(row + ix[3]) * ch + c];
+          const s =
+            cx[0] * data[(row + ix[0]) * ch + c] +
+            cx[1] * data[(row + ix[1]) * ch + c] +
+            cx[2] * data[(row + ix[2]) * ch + c] +
+            cx[3] * data[(row + ix[3]) * ch + c];
           r[k] = (s + (INTERPOLATE_SCALE >> 1)) >> INTERPOLATE_SHIFT;
         }
         out[q + c] = round12(cy[0] * r[0] + cy[1] * r[1] + cy[2] * r[2] + cy[3] * r[3]);

@@ -18,7 +18,10 @@ export interface GalleryUnit {
 export class GalleryLinks {
   private readonly byBlob = new Map<string, UnitsIndex['layers'][number]>();
 
-  constructor(readonly index: UnitsIndex, readonly base: string) {
+  constructor(
+    readonly index: UnitsIndex,
+    readonly base: string,
+  ) {
     for (const l of index.layers) this.byBlob.set(l.name, l);
   }
 

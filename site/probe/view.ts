@@ -22,6 +22,8 @@ export function listBlobs(blobs: { name: string; producer: string }[], input: st
 
 /** The k most probable classes. */
 export function topK(probs: Float32Array, k: number, labels: Label[]): { index: number; label: string; prob: number }[] {
-  const idx = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
+  const idx = Array.from(probs.keys())
+    .sort((a, b) => probs[b] - probs[a])
+    .slice(0, k);
   return idx.map((index) => ({ index, label: labels[index]?.name ?? `class ${index}`, prob: probs[index] }));
 }

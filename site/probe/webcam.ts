@@ -1,6 +1,9 @@
 /** The webcam as a source of frames: a hidden <video> fed by getUserMedia. */
 export class Webcam {
-  private constructor(readonly video: HTMLVideoElement, private readonly stream: MediaStream) {}
+  private constructor(
+    readonly video: HTMLVideoElement,
+    private readonly stream: MediaStream,
+  ) {}
 
   static async open(): Promise<Webcam> {
     if (!navigator.mediaDevices?.getUserMedia) throw new Error('this browser gives no camera access (a secure context, https or localhost, is needed)');

@@ -49,7 +49,12 @@ async function sourceKey(source: string, base: string): Promise<string> {
 async function pruneOld(keep: string): Promise<void> {
   for (const d of await readdir(WORK)) {
     if (d === keep || d.endsWith('.lock')) continue;
-    const age = Date.now() - (await stat(join(WORK, d)).then((s) => s.mtimeMs, () => Date.now()));
+    const age =
+      Date.now() -
+      (await stat(join(WORK, d)).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      ));
     if (age > 3_600_000) await rm(join(WORK, d), { recursive: true, force: true });
   }
 }
@@ -66,7 +71,10 @@ async function makeDataRoot(dataRoot: string, source: string): Promise<void> {
     }
   }
   await makeSyntheticGallery({
-    out: dataRoot, model: 'xss-probe', modelName: EVIL_MODEL_NAME, seed: 3,
+    out: dataRoot,
+    model: 'xss-probe',
+    modelName: EVIL_MODEL_NAME,
+    seed: 3,
     labels: [{ synset: 'n99999999', name: EVIL_LABEL }, { name: 'plain class' }],
     layers: [{ name: 'prob', kind: 'softmax', shape: [2], rf: 227, stride: 1 }],
   });

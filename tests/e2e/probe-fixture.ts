@@ -30,8 +30,16 @@ export interface ProbeGallery {
 
 /** Gallery layers per model: a few real blobs with some units each. */
 const LAYERS: Record<string, { name: string; present: number }[]> = {
-  'squeezenet_v1.1': [{ name: 'conv1', present: 16 }, { name: 'fire5/concat', present: 24 }, { name: 'prob', present: 40 }],
-  bvlc_googlenet: [{ name: 'conv1/7x7_s2', present: 16 }, { name: 'inception_4c/output', present: 24 }, { name: 'prob', present: 40 }],
+  'squeezenet_v1.1': [
+    { name: 'conv1', present: 16 },
+    { name: 'fire5/concat', present: 24 },
+    { name: 'prob', present: 40 },
+  ],
+  bvlc_googlenet: [
+    { name: 'conv1/7x7_s2', present: 16 },
+    { name: 'inception_4c/output', present: 24 },
+    { name: 'prob', present: 40 },
+  ],
 };
 
 export async function buildProbeGallery(opts: { assets: string; model?: string; base?: string }): Promise<ProbeGallery> {
@@ -39,7 +47,8 @@ export async function buildProbeGallery(opts: { assets: string; model?: string; 
   const base = opts.base ?? '/probe-test/';
   const source = join(opts.assets, 'models', model);
   const h = createHash('sha1').update(`${model}\n${base}\n${source}\n`);
-  for (const dir of ['site', 'pipeline/site', 'pipeline/content', 'pipeline/site/export', 'pipeline/engine/net', 'pipeline/graph']) await hashTree(join(ROOT, dir), h);
+  for (const dir of ['site', 'pipeline/site', 'pipeline/content', 'pipeline/site/export', 'pipeline/engine/net', 'pipeline/graph'])
+    await hashTree(join(ROOT, dir), h);
   h.update(await readFile(join(ROOT, 'astro.config.mjs')));
   h.update(await readFile(join(ROOT, 'pipeline/image/decode.ts')));
   const key = h.digest('hex').slice(0, 12);
@@ -58,16 +67,31 @@ export async function buildProbeGallery(opts: { assets: string; model?: string; 
     const synthetic: SyntheticLayer[] = spec.map((l) => {
       const b = blob(l.name);
       return {
-        name: l.name, kind: b.producer, shape: b.shape, rf: b.rf.size[0], stride: b.rf.stride[0],
+        name: l.name,
+        kind: b.producer,
+        shape: b.shape,
+        rf: b.rf.size[0],
+        stride: b.rf.stride[0],
         present: Array.from({ length: l.present }, (_, i) => i),
       };
     });
     await makeSyntheticGallery({
-      out: dataDir, model, modelName: model === 'squeezenet_v1.1' ? 'SqueezeNet v1.1' : 'GoogLeNet', seed: 11,
-      inputSize: net.preprocess.size[0], layers: synthetic, labels: (net.labels ?? []).map(({ synset, name }) => ({ synset, name })),
+      out: dataDir,
+      model,
+      modelName: model === 'squeezenet_v1.1' ? 'SqueezeNet v1.1' : 'GoogLeNet',
+      seed: 11,
+      inputSize: net.preprocess.size[0],
+      layers: synthetic,
+      labels: (net.labels ?? []).map(({ synset, name }) => ({ synset, name })),
     });
     // A second model without `source`: its probe page must say the probe is not available.
-    await makeSyntheticGallery({ out: dataDir, model: NO_SOURCE, seed: 2, labels: [{ name: 'a' }, { name: 'b' }], layers: [{ name: 'prob', kind: 'softmax', shape: [2], rf: 227, stride: 1 }] });
+    await makeSyntheticGallery({
+      out: dataDir,
+      model: NO_SOURCE,
+      seed: 2,
+      labels: [{ name: 'a' }, { name: 'b' }],
+      layers: [{ name: 'prob', kind: 'softmax', shape: [2], rf: 227, stride: 1 }],
+    });
     const file = join(dataDir, model, 'model.json');
     const record = JSON.parse(await readFile(file, 'utf8'));
     await writeFile(file, JSON.stringify({ ...record, source }, null, 1) + '\n');

@@ -20,9 +20,11 @@ export async function pageWeight(page: Page, url: string): Promise<PageWeight> {
   const requests: { url: string; bytes: number }[] = [];
   const pending: Promise<void>[] = [];
   const onDone = (req: import('playwright-core').Request) => {
-    pending.push(req.sizes().then((s) => {
-      requests.push({ url: req.url(), bytes: s.responseBodySize + s.responseHeadersSize });
-    }));
+    pending.push(
+      req.sizes().then((s) => {
+        requests.push({ url: req.url(), bytes: s.responseBodySize + s.responseHeadersSize });
+      }),
+    );
   };
   page.on('requestfinished', onDone);
   await page.goto(url, { waitUntil: 'networkidle' });
@@ -37,10 +39,14 @@ export function probeState(page: Page): Promise<ProbeState> {
 
 /** Waits until the probe has processed `n` frames (or reports an error). */
 export async function waitForFrames(page: Page, n: number, timeout = 120_000): Promise<void> {
-  await page.waitForFunction((k) => {
-    const s = window.__deepvisProbe?.state();
-    return Boolean(s && (s.error || s.frames >= k));
-  }, n, { timeout, polling: 100 });
+  await page.waitForFunction(
+    (k) => {
+      const s = window.__deepvisProbe?.state();
+      return Boolean(s && (s.error || s.frames >= k));
+    },
+    n,
+    { timeout, polling: 100 },
+  );
   const s = await probeState(page);
   if (s.error) throw new Error(`probe: ${s.error}`);
 }
@@ -49,10 +55,14 @@ export async function waitForFrames(page: Page, n: number, timeout = 120_000): P
 export async function loadPhoto(page: Page, file: string, timeout = 180_000): Promise<void> {
   const before = await page.evaluate(() => window.__deepvisProbe?.state().runs ?? 0);
   await page.setInputFiles('#probe-file', file);
-  await page.waitForFunction((k) => {
-    const s = window.__deepvisProbe?.state();
-    return Boolean(s && (s.error || (s.source === 'image' && s.runs > k)));
-  }, before, { timeout, polling: 100 });
+  await page.waitForFunction(
+    (k) => {
+      const s = window.__deepvisProbe?.state();
+      return Boolean(s && (s.error || (s.source === 'image' && s.runs > k)));
+    },
+    before,
+    { timeout, polling: 100 },
+  );
   const s = await probeState(page);
   if (s.error) throw new Error(`probe: ${s.error}`);
 }

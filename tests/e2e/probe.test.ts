@@ -28,7 +28,11 @@ const C = requireChromium();
 const PHOTO = 'images/imagenet-sample/n01443537_goldfish.JPEG';
 
 async function deepvis(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), ...args], { cwd: ROOT, env: { ...process.env, DEEPVIS_QUIET: '1' }, maxBuffer: 64 << 20 });
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DEEPVIS_QUIET: '1' },
+    maxBuffer: 64 << 20,
+  });
   return stdout;
 }
 
@@ -90,7 +94,9 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     expect(state.error).toBeUndefined();
     expect(state.loaded).toBe(true);
     const cli = JSON.parse((await deepvis(['classify', '--model', model(), '--json', '--top', '5', photo()])).trim().split('\n')[0]);
-    console.log(`probe top-1 ${state.top[0].index} ${state.top[0].label} (${state.top[0].prob.toFixed(4)}), classify: ${cli.top[0].index} ${cli.top[0].label} (${cli.top[0].prob.toFixed(4)}), backend ${state.backend}`);
+    console.log(
+      `probe top-1 ${state.top[0].index} ${state.top[0].label} (${state.top[0].prob.toFixed(4)}), classify: ${cli.top[0].index} ${cli.top[0].label} (${cli.top[0].prob.toFixed(4)}), backend ${state.backend}`,
+    );
     expect(state.top[0].index).toBe(cli.top[0].index);
     expect(state.top[0].prob).toBeCloseTo(cli.top[0].prob, 3);
 
@@ -106,7 +112,11 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     const out = join(tmp, 'acts');
     const blobs = ['conv1', 'fire5/concat', 'prob'];
     await deepvis(['activations', '--model', model(), '--input', photo(), '--blobs', blobs.join(','), '--out', out]);
-    for (const [blob, unit] of [['conv1', 3], ['fire5/concat', 100], ['prob', cli.top[0].index]] as const) {
+    for (const [blob, unit] of [
+      ['conv1', 3],
+      ['fire5/concat', 100],
+      ['prob', cli.top[0].index],
+    ] as const) {
       const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
       const [, c] = npy.shape;
       const per = npy.data.length / c;
@@ -155,13 +165,14 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     await cam.goto(`${site}${g.model}/probe/`);
     await cam.click('#probe-cam');
     await waitForFrames(cam, 3, 180_000);
-    const snap = () => cam.evaluate(() => {
-      const cv = document.querySelector<HTMLCanvasElement>('#probe-input')!;
-      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
-      let h = 0;
-      for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) >>> 0;
-      return { h, frames: window.__deepvisProbe!.state().frames };
-    });
+    const snap = () =>
+      cam.evaluate(() => {
+        const cv = document.querySelector<HTMLCanvasElement>('#probe-input')!;
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+        let h = 0;
+        for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) >>> 0;
+        return { h, frames: window.__deepvisProbe!.state().frames };
+      });
     const a = await snap();
     await waitForFrames(cam, a.frames + 3, 180_000);
     const b = await snap();

@@ -46,7 +46,23 @@ export async function realPipelineData(): Promise<string | undefined> {
     const pick = new Set(all.filter((f, i) => i % 32 === 0 || f.startsWith('n02123045_')));
     for (const f of pick) if (!existsSync(join(photos, f))) await symlink(resolve(assets, 'images/imagenet-sample', f), join(photos, f));
     const model = 'squeezenet_v1.1';
-    await cli(['optimize', '--model', model, '--layers', 'pool10', '--units', '276-286', '--presets', 'fourier', '--seeds', '1', '--steps', '24', '--data', data]);
+    await cli([
+      'optimize',
+      '--model',
+      model,
+      '--layers',
+      'pool10',
+      '--units',
+      '276-286',
+      '--presets',
+      'fourier',
+      '--seeds',
+      '1',
+      '--steps',
+      '24',
+      '--data',
+      data,
+    ]);
     await cli(['optimize', '--model', model, '--layers', 'fire2/concat', '--presets', 'fourier', '--seeds', '1', '--steps', '2', '--data', data]);
     await cli(['scan', '--model', model, '--images', photos, '--layers', 'pool10', '--units', '276-286', '--data', data]);
     await cli(['scan', '--model', model, '--images', photos, '--layers', 'fire2/concat', '--units', '0-5', '--data', data]);

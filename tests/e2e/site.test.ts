@@ -89,7 +89,7 @@ describe.skipIf(skip)(`gallery in Chromium ${why}`, () => {
     await page.close();
   });
 
-  it('the layer filter keeps only that layer\'s units', async () => {
+  it("the layer filter keeps only that layer's units", async () => {
     const u = fx.units.find((x) => x.layerSlug !== fx.units[fx.units.length - 1].layerSlug)!;
     const page = await open('/search/');
     await page.locator('#layer option', { hasText: u.layer }).first().waitFor({ state: 'attached' });
@@ -138,7 +138,10 @@ describe.skipIf(skip)(`gallery in Chromium ${why}`, () => {
   it('units with only some of their images render with a note for the rest', async () => {
     const noOpt = fx.units.find((u) => u.optimized.length === 0 && u.maxImages.length > 0);
     const noMax = fx.units.find((u) => u.maxImages.length === 0 && u.optimized.length > 0);
-    for (const [u, text] of [[noOpt, 'No optimised images yet.'], [noMax, 'No dataset images yet.']] as const) {
+    for (const [u, text] of [
+      [noOpt, 'No optimised images yet.'],
+      [noMax, 'No dataset images yet.'],
+    ] as const) {
       if (!u) continue; // real content may have none
       const page = await open(unitPath(u.model, u.layerSlug, u.unit));
       await expect(page.locator('main').textContent()).resolves.toContain(text);

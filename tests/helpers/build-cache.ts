@@ -27,7 +27,12 @@ export async function withLock<T>(lock: string, fn: () => Promise<T>, opts: { st
       await mkdir(lock);
       break;
     } catch {
-      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(lock).then(
+          (s) => s.mtimeMs,
+          () => Date.now(),
+        ));
       if (age > staleMs) await rm(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`waited too long for ${lock}`);
       await new Promise((r) => setTimeout(r, 500));

@@ -16,8 +16,22 @@ export function randn(r: () => number, n: number, scale = 1): Float32Array {
 
 const pair = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
 
-export interface ConvOpts { numOutput: number; kernel: number | Pair; stride?: number | Pair; pad?: number | Pair; dilation?: number | Pair; group?: number; bias?: boolean }
-export interface PoolOpts { method: 'max' | 'ave'; kernel?: number | Pair; stride?: number | Pair; pad?: number | Pair; global?: boolean }
+export interface ConvOpts {
+  numOutput: number;
+  kernel: number | Pair;
+  stride?: number | Pair;
+  pad?: number | Pair;
+  dilation?: number | Pair;
+  group?: number;
+  bias?: boolean;
+}
+export interface PoolOpts {
+  method: 'max' | 'ave';
+  kernel?: number | Pair;
+  stride?: number | Pair;
+  pad?: number | Pair;
+  global?: boolean;
+}
 
 export class GraphBuilder {
   layers: Layer[] = [];
@@ -26,7 +40,11 @@ export class GraphBuilder {
   weights = new Map<string, ParamBlob[]>();
   private r: () => number;
 
-  constructor(readonly input: [number, number, number], seed = 1, readonly inputBlob = 'data') {
+  constructor(
+    readonly input: [number, number, number],
+    seed = 1,
+    readonly inputBlob = 'data',
+  ) {
     this.r = rng(seed);
     this.add({ kind: 'input', name: 'data', bottoms: [], tops: [inputBlob], shape: input }, [input]);
   }
@@ -54,12 +72,31 @@ export class GraphBuilder {
 
   conv(name: string, bottom: string, top: string, o: ConvOpts): this {
     const [c, h, w] = this.shape(bottom);
-    const k = pair(o.kernel), s = pair(o.stride ?? 1), p = pair(o.pad ?? 0), d = pair(o.dilation ?? 1), g = o.group ?? 1;
+    const k = pair(o.kernel),
+      s = pair(o.stride ?? 1),
+      p = pair(o.pad ?? 0),
+      d = pair(o.dilation ?? 1),
+      g = o.group ?? 1;
     const oh = Math.floor((h + 2 * p[0] - (d[0] * (k[0] - 1) + 1)) / s[0]) + 1;
     const ow = Math.floor((w + 2 * p[1] - (d[1] * (k[1] - 1) + 1)) / s[1]) + 1;
     this.param(name, [o.numOutput, c / g, k[0], k[1]], 1 / Math.sqrt((c / g) * k[0] * k[1]));
     if (o.bias ?? true) this.param(name, [o.numOutput], 0.1);
-    return this.add({ kind: 'conv', name, bottoms: [bottom], tops: [top], numOutput: o.numOutput, kernel: k, stride: s, pad: p, dilation: d, group: g, biasTerm: o.bias ?? true }, [[o.numOutput, oh, ow]]);
+    return this.add(
+      {
+        kind: 'conv',
+        name,
+        bottoms: [bottom],
+        tops: [top],
+        numOutput: o.numOutput,
+        kernel: k,
+        stride: s,
+        pad: p,
+        dilation: d,
+        group: g,
+        biasTerm: o.bias ?? true,
+      },
+      [[o.numOutput, oh, ow]],
+    );
   }
   fc(name: string, bottom: string, top: string, numOutput: number, bias = true): this {
     const n = this.shape(bottom).reduce((a, b) => a * b, 1);
@@ -73,13 +110,17 @@ export class GraphBuilder {
   pool(name: string, bottom: string, top: string, o: PoolOpts): this {
     const [c, h, w] = this.shape(bottom);
     const glob = o.global ?? false;
-    const k = glob ? ([h, w] as Pair) : pair(o.kernel ?? 1), s = glob ? ([1, 1] as Pair) : pair(o.stride ?? 1), p = glob ? ([0, 0] as Pair) : pair(o.pad ?? 0);
+    const k = glob ? ([h, w] as Pair) : pair(o.kernel ?? 1),
+      s = glob ? ([1, 1] as Pair) : pair(o.stride ?? 1),
+      p = glob ? ([0, 0] as Pair) : pair(o.pad ?? 0);
     const size = (n: number, i: 0 | 1) => {
       let out = Math.ceil((n + 2 * p[i] - k[i]) / s[i]) + 1;
       if (p[i] > 0 && (out - 1) * s[i] >= n + p[i]) out--;
       return out;
     };
-    return this.add({ kind: 'pool', name, bottoms: [bottom], tops: [top], method: o.method, kernel: k, stride: s, pad: p, global: glob }, [[c, size(h, 0), size(w, 1)]]);
+    return this.add({ kind: 'pool', name, bottoms: [bottom], tops: [top], method: o.method, kernel: k, stride: s, pad: p, global: glob }, [
+      [c, size(h, 0), size(w, 1)],
+    ]);
   }
   lrn(name: string, bottom: string, top: string, localSize = 5, alpha = 1e-4, beta = 0.75, k = 1): this {
     return this.add({ kind: 'lrn', name, bottoms: [bottom], tops: [top], localSize, alpha, beta, k }, [this.shape(bottom)]);
@@ -101,7 +142,10 @@ export class GraphBuilder {
     return this.add({ kind: 'flatten', name, bottoms: [bottom], tops: [top] }, [[n]]);
   }
   identity(name: string, bottom: string, tops: string[]): this {
-    return this.add({ kind: 'identity', name, bottoms: [bottom], tops }, tops.map(() => this.shape(bottom)));
+    return this.add(
+      { kind: 'identity', name, bottoms: [bottom], tops },
+      tops.map(() => this.shape(bottom)),
+    );
   }
   scale(name: string, bottom: string, top: string, bias = true): this {
     const c = this.shape(bottom)[0];
@@ -114,7 +158,11 @@ export class GraphBuilder {
     const factor = 0.5 + this.r();
     const mean = randn(this.r, c, factor);
     const variance = new Float32Array(c).map(() => (0.2 + this.r()) * factor);
-    this.weights.set(name, [{ shape: [c], data: mean }, { shape: [c], data: variance }, { shape: [1], data: new Float32Array([factor]) }]);
+    this.weights.set(name, [
+      { shape: [c], data: mean },
+      { shape: [c], data: variance },
+      { shape: [1], data: new Float32Array([factor]) },
+    ]);
     return this.add({ kind: 'batchnorm', name, bottoms: [bottom], tops: [top], eps }, [this.shape(bottom)]);
   }
 
@@ -130,7 +178,14 @@ export class GraphBuilder {
     return {
       id,
       graph,
-      preprocess: { size: [this.input[1], this.input[2]], resize: [this.input[1], this.input[2]], channelOrder: 'BGR', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 },
+      preprocess: {
+        size: [this.input[1], this.input[2]],
+        resize: [this.input[1], this.input[2]],
+        channelOrder: 'BGR',
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        scale: 1,
+      },
       source: `test graph ${id}`,
     };
   }

@@ -17,7 +17,11 @@ export interface BuiltModel {
 
 class Weights {
   private r: () => number;
-  constructor(seed: number, readonly b: OnnxBuilder, readonly storage?: 'raw' | 'typed' | 'external') {
+  constructor(
+    seed: number,
+    readonly b: OnnxBuilder,
+    readonly storage?: 'raw' | 'typed' | 'external',
+  ) {
     this.r = rng(seed);
   }
   he(name: string, dims: number[], fanIn: number): string {
@@ -26,11 +30,21 @@ class Weights {
   }
   small(name: string, dims: number[], scale = 0.1, offset = 0): string {
     const n = dims.reduce((a, d) => a * d, 1);
-    return this.b.init(name, dims, randn(this.r, n, scale).map((v) => v + offset), { storage: this.storage });
+    return this.b.init(
+      name,
+      dims,
+      randn(this.r, n, scale).map((v) => v + offset),
+      { storage: this.storage },
+    );
   }
   positive(name: string, dims: number[]): string {
     const n = dims.reduce((a, d) => a * d, 1);
-    return this.b.init(name, dims, Float32Array.from({ length: n }, () => 0.5 + this.r()), { storage: this.storage });
+    return this.b.init(
+      name,
+      dims,
+      Float32Array.from({ length: n }, () => 0.5 + this.r()),
+      { storage: this.storage },
+    );
   }
 }
 
@@ -45,8 +59,13 @@ export function caffenetOnnx(seed = 1): BuiltModel {
   const w = new Weights(seed, b);
   b.input('data', ['batch', 3, 227, 227]);
   const conv = (name: string, x: string, cin: number, cout: number, k: number, stride: number, pad: number, group: number) =>
-    b.node('Conv', [x, w.he(`${name}.weight`, [cout, cin / group, k, k], (cin / group) * k * k), w.small(`${name}.bias`, [cout])],
-      { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], group, dilations: [1, 1] }, [name], name);
+    b.node(
+      'Conv',
+      [x, w.he(`${name}.weight`, [cout, cin / group, k, k], (cin / group) * k * k), w.small(`${name}.bias`, [cout])],
+      { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], group, dilations: [1, 1] },
+      [name],
+      name,
+    );
   const relu = (x: string, out: string) => b.node('Relu', [x], {}, [out], `relu_${out}`);
   const pool = (x: string, out: string) => b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2] }, [out], out);
   const lrn = (x: string, out: string) => b.node('LRN', [x], { size: 5, alpha: { f: 1e-4 }, beta: { f: 0.75 }, bias: { f: 1 } }, [out], out);
@@ -90,7 +109,13 @@ export function modernOnnx(seed = 2, storage?: 'raw' | 'typed' | 'external'): Bu
     return b.node('Conv', ins, { kernel_shape: [k, k], ...attrs }, [name], name);
   };
   const bn = (name: string, x: string, c: number) =>
-    b.node('BatchNormalization', [x, w.small(`${name}.g`, [c], 0.2, 1), w.small(`${name}.beta`, [c]), w.small(`${name}.mu`, [c]), w.positive(`${name}.var`, [c])], { epsilon: { f: 1e-3 } }, [name], name);
+    b.node(
+      'BatchNormalization',
+      [x, w.small(`${name}.g`, [c], 0.2, 1), w.small(`${name}.beta`, [c]), w.small(`${name}.mu`, [c]), w.positive(`${name}.var`, [c])],
+      { epsilon: { f: 1e-3 } },
+      [name],
+      name,
+    );
   const six = b.init('six', [], [6]);
   const zero = b.init('zero', [], [0]);
   x = b.node('Clip', [bn('bn1', conv('conv1', x, 3, 16, 3, { strides: [2, 2], auto_pad: 'SAME_UPPER' }, false), 16), zero, six], {}, ['relu6_1']);
@@ -112,7 +137,9 @@ export function modernOnnx(seed = 2, storage?: 'raw' | 'typed' | 'external'): Bu
   x = b.node('Tanh', [conv('conv_cat', x, 32, 8, 1)], {}, ['tanh']);
   x = b.node('Add', [x, a2], {}, ['res2']);
   // up and down again: transposed convolution, reflect padding, elu
-  x = b.node('ConvTranspose', [x, w.he('up.w', [8, 6, 3, 3], 8 * 9), w.small('up.b', [6])], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, ['up']);
+  x = b.node('ConvTranspose', [x, w.he('up.w', [8, 6, 3, 3], 8 * 9), w.small('up.b', [6])], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, [
+    'up',
+  ]);
   x = b.node('Pad', [x, b.init('pads', [8], [0, 0, 1, 2, 0, 0, 1, 0], { type: INT64 })], { mode: 'reflect' }, ['reflect']);
   x = b.node('Elu', [conv('conv_down', x, 6, 12, 3, { strides: [2, 2] })], { alpha: { f: 0.5 } }, ['elu']);
   const reduced = b.node('ReduceMean', [x], { axes: [1], keepdims: 1 }, ['chan_mean']);
@@ -121,11 +148,16 @@ export function modernOnnx(seed = 2, storage?: 'raw' | 'typed' | 'external'): Bu
   const shape = b.node('Shape', [x], {}, ['feat_shape']);
   const n = b.node('Gather', [shape, b.init('i0', [], [0], { type: INT64 })], { axis: 0 }, ['n']);
   const c = b.node('Gather', [shape, b.init('i1', [], [1], { type: INT64 })], { axis: 0 }, ['c']);
-  const newShape = b.node('Concat', [
-    b.node('Unsqueeze', [n, b.init('ax0', [1], [0], { type: INT64 })], {}, ['n1']),
-    b.node('Unsqueeze', [c, b.init('ax0b', [1], [0], { type: INT64 })], {}, ['c1']),
-    b.init('minus1', [1], [-1], { type: INT64 }),
-  ], { axis: 0 }, ['new_shape']);
+  const newShape = b.node(
+    'Concat',
+    [
+      b.node('Unsqueeze', [n, b.init('ax0', [1], [0], { type: INT64 })], {}, ['n1']),
+      b.node('Unsqueeze', [c, b.init('ax0b', [1], [0], { type: INT64 })], {}, ['c1']),
+      b.init('minus1', [1], [-1], { type: INT64 }),
+    ],
+    { axis: 0 },
+    ['new_shape'],
+  );
   x = b.node('Reshape', [x, newShape], {}, ['tokens']);
   x = b.node('Transpose', [x], { perm: [0, 2, 1] }, ['tokens_t']);
   x = b.node('MatMul', [x, w.he('proj', [12, 10], 12)], {}, ['proj_out']);
@@ -143,12 +175,30 @@ export function tinyClassifierOnnx(seed = 3, opts: { symbolicSize?: boolean; ext
   const b = new OnnxBuilder(13, 'tiny');
   const w = new Weights(seed, b);
   b.input('input', opts.symbolicSize ? ['N', 3, 'H', 'W'] : ['N', 3, 64, 64]);
-  let x = b.node('Conv', ['input', w.he('c1.w', [8, 3, 5, 5], 75), w.small('c1.b', [8])], { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2] }, ['conv1'], '/features/conv1/Conv');
-  x = b.node('BatchNormalization', [x, w.small('g', [8], 0.1, 1), w.small('beta', [8]), w.small('mu', [8]), w.positive('var', [8])], {}, ['bn1'], '/features/bn1/BatchNormalization');
+  let x = b.node(
+    'Conv',
+    ['input', w.he('c1.w', [8, 3, 5, 5], 75), w.small('c1.b', [8])],
+    { kernel_shape: [5, 5], strides: [2, 2], pads: [2, 2, 2, 2] },
+    ['conv1'],
+    '/features/conv1/Conv',
+  );
+  x = b.node(
+    'BatchNormalization',
+    [x, w.small('g', [8], 0.1, 1), w.small('beta', [8]), w.small('mu', [8]), w.positive('var', [8])],
+    {},
+    ['bn1'],
+    '/features/bn1/BatchNormalization',
+  );
   x = b.node('Relu', [x], {}, ['relu1'], '/features/relu1/Relu');
   x = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, ['pool1'], '/features/pool1/MaxPool');
   if (opts.extraOp) x = b.node(opts.extraOp, [x], {}, ['odd'], '/features/odd');
-  x = b.node('Conv', [x, w.he('c2.w', [16, 8, 3, 3], 72), w.small('c2.b', [16])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ['conv2'], '/features/conv2/Conv');
+  x = b.node(
+    'Conv',
+    [x, w.he('c2.w', [16, 8, 3, 3], 72), w.small('c2.b', [16])],
+    { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+    ['conv2'],
+    '/features/conv2/Conv',
+  );
   x = b.node('Clip', [x, b.init('lo', [], [0]), b.init('hi', [], [6])], {}, ['relu6'], '/features/relu6/Clip');
   x = b.node('GlobalAveragePool', [x], {}, ['gap'], '/pool/GlobalAveragePool');
   x = b.node('Flatten', [x], { axis: 1 }, ['flat'], '/Flatten');

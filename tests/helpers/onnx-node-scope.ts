@@ -9,7 +9,10 @@
 
 export const REASONS = {
   integer: { text: 'integer or bool image tensors (deepvis computes in float32)', match: /element type (U?INT\d+|BOOL)/ },
-  batchAxis: { text: 'moves values across the batch axis (axis 0), which deepvis reserves for independent images', match: /batch axis|takes the batch from axis/ },
+  batchAxis: {
+    text: 'moves values across the batch axis (axis 0), which deepvis reserves for independent images',
+    match: /batch axis|takes the batch from axis/,
+  },
   constantOutput: { text: 'the output does not depend on the input (a constant graph)', match: /is a constant \(it does not depend/ },
   extraOutputs: { text: 'a second output (MaxPool Indices, Dropout mask)', match: /output is not supported/ },
   training: { text: 'training mode (BatchNormalization statistics, random Dropout)', match: /training_mode/ },

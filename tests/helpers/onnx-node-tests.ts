@@ -31,7 +31,9 @@ export function nodeTestDir(): string | undefined {
 }
 
 export function listNodeTests(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.startsWith('test_') && existsSync(join(dir, n, 'model.onnx'))).sort();
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('test_') && existsSync(join(dir, n, 'model.onnx')))
+    .sort();
 }
 
 function readPb(path: string): TensorProto {
@@ -41,8 +43,19 @@ function readPb(path: string): TensorProto {
 
 /** Ops whose non-first inputs broadcast against the data elementwise (may carry the batch axis). */
 const BROADCAST_ROLE: Record<string, (i: number) => boolean> = {
-  Add: () => true, Sub: () => true, Mul: () => true, Div: () => true, Pow: () => true, Max: () => true, Min: () => true,
-  Sum: () => true, Mean: () => true, PRelu: () => true, Concat: () => true, Gemm: (i) => i === 2, MatMul: (i) => i === 1,
+  Add: () => true,
+  Sub: () => true,
+  Mul: () => true,
+  Div: () => true,
+  Pow: () => true,
+  Max: () => true,
+  Min: () => true,
+  Sum: () => true,
+  Mean: () => true,
+  PRelu: () => true,
+  Concat: () => true,
+  Gemm: (i) => i === 2,
+  MatMul: (i) => i === 1,
 };
 
 export interface NodeTestResult {
@@ -57,12 +70,26 @@ export interface NodeTestResult {
 function sliceBatch(t: TensorProto, i: number): TensorProto {
   const d = decodeTensor(t, 'test');
   const per = numel(d.dims.slice(1));
-  return { name: t.name, dims: [1, ...d.dims.slice(1)], dataType: 1, floatData: [Float32Array.from(d.data.subarray(i * per, (i + 1) * per))], int32Data: [], int64Data: [], doubleData: [], uint64Data: [] };
+  return {
+    name: t.name,
+    dims: [1, ...d.dims.slice(1)],
+    dataType: 1,
+    floatData: [Float32Array.from(d.data.subarray(i * per, (i + 1) * per))],
+    int32Data: [],
+    int64Data: [],
+    doubleData: [],
+    uint64Data: [],
+  };
 }
 
 async function runOnce(model: ModelProto, name: string, x: Tensor, outputs: string[]): Promise<Tensor[]> {
   const { graph } = importOnnx(model, { file: name, anyInput: true });
-  const m: Model = { id: name, graph, source: name, preprocess: { size: [1, 1], resize: [1, 1], channelOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 } };
+  const m: Model = {
+    id: name,
+    graph,
+    source: name,
+    preprocess: { size: [1, 1], resize: [1, 1], channelOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 },
+  };
   const net = createNet(m);
   try {
     const lay = nchwToLayout(Float32Array.from(x.data), x.dims);
@@ -72,7 +99,7 @@ async function runOnce(model: ModelProto, name: string, x: Tensor, outputs: stri
     const out: Tensor[] = [];
     for (const o of outputs) {
       const t = res[o];
-      const back = layoutToNchw(await t.data() as Float32Array, t.shape);
+      const back = layoutToNchw((await t.data()) as Float32Array, t.shape);
       out.push({ name: o, dims: back.shape, dataType: 1, data: back.data });
       t.dispose();
     }
@@ -118,18 +145,23 @@ export async function runNodeTest(dir: string, rtol = 1e-3, atol = 1e-7): Promis
       const all = parts.map((p) => p[k]);
       const data = new Float32Array(all.reduce((s, t) => s + t.data.length, 0));
       let o = 0;
-      for (const t of all) { data.set(t.data, o); o += t.data.length; }
+      for (const t of all) {
+        data.set(t.data, o);
+        o += t.data.length;
+      }
       return { name: outputs[k], dims: [N, ...all[0].dims.slice(1)], dataType: 1, data };
     });
   }
-  let worstExcess = -Infinity, maxAbs = 0;
+  let worstExcess = -Infinity,
+    maxAbs = 0;
   want.forEach((w, k) => {
     const gk = got[k];
     if (gk.dims.length !== w.dims.length || gk.dims.some((d, i) => d !== w.dims[i])) {
       throw new Error(`output ${k}: shape [${gk.dims}] instead of [${w.dims}]`);
     }
     for (let i = 0; i < w.data.length; i++) {
-      const a = gk.data[i], b = w.data[i];
+      const a = gk.data[i],
+        b = w.data[i];
       const diff = Math.abs(a - b);
       const excess = a === b || (Number.isNaN(a) && Number.isNaN(b)) ? -1 : Number.isNaN(diff) ? Infinity : diff - (atol + rtol * Math.abs(b));
       worstExcess = Math.max(worstExcess, excess);

@@ -10,7 +10,10 @@ import { createNet } from '../../pipeline/engine/net/build.ts';
 import { layoutToNchw, nchwToLayout } from '../../pipeline/engine/net/layout.ts';
 import type { Model } from '../../pipeline/graph/types.ts';
 
-export interface Blob { dims: number[]; data: Float32Array }
+export interface Blob {
+  dims: number[];
+  data: Float32Array;
+}
 
 /** onnxruntime outputs (float tensors only), by name. */
 export async function ortRun(bytes: Uint8Array, input: string, x: Float32Array, dims: number[], outputs: string[]): Promise<Map<string, Blob>> {
@@ -26,9 +29,19 @@ export async function ortRun(bytes: Uint8Array, input: string, x: Float32Array, 
 }
 
 /** deepvis: every blob of the imported graph for input x (NCHW), back in NCHW order. */
-export async function deepvisRun(bytes: Uint8Array, x: Float32Array, dims: number[], opts: Partial<OnnxImportOptions> = {}): Promise<{ blobs: Map<string, Blob>; model: Model }> {
+export async function deepvisRun(
+  bytes: Uint8Array,
+  x: Float32Array,
+  dims: number[],
+  opts: Partial<OnnxImportOptions> = {},
+): Promise<{ blobs: Map<string, Blob>; model: Model }> {
   const { graph } = importOnnx(readModel(bytes, 'test.onnx'), { file: 'test.onnx', ...opts });
-  const model: Model = { id: 'test', graph, source: 'test.onnx', preprocess: { size: [dims[2], dims[3]], resize: [dims[2], dims[3]], channelOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 } };
+  const model: Model = {
+    id: 'test',
+    graph,
+    source: 'test.onnx',
+    preprocess: { size: [dims[2], dims[3]], resize: [dims[2], dims[3]], channelOrder: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 },
+  };
   const net = createNet(model);
   const names = graph.blobs.map((b) => b.name);
   const lay = nchwToLayout(x, dims);
@@ -48,7 +61,8 @@ export async function deepvisRun(bytes: Uint8Array, x: Float32Array, dims: numbe
 
 /** max |a − b| / max |b| over a blob. */
 export function relErr(a: Blob, b: Blob): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.data.length; i++) {
     num = Math.max(num, Math.abs(a.data[i] - b.data[i]));
     den = Math.max(den, Math.abs(b.data[i]));

@@ -54,7 +54,10 @@ class Buf {
     this.flush();
     const out = new Uint8Array(this.chunks.reduce((a, c) => a + c.length, 0));
     let o = 0;
-    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
     return out;
   }
 }
@@ -93,7 +96,8 @@ export function encodeTensor(t: TensorSpec): Uint8Array {
   if (t.name) m.str(8, t.name);
   const storage = t.storage ?? 'raw';
   if (storage === 'typed') {
-    if (type === FLOAT) m.bytes(4, float32Bytes(t.data)); // packed float_data
+    if (type === FLOAT)
+      m.bytes(4, float32Bytes(t.data)); // packed float_data
     else m.packedInts(7, Array.from(t.data));
   } else if (storage === 'raw') {
     m.bytes(9, type === FLOAT ? float32Bytes(t.data) : int64Bytes(t.data));
@@ -146,7 +150,10 @@ export class OnnxBuilder {
   /** Bytes of external data written by initializers stored externally. */
   external = new Uint8Array(0);
 
-  constructor(readonly opset = 13, readonly graphName = 'test') {}
+  constructor(
+    readonly opset = 13,
+    readonly graphName = 'test',
+  ) {}
 
   input(name: string, dims: (number | string)[]): this {
     this.inputs.push(valueInfo(name, dims));

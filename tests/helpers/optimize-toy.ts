@@ -8,7 +8,8 @@ import type { Net } from '../../pipeline/engine/net/types.ts';
 import { Rng } from '../../pipeline/stages/optimize/rng.ts';
 
 export function toyModel(size = 16): Model {
-  const h = size, w = size;
+  const h = size,
+    w = size;
   return {
     id: 'toy',
     source: 'test',
@@ -19,7 +20,19 @@ export function toyModel(size = 16): Model {
       input: { blob: 'data', shape: [3, h, w] },
       layers: [
         { kind: 'input', name: 'data', bottoms: [], tops: ['data'], shape: [3, h, w] },
-        { kind: 'conv', name: 'conv1', bottoms: ['data'], tops: ['conv1'], numOutput: 4, kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: [1, 1], group: 1, biasTerm: true },
+        {
+          kind: 'conv',
+          name: 'conv1',
+          bottoms: ['data'],
+          tops: ['conv1'],
+          numOutput: 4,
+          kernel: [3, 3],
+          stride: [1, 1],
+          pad: [1, 1],
+          dilation: [1, 1],
+          group: 1,
+          biasTerm: true,
+        },
         { kind: 'relu', name: 'relu1', bottoms: ['conv1'], tops: ['conv1'], negativeSlope: 0 },
         { kind: 'pool', name: 'pool1', bottoms: ['conv1'], tops: ['pool1'], method: 'max', kernel: [2, 2], stride: [2, 2], pad: [0, 0], global: false },
         { kind: 'fc', name: 'fc', bottoms: ['pool1'], tops: ['fc'], numOutput: 5, biasTerm: true },
@@ -37,7 +50,11 @@ export function toyModel(size = 16): Model {
 export function toyNet(model = toyModel()): Net {
   const [h, w] = model.preprocess.size;
   const rng = new Rng('toy-weights');
-  const rand = (shape: number[], sd: number) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal() * sd), shape);
+  const rand = (shape: number[], sd: number) =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal() * sd),
+      shape,
+    );
   const wc = rand([3, 3, 3, 4], 0.02);
   const bc = rand([4], 0.1);
   const wf = rand([(h / 2) * (w / 2) * 4, 5], 0.1);

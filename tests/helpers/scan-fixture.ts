@@ -30,7 +30,7 @@ layer { name: "prob" type: "Softmax" bottom: "fc3" top: "prob" }
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** `n` seeded random JPEGs named `<synset>_<i>.jpg` (synsets in turn), of varied sizes. */
@@ -39,12 +39,15 @@ export async function writePhotos(dir: string, n: number, seed = 1): Promise<str
   const r = rng(seed);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const w = 40 + Math.floor(r() * 60), h = 40 + Math.floor(r() * 60);
+    const w = 40 + Math.floor(r() * 60),
+      h = 40 + Math.floor(r() * 60);
     const px = Buffer.alloc(w * h * 3);
     const base = [r() * 255, r() * 255, r() * 255];
     for (let j = 0; j < px.length; j++) px[j] = Math.max(0, Math.min(255, base[j % 3] + (r() - 0.5) * 120));
     const name = `${TINY_SYNSETS[i % TINY_SYNSETS.length]}_${String(i).padStart(4, '0')}.jpg`;
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toFile(join(dir, name));
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg({ quality: 85 })
+      .toFile(join(dir, name));
     out.push(name);
   }
   return out;
@@ -80,18 +83,29 @@ export function png(width: number, height: number, bitDepth: number, colorType: 
 export async function writeBadImages(dir: string): Promise<Record<string, 'skip' | 'handle' | 'either'>> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'empty.jpg'), Buffer.alloc(0));
-  const good = await sharp({ create: { width: 120, height: 90, channels: 3, background: { r: 200, g: 30, b: 60 } } }).jpeg().toBuffer();
+  const good = await sharp({ create: { width: 120, height: 90, channels: 3, background: { r: 200, g: 30, b: 60 } } })
+    .jpeg()
+    .toBuffer();
   await writeFile(join(dir, 'truncated.jpg'), good.subarray(0, Math.floor(good.length / 2)));
   await writeFile(join(dir, 'notes.jpg'), 'this is a text file, not a JPEG\n');
   // 16-bit RGB, 16×12, a gradient.
-  await writeFile(join(dir, 'deep16.png'), png(16, 12, 16, 2, (y) => {
-    const b = Buffer.alloc(16 * 6);
-    for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) b.writeUInt16BE((x * 4000 + y * 1000 + c * 9000) % 65536, (x * 3 + c) * 2);
-    return b;
-  }));
-  await writeFile(join(dir, 'one.png'), png(1, 1, 8, 2, () => Buffer.from([10, 200, 30])));
+  await writeFile(
+    join(dir, 'deep16.png'),
+    png(16, 12, 16, 2, (y) => {
+      const b = Buffer.alloc(16 * 6);
+      for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) b.writeUInt16BE((x * 4000 + y * 1000 + c * 9000) % 65536, (x * 3 + c) * 2);
+      return b;
+    }),
+  );
+  await writeFile(
+    join(dir, 'one.png'),
+    png(1, 1, 8, 2, () => Buffer.from([10, 200, 30])),
+  );
   // 20000×20000, 1-bit grayscale: a valid image of 400 M pixels in ~50 KB.
   const zeros = Buffer.alloc(2500);
-  await writeFile(join(dir, 'huge.png'), png(20000, 20000, 1, 0, () => zeros));
+  await writeFile(
+    join(dir, 'huge.png'),
+    png(20000, 20000, 1, 0, () => zeros),
+  );
   return { 'empty.jpg': 'skip', 'truncated.jpg': 'either', 'notes.jpg': 'skip', 'deep16.png': 'handle', 'one.png': 'handle', 'huge.png': 'either' };
 }

@@ -26,19 +26,27 @@ export function randomizeWeights(model: tf.LayersModel, seed: number): void {
 /** Saves a Layers model as `dir/model.json` with its weights split over `shards` files. */
 export async function saveLayersModel(model: tf.LayersModel, dir: string, shards = 2): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    const data = new Uint8Array(a.weightData as ArrayBuffer);
-    const paths: string[] = [];
-    const size = Math.ceil(data.length / shards);
-    for (let i = 0; i < shards; i++) {
-      const p = `group1-shard${i + 1}of${shards}.bin`;
-      writeFileSync(join(dir, p), data.subarray(i * size, Math.min((i + 1) * size, data.length)));
-      paths.push(p);
-    }
-    const json = { format: 'layers-model', generatedBy: 'deepvis tests', convertedBy: null, modelTopology: a.modelTopology, weightsManifest: [{ paths, weights: a.weightSpecs }] };
-    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      const data = new Uint8Array(a.weightData as ArrayBuffer);
+      const paths: string[] = [];
+      const size = Math.ceil(data.length / shards);
+      for (let i = 0; i < shards; i++) {
+        const p = `group1-shard${i + 1}of${shards}.bin`;
+        writeFileSync(join(dir, p), data.subarray(i * size, Math.min((i + 1) * size, data.length)));
+        paths.push(p);
+      }
+      const json = {
+        format: 'layers-model',
+        generatedBy: 'deepvis tests',
+        convertedBy: null,
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths, weights: a.weightSpecs }],
+      };
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
 }
 
 /** A Sequential CNN: same/valid convs, BN, pooling, padding, depthwise/separable convs, dense + softmax. */
@@ -47,7 +55,15 @@ export function sequentialCnn(): tf.Sequential {
   const m = tf.sequential({ name: 'seqcnn' });
   m.add(L.conv2d({ name: 'conv1', inputShape: [29, 31, 3], filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }));
   m.add(L.batchNormalization({ name: 'bn1', epsilon: 1e-3 }));
-  m.add(L.zeroPadding2d({ name: 'pad1', padding: [[1, 0], [2, 1]] }));
+  m.add(
+    L.zeroPadding2d({
+      name: 'pad1',
+      padding: [
+        [1, 0],
+        [2, 1],
+      ],
+    }),
+  );
   m.add(L.depthwiseConv2d({ name: 'dw', kernelSize: 3, depthMultiplier: 2, padding: 'valid', activation: 'relu6' }));
   m.add(L.maxPooling2d({ name: 'pool1', poolSize: 3, strides: 2, padding: 'same' }));
   m.add(L.separableConv2d({ name: 'sep', filters: 12, kernelSize: 3, padding: 'same', activation: 'sigmoid' }));
@@ -75,12 +91,21 @@ export function functionalCnn(bnCenter = false): tf.LayersModel {
   const down = L.conv2d({ name: 'down', filters: 8, kernelSize: 3, strides: 2, padding: 'valid' }).apply(cat) as tf.SymbolicTensor;
   const prelu = L.prelu({ name: 'prelu', sharedAxes: [1, 2] }).apply(down) as tf.SymbolicTensor;
   const up = L.conv2dTranspose({ name: 'up', filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(prelu) as tf.SymbolicTensor;
-  const crop = L.cropping2D({ name: 'crop', cropping: [[1, 2], [0, 1]] }).apply(up) as tf.SymbolicTensor;
+  const crop = L.cropping2D({
+    name: 'crop',
+    cropping: [
+      [1, 2],
+      [0, 1],
+    ],
+  }).apply(up) as tf.SymbolicTensor;
   const relu6 = L.reLU({ name: 'relu6', maxValue: 6 }).apply(crop) as tf.SymbolicTensor;
   const perm = L.permute({ name: 'perm', dims: [3, 1, 2] }).apply(relu6) as tf.SymbolicTensor;
   const resh = L.reshape({ name: 'resh', targetShape: [19, 5, 17] }).apply(perm) as tf.SymbolicTensor;
   const gap = L.globalAveragePooling2d({ name: 'gap' }).apply(relu6) as tf.SymbolicTensor;
-  const mul = L.multiply({ name: 'mul' }).apply([gap, L.dense({ name: 'gate', units: 5, activation: 'sigmoid' }).apply(gap) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  const mul = L.multiply({ name: 'mul' }).apply([
+    gap,
+    L.dense({ name: 'gate', units: 5, activation: 'sigmoid' }).apply(gap) as tf.SymbolicTensor,
+  ]) as tf.SymbolicTensor;
   const flat = L.flatten({ name: 'flat' }).apply(resh) as tf.SymbolicTensor;
   const both = L.concatenate({ name: 'both' }).apply([flat, mul]) as tf.SymbolicTensor;
   const out = L.dense({ name: 'logits', units: 4 }).apply(both) as tf.SymbolicTensor;

@@ -15,12 +15,26 @@ function model(shape: [number, number, number], layers: Layer[], weights: Record
     graph: { name: 't', layers: [input, ...layers], input: { blob: 'data', shape }, blobs: [], weights: new Map(Object.entries(weights)) },
   };
 }
-const blob = (shape: number[], f: (i: number) => number): ParamBlob => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
+const blob = (shape: number[], f: (i: number) => number): ParamBlob => ({
+  shape,
+  data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)),
+});
 const run = (m: Model, x: number[]) => referenceForward(m, x);
 const round = (a: ArrayLike<number>) => Array.from(a, (v) => Math.round(v * 1e6) / 1e6);
 
 /** Brute-force convolution straight from the definition, bounds-checked per tap. */
-function bruteConv(x: Float64Array, [C, H, W]: number[], w: Float32Array, b: Float32Array, O: number, k: number[], s: number[], p: number[], d: number[], G: number) {
+function bruteConv(
+  x: Float64Array,
+  [C, H, W]: number[],
+  w: Float32Array,
+  b: Float32Array,
+  O: number,
+  k: number[],
+  s: number[],
+  p: number[],
+  d: number[],
+  G: number,
+) {
   const OH = Math.floor((H + 2 * p[0] - (d[0] * (k[0] - 1) + 1)) / s[0]) + 1;
   const OW = Math.floor((W + 2 * p[1] - (d[1] * (k[1] - 1) + 1)) / s[1]) + 1;
   const Cg = C / G;
@@ -45,9 +59,27 @@ function bruteConv(x: Float64Array, [C, H, W]: number[], w: Float32Array, b: Flo
 
 describe('reference convolution', () => {
   it('matches a hand-computed 2×2 kernel on a 3×3 image', () => {
-    const m = model([1, 3, 3], [{ kind: 'conv', name: 'c', bottoms: ['data'], tops: ['c'], numOutput: 1, kernel: [2, 2], stride: [1, 1], pad: [0, 0], dilation: [1, 1], group: 1, biasTerm: true }], {
-      c: [blob([1, 1, 2, 2], (i) => [1, 2, 3, 4][i]), blob([1], () => 0.5)],
-    });
+    const m = model(
+      [1, 3, 3],
+      [
+        {
+          kind: 'conv',
+          name: 'c',
+          bottoms: ['data'],
+          tops: ['c'],
+          numOutput: 1,
+          kernel: [2, 2],
+          stride: [1, 1],
+          pad: [0, 0],
+          dilation: [1, 1],
+          group: 1,
+          biasTerm: true,
+        },
+      ],
+      {
+        c: [blob([1, 1, 2, 2], (i) => [1, 2, 3, 4][i]), blob([1], () => 0.5)],
+      },
+    );
     // x = 1..9; out(0,0) = 1·1 + 2·2 + 3·4 + 4·5 + 0.5
     const out = run(m, [1, 2, 3, 4, 5, 6, 7, 8, 9]).get('c')!;
     expect(out.shape).toEqual([1, 2, 2]);
@@ -57,14 +89,46 @@ describe('reference convolution', () => {
   it('matches brute force with groups, padding, strides and dilation (rectangular)', () => {
     const [C, H, W, O, G] = [6, 11, 9, 4, 2];
     for (const [k, s, p, d] of [
-      [[3, 3], [1, 1], [1, 1], [1, 1]],
-      [[5, 3], [2, 3], [2, 1], [1, 1]],
-      [[3, 2], [2, 1], [2, 0], [2, 3]],
-      [[11, 9], [4, 4], [0, 0], [1, 1]],
+      [
+        [3, 3],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+      [
+        [5, 3],
+        [2, 3],
+        [2, 1],
+        [1, 1],
+      ],
+      [
+        [3, 2],
+        [2, 1],
+        [2, 0],
+        [2, 3],
+      ],
+      [
+        [11, 9],
+        [4, 4],
+        [0, 0],
+        [1, 1],
+      ],
     ]) {
       const w = blob([O, C / G, k[0], k[1]], (i) => Math.sin(i * 1.7));
       const b = blob([O], (i) => i - 1.5);
-      const layer: Layer = { kind: 'conv', name: 'c', bottoms: ['data'], tops: ['c'], numOutput: O, kernel: k as [number, number], stride: s as [number, number], pad: p as [number, number], dilation: d as [number, number], group: G, biasTerm: true };
+      const layer: Layer = {
+        kind: 'conv',
+        name: 'c',
+        bottoms: ['data'],
+        tops: ['c'],
+        numOutput: O,
+        kernel: k as [number, number],
+        stride: s as [number, number],
+        pad: p as [number, number],
+        dilation: d as [number, number],
+        group: G,
+        biasTerm: true,
+      };
       const x = Array.from({ length: C * H * W }, (_, i) => Math.cos(i * 0.37) * 3);
       const got = run(model([C, H, W], [layer], { c: [w, b] }), x).get('c')!;
       const want = bruteConv(Float64Array.from(x), [C, H, W], w.data, b.data, O, k, s, p, d, G);
@@ -75,7 +139,17 @@ describe('reference convolution', () => {
 });
 
 describe('reference pooling (Caffe CEIL and pad-count rules)', () => {
-  const poolLayer = (method: 'max' | 'ave', k: number, s: number, p: number, global = false): Layer => ({ kind: 'pool', name: 'p', bottoms: ['data'], tops: ['p'], method, kernel: [k, k], stride: [s, s], pad: [p, p], global });
+  const poolLayer = (method: 'max' | 'ave', k: number, s: number, p: number, global = false): Layer => ({
+    kind: 'pool',
+    name: 'p',
+    bottoms: ['data'],
+    tops: ['p'],
+    method,
+    kernel: [k, k],
+    stride: [s, s],
+    pad: [p, p],
+    global,
+  });
   it('uses ceil: 6×6, k3 s2 → 3×3, the last window clipped', () => {
     const x = Array.from({ length: 36 }, (_, i) => i);
     const out = run(model([1, 6, 6], [poolLayer('max', 3, 2, 0)]), x).get('p')!;
@@ -84,7 +158,10 @@ describe('reference pooling (Caffe CEIL and pad-count rules)', () => {
   });
   it('drops a last window that would start in the padding', () => {
     // H = 3, k = 2, s = 2, p = 1: ceil((3 + 2 − 2)/2) + 1 = 3, but (3−1)·2 = 4 ≥ 3 + 1 → 2.
-    const out = run(model([1, 3, 3], [poolLayer('max', 2, 2, 1)]), Array.from({ length: 9 }, (_, i) => i)).get('p')!;
+    const out = run(
+      model([1, 3, 3], [poolLayer('max', 2, 2, 1)]),
+      Array.from({ length: 9 }, (_, i) => i),
+    ).get('p')!;
     expect(out.shape).toEqual([1, 2, 2]);
     expect([...out.data]).toEqual([0, 2, 6, 8]);
   });

@@ -9,7 +9,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const PIPELINE = join(ROOT, 'pipeline');
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+  );
 }
 
 /** Relative specifiers of static and dynamic imports and `new URL('…', import.meta.url)`. */

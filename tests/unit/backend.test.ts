@@ -36,7 +36,10 @@ describe('initBackend', () => {
 
   it.skipIf(installed('webgpu'))('an explicit webgpu without the "webgpu" package is a UserError saying how to get it', async () => {
     await initBackend('wasm');
-    await expect(initBackend('webgpu')).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/needs the optional package "webgpu" \(npm install webgpu\)/) });
+    await expect(initBackend('webgpu')).rejects.toMatchObject({
+      name: 'UserError',
+      message: expect.stringMatching(/needs the optional package "webgpu" \(npm install webgpu\)/),
+    });
     expect(tf.getBackend()).toBe('wasm');
   });
 

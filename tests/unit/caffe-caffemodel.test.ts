@@ -109,7 +109,11 @@ describe('weights matched to layers by name', () => {
 
   it('transposed InnerProduct weights are stored back as [out, in]', async () => {
     const proto = PROTO.replace('num_output: 3 }', 'num_output: 3 transpose: true }');
-    const t = Array.from({ length: 108 }, (_, k) => { const i = k % 3, j = Math.floor(k / 3); return i * 36 + j; });
+    const t = Array.from({ length: 108 }, (_, k) => {
+      const i = k % 3,
+        j = Math.floor(k / 3);
+      return i * 36 + j;
+    });
     const w = netParameter([goodLayers()[0], { msg: layerV2('fc', 'InnerProduct', [blob([36, 3], t), blob([3], [0, 0, 0])]) }]);
     const m = await loadModel(modelDir(proto, w));
     expect([...m.graph.weights!.get('fc')![0].data]).toEqual(Array.from({ length: 108 }, (_, k) => k));

@@ -57,7 +57,12 @@ layer { name: "flat" type: "Flatten" bottom: "gp" top: "flat" }`);
     const a = n.layers[1] as Extract<Layer, { kind: 'conv' }>;
     expect([a.kernel, a.stride, a.pad, a.biasTerm]).toEqual([[3, 5], [1, 2], [1, 2], false]);
     const b = n.layers[2] as Extract<Layer, { kind: 'conv' }>;
-    expect([b.kernel, b.stride, b.pad, b.dilation]).toEqual([[3, 5], [1, 2], [2, 4], [2, 2]]);
+    expect([b.kernel, b.stride, b.pad, b.dilation]).toEqual([
+      [3, 5],
+      [1, 2],
+      [2, 4],
+      [2, 2],
+    ]);
     expect(n.shape('a')).toEqual([6, 20, 12]);
     expect(n.shape('b')).toEqual([2, 20, 12]); // h: 20+4-5+1, w: floor((24+8-9)/2)+1
     expect(n.shape('cat')).toEqual([8, 20, 12]);
@@ -82,8 +87,16 @@ layer { name: "flat" type: "Flatten" bottom: "gp" top: "flat" }`);
     // H=6, k=2, s=2, p=1: ceil((6+2-2)/2)+1 = 4; (4-1)*2 = 6 >= 6+1? no → 4
     // H=5, k=3, s=2, p=1: ceil((5+2-3)/2)+1 = 3; (3-1)*2 = 4 >= 6? no → 3
     // H=4, k=2, s=3, p=1: ceil((4+2-2)/3)+1 = 3; (3-1)*3 = 6 >= 5 → 2
-    for (const [h, k, s, p, want] of [[6, 2, 2, 1, 4], [5, 3, 2, 1, 3], [4, 2, 3, 1, 2], [13, 3, 2, 0, 6], [14, 3, 2, 0, 7]]) {
-      const n = net(`${V2_INPUT(1, h)}layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: MAX kernel_size: ${k} stride: ${s} pad: ${p} } }`);
+    for (const [h, k, s, p, want] of [
+      [6, 2, 2, 1, 4],
+      [5, 3, 2, 1, 3],
+      [4, 2, 3, 1, 2],
+      [13, 3, 2, 0, 6],
+      [14, 3, 2, 0, 7],
+    ]) {
+      const n = net(
+        `${V2_INPUT(1, h)}layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: MAX kernel_size: ${k} stride: ${s} pad: ${p} } }`,
+      );
       expect(n.shape('p')).toEqual([1, want, want]);
     }
   });
@@ -100,19 +113,49 @@ layer { name: "acc" type: "Accuracy" bottom: "c" bottom: "label" top: "acc" excl
   it('errors name the layer: unsupported type, data layer, WITHIN_CHANNEL LRN, bad shapes', () => {
     const cases: [string, RegExp][] = [
       [`${V2_INPUT(3, 8)}layer { name: "foo" type: "Crop" bottom: "data" top: "foo" }`, /n\.prototxt:2:21: layer "foo": unsupported type "Crop"/],
-      [`input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\nlayers { name: "s" type: SIGMOID bottom: "data" top: "s" }`, /layer "s": unsupported type "SIGMOID"/],
+      [
+        `input: "data" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\nlayers { name: "s" type: SIGMOID bottom: "data" top: "s" }`,
+        /layer "s": unsupported type "SIGMOID"/,
+      ],
       [`layer { name: "d" type: "Data" top: "data" }`, /layer "d": type "Data" reads training data/],
-      [`${V2_INPUT(3, 8)}layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { norm_region: WITHIN_CHANNEL } }`, /layer "n": LRN norm_region WITHIN_CHANNEL is not supported/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 group: 2 } }`, /layer "c": input channels 3 are not divisible by group 2/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "nope" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }`, /layer "c": bottom "nope" is not produced by any earlier layer/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 } }`, /layer "c": kernel_size \(or kernel_h\/kernel_w\) is required/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 9 } }`, /layer "c": kernel 9×9 does not fit/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 kernel_h: 3 kernel_w: 3 } }`, /give either kernel_size or kernel_h\/kernel_w/],
-      [`${V2_INPUT(3, 8)}layer { name: "e" type: "Eltwise" bottom: "data" bottom: "data" top: "e" eltwise_param { operation: MAX coeff: 1 coeff: 2 } }`, /layer "e": Eltwise coeff is only allowed with operation SUM/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: -4 kernel_size: 3 } }`, /n\.prototxt:2:\d+: layer "c": num_output must be an integer ≥ 1, got -4/],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "n" type: "LRN" bottom: "data" top: "n" lrn_param { norm_region: WITHIN_CHANNEL } }`,
+        /layer "n": LRN norm_region WITHIN_CHANNEL is not supported/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 group: 2 } }`,
+        /layer "c": input channels 3 are not divisible by group 2/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "nope" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }`,
+        /layer "c": bottom "nope" is not produced by any earlier layer/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 } }`,
+        /layer "c": kernel_size \(or kernel_h\/kernel_w\) is required/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 9 } }`,
+        /layer "c": kernel 9×9 does not fit/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 kernel_h: 3 kernel_w: 3 } }`,
+        /give either kernel_size or kernel_h\/kernel_w/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "e" type: "Eltwise" bottom: "data" bottom: "data" top: "e" eltwise_param { operation: MAX coeff: 1 coeff: 2 } }`,
+        /layer "e": Eltwise coeff is only allowed with operation SUM/,
+      ],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: -4 kernel_size: 3 } }`,
+        /n\.prototxt:2:\d+: layer "c": num_output must be an integer ≥ 1, got -4/,
+      ],
       [`layer { name: "c" type: "ReLU" bottom: "x" top: "x" }`, /layer "c": comes before any input|bottom "x" is not produced/],
       [`${V2_INPUT(3, 8)}${V2_INPUT(3, 8).replace(/data/g, 'd2')}`, /only one image input is supported/],
-      [`${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "data" convolution_param { num_output: 4 kernel_size: 1 } }`, /a conv layer cannot run in place/],
+      [
+        `${V2_INPUT(3, 8)}layer { name: "c" type: "Convolution" bottom: "data" top: "data" convolution_param { num_output: 4 kernel_size: 1 } }`,
+        /a conv layer cannot run in place/,
+      ],
     ];
     for (const [text, re] of cases) {
       const e = errorOf(() => net(text));

@@ -19,7 +19,11 @@ describe('loadModel: folders, labels, preprocessing', () => {
     const dir = tmp.dir({ 'net.prototxt': PROTO, 'my_labels.txt': 'cat\ndog\nbird\n\n' });
     const m = await loadModel(join(dir, 'net.prototxt'));
     expect(m.graph.weights).toBeUndefined();
-    expect(m.labels).toEqual([{ index: 0, name: 'cat' }, { index: 1, name: 'dog' }, { index: 2, name: 'bird' }]);
+    expect(m.labels).toEqual([
+      { index: 0, name: 'cat' },
+      { index: 1, name: 'dog' },
+      { index: 2, name: 'bird' },
+    ]);
     expect(m.id).toMatch(/^deepvis-model-/);
     expect(m.preprocess).toEqual({ size: [6, 6], resize: [256, 256], channelOrder: 'BGR', mean: [104, 117, 123], std: [1, 1, 1], scale: 1 });
   });
@@ -66,6 +70,8 @@ describe('loadModel: folders, labels, preprocessing', () => {
 
   it('a missing path names the accepted forms', async () => {
     const e = await rejection(loadModel('/no/such/model'));
-    expect(e.message).toBe('model not found: /no/such/model (expected a folder with a .prototxt, a .prototxt file, or a preset name: bvlc_googlenet, squeezenet_v1.1)');
+    expect(e.message).toBe(
+      'model not found: /no/such/model (expected a folder with a .prototxt, a .prototxt file, or a preset name: bvlc_googlenet, squeezenet_v1.1)',
+    );
   });
 });

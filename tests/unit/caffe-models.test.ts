@@ -14,8 +14,18 @@ describe.skipIf(!A.dir)(`shared Caffe models ${A.skipReason ?? ''}`, () => {
     expect(m.graph.weights).toBeUndefined();
     const by = new Map(m.graph.blobs.map((b) => [b.name, b]));
     const shapes: Record<string, number[]> = {
-      conv1: [96, 55, 55], pool1: [96, 27, 27], conv2: [256, 27, 27], pool2: [256, 13, 13], conv3: [384, 13, 13],
-      conv4: [384, 13, 13], conv5: [256, 13, 13], pool5: [256, 6, 6], fc6: [4096], fc7: [4096], fc8: [1000], prob: [1000],
+      conv1: [96, 55, 55],
+      pool1: [96, 27, 27],
+      conv2: [256, 27, 27],
+      pool2: [256, 13, 13],
+      conv3: [384, 13, 13],
+      conv4: [384, 13, 13],
+      conv5: [256, 13, 13],
+      pool5: [256, 6, 6],
+      fc6: [4096],
+      fc7: [4096],
+      fc8: [1000],
+      prob: [1000],
     };
     for (const [name, shape] of Object.entries(shapes)) expect(by.get(name)?.shape, name).toEqual(shape);
     const rf: Record<string, number> = { conv1: 11, conv2: 51, conv3: 99, conv4: 131, conv5: 163 };

@@ -28,7 +28,7 @@ layer < name: 'a\\'b\\n\\x41\\101' type: "ReLU" relu_param { negative_slope: -.5
     expect((conv.get('param')!.value as TextMessage).get('decay_mult')!.value).toBe(-2);
     const relu = layers[1].value as TextMessage;
     expect(relu.get('name')!.value).toBe("a'b\nAA");
-    expect(((relu.get('relu_param')!.value as TextMessage).get('negative_slope')!.value)).toBe(-0.5);
+    expect((relu.get('relu_param')!.value as TextMessage).get('negative_slope')!.value).toBe(-0.5);
     expect(layers[1].line).toBe(8);
   });
 
@@ -58,7 +58,9 @@ x: -inf y: nan z: [1, 2.5f, 3e2] flag: true`,
   });
 
   it('reports an unclosed message and an unterminated string', () => {
-    expect(errorOf(() => parsePrototxt('layer {\n name: "x"\n', 'a.prototxt')).message).toMatch(/a\.prototxt:3:1: expected "\}" to close the message opened at 1:7/);
+    expect(errorOf(() => parsePrototxt('layer {\n name: "x"\n', 'a.prototxt')).message).toMatch(
+      /a\.prototxt:3:1: expected "\}" to close the message opened at 1:7/,
+    );
     expect(errorOf(() => parsePrototxt('name: "abc\n', 'b.prototxt')).message).toMatch(/b\.prototxt:1:7: unterminated string/);
     expect(errorOf(() => parsePrototxt('a: 1\n}', 'c.prototxt')).message).toMatch(/c\.prototxt:2:1: expected a field name/);
     expect(errorOf(() => parsePrototxt('a: @', 'd.prototxt')).message).toMatch(/d\.prototxt:1:4: unexpected character "@"/);

@@ -24,8 +24,11 @@ describe('deepvis CLI', () => {
     expect(r.stdout).toBe(`${pkg.version}\n`);
   });
 
-  it('help scan and scan --help print scan\'s help from the table, exit 0', () => {
-    for (const args of [['help', 'scan'], ['scan', '--help']]) {
+  it("help scan and scan --help print scan's help from the table, exit 0", () => {
+    for (const args of [
+      ['help', 'scan'],
+      ['scan', '--help'],
+    ]) {
       const r = cli(...args);
       expect(r.status).toBe(0);
       expect(r.stdout.trim()).toBe(commandHelp('scan'));
@@ -56,7 +59,10 @@ describe('deepvis CLI', () => {
   it('help loads no TensorFlow.js, sharp or Astro', () => {
     const trace = join(mkdtempSync(join(tmpdir(), 'deepvis-trace-')), 'imports.txt');
     for (const args of [['--help'], ['help', 'run'], ['optimize', '--help'], ['--version']]) {
-      execFileSync(process.execPath, ['--import', join(ROOT, 'tests/helpers/trace-imports.mjs'), BIN, ...args], { env: { ...process.env, DEEPVIS_TRACE_IMPORTS: trace }, encoding: 'utf8' });
+      execFileSync(process.execPath, ['--import', join(ROOT, 'tests/helpers/trace-imports.mjs'), BIN, ...args], {
+        env: { ...process.env, DEEPVIS_TRACE_IMPORTS: trace },
+        encoding: 'utf8',
+      });
     }
     const loaded = readFileSync(trace, 'utf8').split('\n');
     expect(loaded.some((s) => s.includes('pipeline/cli/main.ts'))).toBe(true); // the trace works

@@ -13,14 +13,46 @@ function tinyModel(layers: Layer[], weights: Record<string, ParamBlob[]> | 'rand
   const { input, blobs } = inferShapes(layers, 'test');
   const graph = { name: 'tiny', layers, input, blobs, weights: undefined as Map<string, ParamBlob[]> | undefined };
   graph.weights = weights === 'random' ? randomWeights(graph, 5) : new Map(Object.entries(weights));
-  return { id: 'tiny', graph, preprocess: { size: [input.shape[1], input.shape[2]], resize: [input.shape[1], input.shape[2]], channelOrder: 'BGR', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 }, source: 'test' };
+  return {
+    id: 'tiny',
+    graph,
+    preprocess: {
+      size: [input.shape[1], input.shape[2]],
+      resize: [input.shape[1], input.shape[2]],
+      channelOrder: 'BGR',
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      scale: 1,
+    },
+    source: 'test',
+  };
 }
 const P = (shape: number[], data: number[]): ParamBlob => ({ shape, data: Float32Array.from(data) });
-const conv = (name: string, bottom: string, top: string, numOutput: number, k: number, stride = 1, pad = 0): Layer =>
-  ({ kind: 'conv', name, bottoms: [bottom], tops: [top], numOutput, kernel: [k, k], stride: [stride, stride], pad: [pad, pad], dilation: [1, 1], group: 1, biasTerm: false });
+const conv = (name: string, bottom: string, top: string, numOutput: number, k: number, stride = 1, pad = 0): Layer => ({
+  kind: 'conv',
+  name,
+  bottoms: [bottom],
+  tops: [top],
+  numOutput,
+  kernel: [k, k],
+  stride: [stride, stride],
+  pad: [pad, pad],
+  dilation: [1, 1],
+  group: 1,
+  biasTerm: false,
+});
 const relu = (name: string, blob: string): Layer => ({ kind: 'relu', name, bottoms: [blob], tops: [blob], negativeSlope: 0 });
-const pool = (name: string, bottom: string, top: string, k: number, s: number): Layer =>
-  ({ kind: 'pool', name, bottoms: [bottom], tops: [top], method: 'max', kernel: [k, k], stride: [s, s], pad: [0, 0], global: false });
+const pool = (name: string, bottom: string, top: string, k: number, s: number): Layer => ({
+  kind: 'pool',
+  name,
+  bottoms: [bottom],
+  tops: [top],
+  method: 'max',
+  kernel: [k, k],
+  stride: [s, s],
+  pad: [0, 0],
+  global: false,
+});
 
 const MODES: GradMode[] = ['backprop', 'deconv', 'guided'];
 
@@ -35,12 +67,7 @@ describe('deconv on hand-built nets', () => {
   // the mask: 2·(−1) = −2; guided needs positive AND open: 0.
   const x = [1, -1, 2, 0, 3, -2, -1, 1, 0];
   const model = tinyModel(
-    [
-      { kind: 'input', name: 'data', bottoms: [], tops: ['data'], shape: [1, 3, 3] },
-      conv('a', 'data', 'a', 2, 1),
-      relu('ra', 'a'),
-      conv('b', 'a', 'b', 1, 1),
-    ],
+    [{ kind: 'input', name: 'data', bottoms: [], tops: ['data'], shape: [1, 3, 3] }, conv('a', 'data', 'a', 2, 1), relu('ra', 'a'), conv('b', 'a', 'b', 1, 1)],
     { a: [P([2, 1, 1, 1], [1, -1])], b: [P([1, 2, 1, 1], [-1, 2])] },
   );
   const expected: Record<GradMode, number> = { backprop: -1, deconv: -2, guided: 0 };
@@ -69,22 +96,24 @@ describe('deconv on hand-built nets', () => {
       ],
       { c: [P([1, 1, 1, 1], [2])] },
     );
-    const img = [
-      1, 5, -3, -1,
-      2, 0, -2, -4,
-      0, 0, 7, 1,
-      3, 0, 1, 9,
-    ];
+    const img = [1, 5, -3, -1, 2, 0, -2, -4, 0, 0, 7, 1, 3, 0, 1, 9];
     const net = createNet(model2);
     // p(0,0) = 2·max(1,5,2,0) = 10 from pixel (0,1); p(1,1) = 2·9 = 18 from pixel (3,3): the whole
     // gradient (2, the conv weight) lands on the switch pixel and nowhere else.
     for (const mode of MODES) {
-      const { grads, values } = unitInputGradients(net, Float32Array.from(img), [
-        { blob: 'p', unit: 0, pos: 0 },
-        { blob: 'p', unit: 0, pos: 3 },
-      ], mode);
-      const g0 = new Array(16).fill(0); g0[1] = 2;
-      const g3 = new Array(16).fill(0); g3[15] = 2;
+      const { grads, values } = unitInputGradients(
+        net,
+        Float32Array.from(img),
+        [
+          { blob: 'p', unit: 0, pos: 0 },
+          { blob: 'p', unit: 0, pos: 3 },
+        ],
+        mode,
+      );
+      const g0 = new Array(16).fill(0);
+      g0[1] = 2;
+      const g3 = new Array(16).fill(0);
+      g3[15] = 2;
       expect(Array.from(grads[0])).toEqual(g0);
       expect(Array.from(grads[1])).toEqual(g3);
       expect(values).toEqual([10, 18]);
@@ -106,7 +135,11 @@ describe('deconv on hand-built nets', () => {
     );
     const net = createNet(m);
     const input = Float32Array.from({ length: 12 * 12 * 3 }, (_, i) => Math.sin(i * 1.7) * 50);
-    const targets = [{ blob: 'c2', unit: 1, pos: 4 }, { blob: 'c1', unit: 3, pos: 37 }, { blob: 'c2', unit: 4, pos: 0 }];
+    const targets = [
+      { blob: 'c2', unit: 1, pos: 4 },
+      { blob: 'c1', unit: 3, pos: 37 },
+      { blob: 'c2', unit: 4, pos: 0 },
+    ];
     for (const mode of MODES) {
       const all = unitInputGradients(net, input, targets, mode);
       targets.forEach((t, i) => {

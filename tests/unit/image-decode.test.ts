@@ -54,7 +54,12 @@ function png16(w: number, h: number, values: number[]): Buffer {
     for (let i = 0; i < w * 3; i++) row.writeUInt16BE(values[(y * w * 3 + i) % values.length], 1 + i * 2);
     rows.push(row);
   }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('preprocessing arithmetic', () => {
@@ -66,7 +71,9 @@ describe('preprocessing arithmetic', () => {
     const rgb = new Uint8Array([255, 0, 10]);
     expect([...rgb2(rgb, CAFFE)]).toEqual([10 - 104, 0 - 117, 255 - 123]);
     expect([...rgb2(rgb, { channelOrder: 'RGB', mean: [0.485, 0.456, 0.406], std: [0.5, 0.25, 0.125], scale: 1 / 255 })].map((v) => +v.toFixed(4))).toEqual([
-      +((1 - 0.485) / 0.5).toFixed(4), +((0 - 0.456) / 0.25).toFixed(4), +((10 / 255 - 0.406) / 0.125).toFixed(4),
+      +((1 - 0.485) / 0.5).toFixed(4),
+      +((0 - 0.456) / 0.25).toFixed(4),
+      +((10 / 255 - 0.406) / 0.125).toFixed(4),
     ]);
   });
   const rgb2 = (rgb: Uint8Array, p: Parameters<typeof rgbToInput>[1]) => rgbToInput(rgb, p);
@@ -141,7 +148,12 @@ describe('image decoding', () => {
     // so the displayed image is 200×400 with black on top.
     const px: number[] = [];
     for (let y = 0; y < 200; y++) for (let x = 0; x < 400; x++) px.push(...(x < 200 ? [0, 0, 0] : [255, 255, 255]));
-    const file = await save('rotated.jpg', sharp(Buffer.from(px), { raw: { width: 400, height: 200, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }));
+    const file = await save(
+      'rotated.jpg',
+      sharp(Buffer.from(px), { raw: { width: 400, height: 200, channels: 3 } })
+        .jpeg({ quality: 95 })
+        .withMetadata({ orientation: 6 }),
+    );
     expect((await sharp(file).metadata()).orientation).toBe(6);
     const img = await decodeRgb(file, CAFFE);
     expect(img.original).toEqual({ width: 200, height: 400 });
@@ -183,9 +195,14 @@ describe('image decoding errors name the file', () => {
     await writeFile(join(dir, 'text.jpg'), 'this is not an image\n');
     await expect(decodeRgb(join(dir, 'text.jpg'), CAFFE)).rejects.toThrow(/text\.jpg: cannot decode image \(not a supported image format\)/);
     const px = Buffer.from(Array.from({ length: 300 * 300 * 3 }, (_, i) => (i * 7919) % 251));
-    const jpg = await sharp(px, { raw: { width: 300, height: 300, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+    const jpg = await sharp(px, { raw: { width: 300, height: 300, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer();
     await writeFile(join(dir, 'cut.jpg'), jpg.subarray(0, Math.floor(jpg.length / 2)));
-    const err = await decodeRgb(join(dir, 'cut.jpg'), CAFFE).then(() => null, (e: Error) => e);
+    const err = await decodeRgb(join(dir, 'cut.jpg'), CAFFE).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.name).toBe('UserError');
     expect(err?.message).toMatch(/cut\.jpg: cannot decode image \(/);
     expect(err?.message).not.toContain('\n');
@@ -194,7 +211,9 @@ describe('image decoding errors name the file', () => {
     const file = await save('big.png', solid(200, 100, 3, [1, 2, 3]).png());
     process.env.DEEPVIS_MAX_PIXELS = '10000';
     try {
-      await expect(decodeRgb(file, CAFFE)).rejects.toThrow(/big\.png: image has more than 10,000 pixels \(refused as a possible decompression bomb; set DEEPVIS_MAX_PIXELS/);
+      await expect(decodeRgb(file, CAFFE)).rejects.toThrow(
+        /big\.png: image has more than 10,000 pixels \(refused as a possible decompression bomb; set DEEPVIS_MAX_PIXELS/,
+      );
     } finally {
       delete process.env.DEEPVIS_MAX_PIXELS;
     }

@@ -30,7 +30,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
     const x = () => tf.tensor4d(randn(rng(4), 3 * 9 * 9 * 3), [3, 9, 9, 3]);
 
-    const cases = [['pool10', [7, 2, 7]], ['conv10', [11, 0]], ['fc', [9, 3]], ['fc', [9, 1, 4, 8, 0]], ['g', [5, 0]], ['sp', [4, 1]]] as const;
+    const cases = [
+      ['pool10', [7, 2, 7]],
+      ['conv10', [11, 0]],
+      ['fc', [9, 3]],
+      ['fc', [9, 1, 4, 8, 0]],
+      ['g', [5, 0]],
+      ['sp', [4, 1]],
+    ] as const;
     for (const [i, [blob, ch]] of cases.entries()) {
       // The fc weights of the 4th case are kept in blocks of 3 columns (as WebGPU's binding limit does to large fc layers).
       const maxWeightBytes = i === 3 ? 4 * 8 * 4 * 4 * 3 : undefined;

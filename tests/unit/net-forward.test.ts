@@ -78,7 +78,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
     afterAll(() => tf.disposeVariables());
 
     for (const make of [caffenetLike, inceptionLike, poolCorners]) {
-      for (const [fastGrad, maxWeightBytes] of [[true, undefined], [false, undefined], [true, 400]] as const) {
+      for (const [fastGrad, maxWeightBytes] of [
+        [true, undefined],
+        [false, undefined],
+        [true, 400],
+      ] as const) {
         const blocks = maxWeightBytes ? ', fc weights in column blocks' : '';
         it(`${make.name} (${fastGrad ? 'fast' : 'stock'} ops${blocks})`, () => {
           const model = make();

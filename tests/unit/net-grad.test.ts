@@ -69,7 +69,11 @@ function gradOf(model: Model, fastGrad: boolean, x: tf.Tensor4D, blob: string, r
   return out;
 }
 
-const configs = [['cpu', true], ['cpu', false], ['wasm', true]] as const;
+const configs = [
+  ['cpu', true],
+  ['cpu', false],
+  ['wasm', true],
+] as const;
 for (const [backend, loops] of configs) {
   describe(`fast input gradients equal stock tf.grad (${backend}${loops ? '' : ', without loop kernels'})`, () => {
     beforeAll(async () => {
@@ -90,7 +94,13 @@ for (const [backend, loops] of configs) {
           for (const blob of blobs) {
             const shape = model.graph.blobs.find((b) => b.name === blob)!.shape;
             const outShape = shape.length === 3 ? [2, shape[1], shape[2], shape[0]] : [2, shape[0]];
-            const r = tf.tensor(randn(rng(blob.length * 7 + 1), outShape.reduce((a, b) => a * b, 1)), outShape);
+            const r = tf.tensor(
+              randn(
+                rng(blob.length * 7 + 1),
+                outShape.reduce((a, b) => a * b, 1),
+              ),
+              outShape,
+            );
             const fast = gradOf(model, true, x, blob, r, mode);
             // The reference runs on the cpu backend: tfjs-wasm's MaxPoolGrad breaks ties (all-zero
             // windows after a ReLU, visible in deconv mode) differently from Caffe and tfjs-cpu.
@@ -113,7 +123,10 @@ for (const [backend, loops] of configs) {
       const model = strides();
       const [c, h, w] = model.graph.input.shape;
       const x = tf.tensor4d(randn(rng(3), 2 * h * w * c), [2, h, w, c]);
-      for (const [blob, n] of [['fc', 7], ['out', 4]] as const) {
+      for (const [blob, n] of [
+        ['fc', 7],
+        ['out', 4],
+      ] as const) {
         const r = tf.tensor2d(randn(rng(n), 2 * n), [2, n]);
         const blocks = gradOf(model, true, x, blob, r, 'guided', 4 * 5 * 2);
         const whole = gradOf(model, true, x, blob, r, 'guided');
@@ -128,7 +141,13 @@ for (const [backend, loops] of configs) {
       const net = createNet(model);
       const x = tf.tensor4d([2, 3, -1, -4], [1, 1, 1, 4]);
       const r = tf.tensor4d([1, -1, 1, -1], [1, 1, 1, 4]);
-      const g = (mode: GradMode) => Array.from(tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, ["y"], { gradMode: mode }).y, r)))(x).dataSync(), (v) => v + 0);
+      const g = (mode: GradMode) =>
+        Array.from(
+          tf
+            .grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, ['y'], { gradMode: mode }).y, r)))(x)
+            .dataSync(),
+          (v) => v + 0,
+        );
       expect(g('backprop')).toEqual([1, -1, 0, 0]);
       expect(g('deconv')).toEqual([1, 0, 1, 0]);
       expect(g('guided')).toEqual([1, 0, 0, 0]);

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { clampToPixels, gaussianBlur, gaussianKernel, percentileRows, pixelBounds, zeroSmallContribution, zeroSmallNorm } from '../../pipeline/stages/optimize/priors.ts';
+import {
+  clampToPixels,
+  gaussianBlur,
+  gaussianKernel,
+  percentileRows,
+  pixelBounds,
+  zeroSmallContribution,
+  zeroSmallNorm,
+} from '../../pipeline/stages/optimize/priors.ts';
 import { realFourierBasis } from '../../pipeline/stages/optimize/param/fourier.ts';
 import { colorMatrix } from '../../pipeline/stages/optimize/param/color.ts';
 import { Rng } from '../../pipeline/stages/optimize/rng.ts';
@@ -44,7 +52,10 @@ describe('optimize priors', () => {
 
   it('norm clip zeroes the pixels below the percentile, per image', () => {
     const rng = new Rng(2);
-    const x = tf.tensor4d(Array.from({ length: 2 * 10 * 10 * 3 }, () => rng.normal()), [2, 10, 10, 3]);
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 10 * 10 * 3 }, () => rng.normal()),
+      [2, 10, 10, 3],
+    );
     const y = zeroSmallNorm(x, 50).arraySync() as number[][][][];
     for (const img of y) {
       const zero = img.flat().filter((px) => px.every((v) => v === 0)).length;
@@ -54,7 +65,10 @@ describe('optimize priors', () => {
 
   it('contribution clip keeps the pixels with the largest |Σ x·g|', () => {
     const x = tf.ones([1, 4, 4, 3]) as tf.Tensor4D;
-    const g = tf.tensor4d(Array.from({ length: 48 }, (_, i) => Math.floor(i / 3)), [1, 4, 4, 3]); // pixel k has contribution 3k
+    const g = tf.tensor4d(
+      Array.from({ length: 48 }, (_, i) => Math.floor(i / 3)),
+      [1, 4, 4, 3],
+    ); // pixel k has contribution 3k
     const y = zeroSmallContribution(x, g, 75).dataSync();
     const kept = [];
     for (let k = 0; k < 16; k++) if (y[k * 3] !== 0) kept.push(k);

@@ -12,7 +12,10 @@ const few = (name: string, steps: number): OptimizePreset => ({ ...OPTIMIZE_PRES
 
 async function run(p: OptimizePreset, blob: string, units: number[], seeds: number[], objective: 'center' | 'channel' = 'center', gradScale = 1) {
   return render(net(), {
-    blob, objective, preset: p, gradScale,
+    blob,
+    objective,
+    preset: p,
+    gradScale,
     images: units.map((unit, i) => ({ unit, rng: jobRng('toy', blob, unit, p.name, seeds[i]) })),
   });
 }
@@ -52,7 +55,9 @@ describe.each(['cpu', 'wasm'])('optimize render on %s', (backend) => {
   it('the kept image is the best one and respects the pixel range', async () => {
     const [o] = await run(few('p3', 10), 'fc', [2], [0], 'center', 1);
     const x = tf.tensor4d(o.input, [1, 16, 16, 3]);
-    const v = unitObjective('fc', [2]).values(net().forward(x, ['fc']).fc).dataSync()[0];
+    const v = unitObjective('fc', [2])
+      .values(net().forward(x, ['fc']).fc)
+      .dataSync()[0];
     expect(v).toBeCloseTo(o.best_activation, 4);
     const mean = [104, 117, 123];
     o.input.forEach((val, i) => {
@@ -109,7 +114,9 @@ describe('pre-ReLU view', () => {
     const o = unitObjective('x', [0, 0], 'center', { preRelu: true });
     expect(Array.from(o.values(v).dataSync())).toEqual([0, 3]);
     expect(Array.from(o.loss(v).dataSync())).toEqual([-2, 3]);
-    const g = tf.grad((t) => tf.sum(o.loss(t)))(v).dataSync();
+    const g = tf
+      .grad((t) => tf.sum(o.loss(t)))(v)
+      .dataSync();
     expect(Array.from(g)).toEqual([1, 1]);
   });
 });

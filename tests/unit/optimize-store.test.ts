@@ -17,8 +17,17 @@ model.graph.layers.push({ kind: 'softmax', name: 'prob', bottoms: ['fc'], tops: 
 model.graph.blobs.push({ name: 'prob', shape: [5], producer: 'softmax', layer: 'prob', rf: { size: [16, 16], stride: [1, 1], offset: [0, 0] } });
 
 const img = (preset: string, seed: number, steps = 10): OptImage => ({
-  preset, seed, file: optImagePath('toy', { layer: 'fc', unit: 1, preset, seed }), activation: 1, start_activation: 0,
-  best_activation: 1, final_activation: 1, steps, argmax_step: null, wall_ms: 1, objective: 'center',
+  preset,
+  seed,
+  file: optImagePath('toy', { layer: 'fc', unit: 1, preset, seed }),
+  activation: 1,
+  start_activation: 0,
+  best_activation: 1,
+  final_activation: 1,
+  steps,
+  argmax_step: null,
+  wall_ms: 1,
+  objective: 'center',
 });
 
 describe('unit store', () => {
@@ -49,7 +58,10 @@ describe('model record', () => {
   it('lists every blob but the input, with class layers flagged', async () => {
     const rec = modelRecord(model);
     expect(rec.layers.map((l) => [l.name, l.units, l.classLayer])).toEqual([
-      ['conv1', 4, false], ['pool1', 4, false], ['fc', 5, true], ['prob', 5, true],
+      ['conv1', 4, false],
+      ['pool1', 4, false],
+      ['fc', 5, true],
+      ['prob', 5, true],
     ]);
     expect(rec.labels).toHaveLength(5);
     expect(await writeModelRecord(tmp, model)).toBe(true);

@@ -82,7 +82,9 @@ describe('preset resolution', () => {
     await mkdir(join(assets, 'models', 'squeezenet_v1.1'), { recursive: true });
     await writeFile(join(assets, 'models', 'squeezenet_v1.1', 'deploy.prototxt'), 'name: "x"\n');
     const n = hits.length;
-    expect(await resolvePreset('squeezenet_v1.1', { assetsDir: assets, baseUrl: base, cacheDir: join(tmp, 'c0') })).toBe(join(assets, 'models', 'squeezenet_v1.1'));
+    expect(await resolvePreset('squeezenet_v1.1', { assetsDir: assets, baseUrl: base, cacheDir: join(tmp, 'c0') })).toBe(
+      join(assets, 'models', 'squeezenet_v1.1'),
+    );
     expect(hits.length).toBe(n);
   });
 
@@ -158,7 +160,9 @@ describe('preset resolution', () => {
     );
     expect(await readdir(join(cache, 'models', 'm'))).toEqual([]);
     const sized: Record<string, ModelPreset> = { m: { name: 'm', files: [{ name: 'bad.bin', url: 'x', size: 7 }] } };
-    await expect(resolvePreset('m', { presets: sized, assetsDir: null, baseUrl: base, cacheDir: cache, quiet: true })).rejects.toThrow(/its size is 50000 bytes, expected 7/);
+    await expect(resolvePreset('m', { presets: sized, assetsDir: null, baseUrl: base, cacheDir: cache, quiet: true })).rejects.toThrow(
+      /its size is 50000 bytes, expected 7/,
+    );
     expect(await readdir(join(cache, 'models', 'm'))).toEqual([]);
   });
 
@@ -172,7 +176,9 @@ describe('preset resolution', () => {
     await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((ok) => closed.close(ok));
-    await expect(downloadFile(`http://127.0.0.1:${port}/x`, join(tmp, 'x.bin'), { quiet: true })).rejects.toThrow(/cannot download http:\/\/127\.0\.0\.1:\d+\/x \(ECONNREFUSED\)/);
+    await expect(downloadFile(`http://127.0.0.1:${port}/x`, join(tmp, 'x.bin'), { quiet: true })).rejects.toThrow(
+      /cannot download http:\/\/127\.0\.0\.1:\d+\/x \(ECONNREFUSED\)/,
+    );
   });
 
   it('follows redirects and extracts a member of a .tar.gz', async () => {
@@ -182,10 +188,21 @@ describe('preset resolution', () => {
     expect(sha('sha256', await readFile(join(tmp, 'r', 'weights.bin')))).toBe(sha('sha256', w));
 
     const words = Buffer.from('n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n');
-    files.set('/aux.tar.gz', gzipSync(tarOf([['train.txt', bytes(70_000, 4)], ['synset_words.txt', words], ['val.txt', bytes(1000, 5)]])));
+    files.set(
+      '/aux.tar.gz',
+      gzipSync(
+        tarOf([
+          ['train.txt', bytes(70_000, 4)],
+          ['synset_words.txt', words],
+          ['val.txt', bytes(1000, 5)],
+        ]),
+      ),
+    );
     await downloadFile(`${base}/aux.tar.gz`, join(tmp, 'r', 'synset_words.txt'), { tarMember: 'synset_words.txt', sha256: sha('sha256', words), quiet: true });
     expect(await readFile(join(tmp, 'r', 'synset_words.txt'), 'utf8')).toBe(words.toString());
-    await expect(downloadFile(`${base}/aux.tar.gz`, join(tmp, 'r', 'other.txt'), { tarMember: 'other.txt', quiet: true })).rejects.toThrow(/the archive has no member "other\.txt"/);
+    await expect(downloadFile(`${base}/aux.tar.gz`, join(tmp, 'r', 'other.txt'), { tarMember: 'other.txt', quiet: true })).rejects.toThrow(
+      /the archive has no member "other\.txt"/,
+    );
     expect((await readdir(join(tmp, 'r'))).sort()).toEqual(['synset_words.txt', 'weights.bin']);
   });
 });
@@ -203,9 +220,16 @@ describe.skipIf(!A.dir)(`the real preset table ${A.skipReason ?? ''}`, () => {
         if (!f.name.endsWith('.caffemodel')) body = Buffer.from(body.toString('utf8').replace(/\n/g, '\r\n'));
         files.set(`/real/${name}/${f.name}`, body);
       }
-      const err = await resolvePreset(name, { assetsDir: null, baseUrl: `${base}/real`, cacheDir: cache, quiet: true }).then(() => null, (e: Error) => e);
+      const err = await resolvePreset(name, { assetsDir: null, baseUrl: `${base}/real`, cacheDir: cache, quiet: true }).then(
+        () => null,
+        (e: Error) => e,
+      );
       // The shared .caffemodel files were re-encoded, so they are not the published bytes: refused, and removed.
-      expect(err?.message).toMatch(new RegExp(`preset ${name.replace('.', '\\.')}: .*\\.caffemodel: downloaded from .* but its SHA-1 is [0-9a-f]{40}, expected ${MODEL_PRESETS[name].files[2].sha1}`));
+      expect(err?.message).toMatch(
+        new RegExp(
+          `preset ${name.replace('.', '\\.')}: .*\\.caffemodel: downloaded from .* but its SHA-1 is [0-9a-f]{40}, expected ${MODEL_PRESETS[name].files[2].sha1}`,
+        ),
+      );
       expect((await readdir(join(cache, 'models', name))).sort()).toEqual(['deploy.prototxt', 'synset_words.txt']);
     }
   });

@@ -19,14 +19,29 @@ const FILES = ['n01443537_goldfish.JPEG', 'n01494475_hammerhead.JPEG', 'n0163067
 const PRE: Preprocess = { size: [227, 227], resize: [256, 256], channelOrder: 'BGR', mean: [104, 117, 123], std: [1, 1, 1], scale: 1 };
 
 async function fullDecode(file: string): Promise<Pixels> {
-  const { data, info } = await sharp(file).rotate().flatten({ background: { r: 255, g: 255, b: 255 } }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(file)
+    .rotate()
+    .flatten({ background: { r: 255, g: 255, b: 255 } })
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
 describe('probe preprocessing (pure parts)', () => {
   it('flattens alpha onto white', () => {
     const px = rgbaToRgb(new Uint8Array([10, 20, 30, 255, 0, 0, 0, 0, 200, 100, 0, 128]), 3, 1);
-    expect(Array.from(px.data)).toEqual([10, 20, 30, 255, 255, 255, Math.round((200 * 128 + 255 * 127) / 255), Math.round((100 * 128 + 255 * 127) / 255), Math.round(255 * 127 / 255)]);
+    expect(Array.from(px.data)).toEqual([
+      10,
+      20,
+      30,
+      255,
+      255,
+      255,
+      Math.round((200 * 128 + 255 * 127) / 255),
+      Math.round((100 * 128 + 255 * 127) / 255),
+      Math.round((255 * 127) / 255),
+    ]);
   });
 });
 

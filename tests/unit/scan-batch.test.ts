@@ -43,8 +43,13 @@ describe('scanBatch', () => {
         const [, h, w, c] = outs[b].shape;
         const d = outs[b].dataSync();
         for (let u = 0; u < c; u++) {
-          let best = -Infinity, at = -1;
-          for (let p = 0; p < h * w; p++) if (d[p * c + u] > best) { best = d[p * c + u]; at = p; }
+          let best = -Infinity,
+            at = -1;
+          for (let p = 0; p < h * w; p++)
+            if (d[p * c + u] > best) {
+              best = d[p * c + u];
+              at = p;
+            }
           expect(r.values[bi][n * c + u]).toBeCloseTo(best, 4);
           // First arg-max, unless a near-tie makes batch rounding pick another position of equal value.
           if (r.positions[bi]![n * c + u] !== at) expect(d[r.positions[bi]![n * c + u] * c + u]).toBeCloseTo(best, 4);
@@ -69,8 +74,14 @@ describe('scanBatch', () => {
     // Streaming sums from the worker's cross products equal the JS reference.
     const a = new Float32Array(ok.length * U);
     for (let n = 0; n < ok.length; n++) for (let u = 0; u < U; u++) a[n * U + u] = r.values[u < 8 ? 0 : 1][n * (u < 8 ? 8 : 12) + (u < 8 ? u : u - 8)];
-    const s1 = createCorr(U, 6), s2 = createCorr(U, 6);
-    addToCorr(s1, a, probs, ok.map(() => true));
+    const s1 = createCorr(U, 6),
+      s2 = createCorr(U, 6);
+    addToCorr(
+      s1,
+      a,
+      probs,
+      ok.map(() => true),
+    );
     addCorrBatch(s2, a, probs, ok.length, r.cross!);
     expect(s2.n).toBe(s1.n);
     for (let i = 0; i < U * 6; i++) expect(s2.sumAP[i]).toBeCloseTo(s1.sumAP[i], 2);

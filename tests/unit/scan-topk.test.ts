@@ -5,7 +5,7 @@ import { encodeState, decodeState, type ScanState } from '../../pipeline/stages/
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Brute force: every (value, image, pos), sorted by the documented order. */
@@ -18,7 +18,9 @@ function bruteTopK(vals: number[][], pos: number[][], u: number, k: number) {
 describe('scan top-k', () => {
   it('equals a brute-force sort, with ties broken by image then position, whatever the batching', () => {
     const r = rng(7);
-    const U = 13, N = 200, k = 9;
+    const U = 13,
+      N = 200,
+      k = 9;
     // Few distinct values → many ties.
     const vals = Array.from({ length: N }, () => Array.from({ length: U }, () => Math.floor(r() * 6) - 1));
     vals[3][2] = NaN;
@@ -27,9 +29,19 @@ describe('scan top-k', () => {
       const s = createTopK('b', U, k);
       for (let start = 0; start < N; start += batch) {
         const n = Math.min(batch, N - start);
-        const v = new Float32Array(n * U), p = new Int32Array(n * U);
-        for (let i = 0; i < n; i++) for (let u = 0; u < U; u++) { v[i * U + u] = vals[start + i][u]; p[i * U + u] = pos[start + i][u]; }
-        offerBatch(s, v, p, Int32Array.from({ length: n }, (_, i) => start + i));
+        const v = new Float32Array(n * U),
+          p = new Int32Array(n * U);
+        for (let i = 0; i < n; i++)
+          for (let u = 0; u < U; u++) {
+            v[i * U + u] = vals[start + i][u];
+            p[i * U + u] = pos[start + i][u];
+          }
+        offerBatch(
+          s,
+          v,
+          p,
+          Int32Array.from({ length: n }, (_, i) => start + i),
+        );
       }
       for (let u = 0; u < U; u++) expect(entries(s, u)).toEqual(bruteTopK(vals, pos, u, k));
     }
@@ -37,7 +49,9 @@ describe('scan top-k', () => {
 
   it('is independent of the order images arrive in', () => {
     const r = rng(3);
-    const U = 5, N = 60, k = 4;
+    const U = 5,
+      N = 60,
+      k = 4;
     const vals = Array.from({ length: N }, () => Array.from({ length: U }, () => Math.floor(r() * 4)));
     const zero = Array.from({ length: N }, () => new Array(U).fill(0));
     const s = createTopK('b', U, k);
@@ -49,12 +63,18 @@ describe('scan top-k', () => {
   it('keeps fewer than k entries when there are fewer images, and skips negative image indices', () => {
     const s = createTopK('b', 2, 9);
     offerBatch(s, Float32Array.from([1, 2, 3, 4, 5, 6]), null, [0, -1, 2]);
-    expect(entries(s, 0)).toEqual([{ value: 5, image: 2, position: 0 }, { value: 1, image: 0, position: 0 }]);
+    expect(entries(s, 0)).toEqual([
+      { value: 5, image: 2, position: 0 },
+      { value: 1, image: 0, position: 0 },
+    ]);
   });
 });
 
 describe('scan classes', () => {
-  const idx = classIndex([{ index: 0, synset: 'n01440764', name: 'tench' }, { index: 1, synset: 'n01443537', name: 'goldfish' }]);
+  const idx = classIndex([
+    { index: 0, synset: 'n01440764', name: 'tench' },
+    { index: 1, synset: 'n01443537', name: 'goldfish' },
+  ]);
   it('reads the synset from the file name or the parent folder', () => {
     expect(synsetOfFile('n01440764_tench.JPEG', idx)).toBe('n01440764');
     expect(synsetOfFile('a/n01443537/img001.jpg', idx)).toBe('n01443537');
@@ -71,22 +91,38 @@ describe('scan classes', () => {
   });
   it('streams Pearson correlations exactly', () => {
     const r = rng(11);
-    const N = 50, U = 3, C = 4;
+    const N = 50,
+      U = 3,
+      C = 4;
     const A = Array.from({ length: N }, () => Array.from({ length: U }, () => (r() < 0.3 ? 0 : r() * 10)));
     const P = Array.from({ length: N }, () => Array.from({ length: C }, () => r()));
     const s = createCorr(U, C);
     for (let start = 0; start < N; start += 8) {
-      const rows = A.slice(start, start + 8), prow = P.slice(start, start + 8);
-      addToCorr(s, Float32Array.from(rows.flat()), Float32Array.from(prow.flat()), rows.map(() => true));
+      const rows = A.slice(start, start + 8),
+        prow = P.slice(start, start + 8);
+      addToCorr(
+        s,
+        Float32Array.from(rows.flat()),
+        Float32Array.from(prow.flat()),
+        rows.map(() => true),
+      );
     }
     const f = (x: number) => Math.fround(x);
     for (let u = 0; u < U; u++) {
       const got = correlations(s, u);
       for (let c = 0; c < C; c++) {
-        const a = A.map((row) => f(row[u])), p = P.map((row) => f(row[c]));
-        const ma = a.reduce((x, y) => x + y) / N, mp = p.reduce((x, y) => x + y) / N;
-        let sap = 0, saa = 0, spp = 0;
-        for (let i = 0; i < N; i++) { sap += (a[i] - ma) * (p[i] - mp); saa += (a[i] - ma) ** 2; spp += (p[i] - mp) ** 2; }
+        const a = A.map((row) => f(row[u])),
+          p = P.map((row) => f(row[c]));
+        const ma = a.reduce((x, y) => x + y) / N,
+          mp = p.reduce((x, y) => x + y) / N;
+        let sap = 0,
+          saa = 0,
+          spp = 0;
+        for (let i = 0; i < N; i++) {
+          sap += (a[i] - ma) * (p[i] - mp);
+          saa += (a[i] - ma) ** 2;
+          spp += (p[i] - mp) ** 2;
+        }
         expect(got[c]).toBeCloseTo(sap / Math.sqrt(saa * spp), 9);
       }
     }
@@ -102,7 +138,15 @@ describe('scan checkpoint', () => {
     offerBatch(t, Float32Array.from([1.5, -2, 3, 4, 5, 0.25]), Int32Array.from([1, 2, 3, 4, 5, 6]), [0, 1]);
     const corr = createCorr(3, 2);
     addToCorr(corr, Float32Array.from([1, 2, 3]), Float32Array.from([0.1, 0.9]), [true]);
-    const s: ScanState = { key: 'abc', done: 2, total: 10, topk: [t, createTopK('fc', 1, 1)], corr, skipped: [{ file: 'x.jpg', reason: 'empty file' }], complete: false };
+    const s: ScanState = {
+      key: 'abc',
+      done: 2,
+      total: 10,
+      topk: [t, createTopK('fc', 1, 1)],
+      corr,
+      skipped: [{ file: 'x.jpg', reason: 'empty file' }],
+      complete: false,
+    };
     const back = decodeState(encodeState(s), 'mem');
     expect(back).toEqual(s);
   });
@@ -111,11 +155,10 @@ describe('scan checkpoint', () => {
 describe('per-channel max and first arg-max of NHWC blobs', () => {
   it('matches a direct search, first position on ties', async () => {
     const { maxArgmaxNhwc } = await import('../../pipeline/stages/scan/handlers.ts');
-    const n = 2, hw = 5, c = 3;
-    const d = Float32Array.from([
-      1, 0, -1, 3, 0, -2, 3, 5, -3, 0, 5, -4, 2, 1, -5,
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 7, 0,
-    ]);
+    const n = 2,
+      hw = 5,
+      c = 3;
+    const d = Float32Array.from([1, 0, -1, 3, 0, -2, 3, 5, -3, 0, 5, -4, 2, 1, -5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 7, 0]);
     const r = maxArgmaxNhwc(d, n, hw, c);
     expect(Array.from(r.values)).toEqual([3, 5, -1, 0, 7, 0]);
     expect(Array.from(r.positions)).toEqual([1, 2, 0, 0, 4, 0]);

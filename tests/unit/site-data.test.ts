@@ -10,12 +10,19 @@ import { expectedPages } from '../../pipeline/site/build.ts';
 import { makeSyntheticGallery } from '../../scripts/make-synthetic-gallery.ts';
 
 let root: string;
-const LABELS = [{ synset: 'n1', name: 'one' }, { synset: 'n2', name: 'two' }, { synset: 'n3', name: 'three' }];
+const LABELS = [
+  { synset: 'n1', name: 'one' },
+  { synset: 'n2', name: 'two' },
+  { synset: 'n3', name: 'three' },
+];
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'deepvis-site-data-'));
   await makeSyntheticGallery({
-    out: root, model: 'tiny', labels: LABELS, partial: true,
+    out: root,
+    model: 'tiny',
+    labels: LABELS,
+    partial: true,
     layers: [
       { name: 'conv/a', kind: 'conv', shape: [8, 4, 4], rf: 5, stride: 1, present: [0, 1, 2, 3, 5] },
       { name: 'prob', kind: 'softmax', shape: [3], rf: 9, stride: 1 },
@@ -25,7 +32,10 @@ beforeEach(async () => {
 afterEach(() => rm(root, { recursive: true, force: true }));
 
 async function expectUserError(p: Promise<unknown>, pattern: RegExp) {
-  const e = await p.then(() => null, (x: unknown) => x);
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
   expect(e, 'should throw').not.toBeNull();
   expect(isUserError(e), String(e)).toBe(true);
   expect((e as Error).message).toMatch(pattern);
@@ -100,7 +110,7 @@ describe('placeImages', () => {
     }
   });
 
-  it('adopts a previous build\'s media: keeps what is current, relinks what changed, removes the rest', async () => {
+  it("adopts a previous build's media: keeps what is current, relinks what changed, removes the rest", async () => {
     const g = await readGallery(root);
     const files = referencedImages(g.units);
     const old = join(root, 'old');
@@ -125,6 +135,9 @@ describe('placeImages', () => {
     const g = await readGallery(root);
     const files = referencedImages(g.units);
     await unlink(join(root, files[3]));
-    await expectUserError(placeImages(root, join(root, 'dist'), files), new RegExp(`1 image\\(s\\) named in the unit records are missing, e\\.g\\. .*${files[3]}`));
+    await expectUserError(
+      placeImages(root, join(root, 'dist'), files),
+      new RegExp(`1 image\\(s\\) named in the unit records are missing, e\\.g\\. .*${files[3]}`),
+    );
   });
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  classesPath, layerPath, layerRestParam, mediaPath, normalizeBase, pageOf, parseLayerRest, searchPath, unitPath, withBase,
+  classesPath,
+  layerPath,
+  layerRestParam,
+  mediaPath,
+  normalizeBase,
+  pageOf,
+  parseLayerRest,
+  searchPath,
+  unitPath,
+  withBase,
 } from '../../pipeline/site/urls.ts';
 
 describe('site URLs', () => {

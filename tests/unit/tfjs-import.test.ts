@@ -23,18 +23,29 @@ async function roundTrip(model: tf.LayersModel, folder: string, seed: number) {
   await saveLayersModel(model, folder);
   const loaded = await loadModel(folder);
   const shape = [2, ...(model.inputs[0].shape.slice(1) as number[])];
-  const x = tf.tensor4d(randn(rng(seed + 1), shape.reduce((a, d) => a * d, 1)), shape as [number, number, number, number]);
+  const x = tf.tensor4d(
+    randn(
+      rng(seed + 1),
+      shape.reduce((a, d) => a * d, 1),
+    ),
+    shape as [number, number, number, number],
+  );
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) });
   const want = probe.predict(x) as tf.Tensor[];
   const net = createNet(loaded);
-  const got = net.forward(x, layers.map((l) => l.name));
+  const got = net.forward(
+    x,
+    layers.map((l) => l.name),
+  );
   const errs: Record<string, number> = {};
   for (let i = 0; i < layers.length; i++) {
     const name = layers[i].name;
     expect(got[name].shape, name).toEqual(want[i].shape);
-    const w = await want[i].data(), g = await got[name].data();
-    let num = 0, den = 0;
+    const w = await want[i].data(),
+      g = await got[name].data();
+    let num = 0,
+      den = 0;
     for (let k = 0; k < w.length; k++) {
       num = Math.max(num, Math.abs(w[k] - g[k]));
       den = Math.max(den, Math.abs(w[k]));
@@ -68,16 +79,21 @@ describe('TF.js Layers models round-trip', () => {
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
   });
 
-  it('input gradients through the imported functional model equal tfjs\' own', async () => {
+  it("input gradients through the imported functional model equal tfjs' own", async () => {
     const model = functionalCnn(true);
     randomizeWeights(model, 5);
     await saveLayersModel(model, join(dir, 'grad'));
     const net = createNet(await loadModel(join(dir, 'grad')));
     const x = tf.tensor4d(randn(rng(6), 2 * 24 * 20 * 4), [2, 24, 20, 4]);
     const w = tf.tensor2d(randn(rng(7), 8), [2, 4]);
-    const want = await tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(model.apply(xi) as tf.Tensor, w)))(x).data();
-    const got = await tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, ['prob']).prob, w)))(x).data();
-    let num = 0, den = 0;
+    const want = await tf
+      .grad((xi: tf.Tensor) => tf.sum(tf.mul(model.apply(xi) as tf.Tensor, w)))(x)
+      .data();
+    const got = await tf
+      .grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, ['prob']).prob, w)))(x)
+      .data();
+    let num = 0,
+      den = 0;
     for (let i = 0; i < want.length; i++) {
       num = Math.max(num, Math.abs(want[i] - got[i]));
       den = Math.max(den, Math.abs(want[i]));

@@ -36,14 +36,22 @@ export async function run({ values }: ParsedCommand<'activations'>): Promise<voi
   } finally {
     net.dispose();
   }
-  if (!process.env.DEEPVIS_QUIET) console.error(`wrote ${blobs.length} blob${blobs.length === 1 ? '' : 's'} for ${input.n} input${input.n === 1 ? '' : 's'} to ${values.out}`);
+  if (!process.env.DEEPVIS_QUIET)
+    console.error(`wrote ${blobs.length} blob${blobs.length === 1 ? '' : 's'} for ${input.n} input${input.n === 1 ? '' : 's'} to ${values.out}`);
 }
 
 /** `a,b` or `all` → blob names, validated against the graph. */
 export function selectBlobs(model: Model, spec: string): string[] {
   const all = model.graph.blobs.map((b) => b.name);
   if (spec.trim() === 'all') return all;
-  const names = [...new Set(spec.split(',').map((s) => s.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      spec
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (!names.length) throw new UserError('--blobs is empty');
   const known = new Set(all);
   for (const n of names) {
@@ -51,7 +59,9 @@ export function selectBlobs(model: Model, spec: string): string[] {
       const near = all.filter((b) => b.toLowerCase().includes(n.toLowerCase()) || n.toLowerCase().includes(b.toLowerCase()));
       const show = (near.length ? near : all).slice(0, 8);
       const more = (near.length ? near : all).length - show.length;
-      throw new UserError(`unknown blob "${n}" in ${model.id} (${near.length ? 'similar' : 'blobs'}: ${show.join(', ')}${more > 0 ? `, … ${more} more` : ''}; see deepvis inspect)`);
+      throw new UserError(
+        `unknown blob "${n}" in ${model.id} (${near.length ? 'similar' : 'blobs'}: ${show.join(', ')}${more > 0 ? `, … ${more} more` : ''}; see deepvis inspect)`,
+      );
     }
   }
   return names;

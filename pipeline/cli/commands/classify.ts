@@ -7,7 +7,6 @@ import { preprocessOption } from '../../graph/preprocess.ts';
 import { classBlob, classifyFiles } from '../../stages/classify/stage.ts';
 import { formatJson, formatText } from '../../stages/classify/output.ts';
 
-
 export async function run({ values, positionals }: ParsedCommand<'classify'>): Promise<void> {
   if (!values.model) throw new UserError('--model is required (see deepvis help classify)');
   const top = values.top ?? 5;

@@ -52,7 +52,11 @@ export function formatInspect(r: InspectReport): string {
   const rows = r.blobs.map((b) => [b.name, b.type, b.shape.join('×'), String(b.units), pair(b.rf.size), pair(b.rf.stride)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const right = new Set([3, 4, 5]);
-  const fmt = (row: string[]) => row.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const fmt = (row: string[]) =>
+    row
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const lines = [`model ${r.model} (${r.source}), input "${r.input.blob}" ${r.input.shape.join('×')}`, '', fmt(head), fmt(widths.map((w) => '-'.repeat(w)))];
   for (const row of rows) lines.push(fmt(row));
   lines.push('', `${r.totals.blobs} blobs, ${r.totals.units.toLocaleString('en-US')} units, ${r.totals.params.toLocaleString('en-US')} parameters`);

@@ -48,7 +48,11 @@ export async function run({ values: v, positionals }: ParsedCommand<'run'>): Pro
   await runGallery(cfg, backend);
 }
 
-interface StageTime { stage: string; ms: number; what: string }
+interface StageTime {
+  stage: string;
+  ms: number;
+  what: string;
+}
 
 async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBackend>): Promise<void> {
   const t0 = Date.now();
@@ -76,10 +80,17 @@ async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBacken
   let t = Date.now();
   say(`\n[1/3] optimize: ${profile.presets.join(', ')} × ${profile.seeds} seed(s)${profile.steps ? `, ${profile.steps} steps` : ''}`);
   const opt = await optimize(model, {
-    dataRoot, layers: selection, presets: profile.presets,
+    dataRoot,
+    layers: selection,
+    presets: profile.presets,
     seeds: Array.from({ length: profile.seeds }, (_, i) => cfg.seed + i),
-    steps: profile.steps, batch: 8, objective: 'center', lrMode: 'calibrated', resume: true,
-    backend, workers: cfg.workers,
+    steps: profile.steps,
+    batch: 8,
+    objective: 'center',
+    lrMode: 'calibrated',
+    resume: true,
+    backend,
+    workers: cfg.workers,
   });
   times.push({ stage: 'optimize', ms: Date.now() - t, what: `${opt.done} images computed, ${opt.total - opt.done} already done` });
 
@@ -87,10 +98,24 @@ async function runGallery(cfg: RunConfig, backend: ReturnType<typeof parseBacken
   t = Date.now();
   say(`\n[2/3] scan: top-9 of ${files.length} images for every unit of ${layers.length} layers; patches + deconv for the ${totalUnits} chosen units`);
   const sc = await scan({
-    model, files, layers, units: Object.fromEntries(selection.map((l) => [l.name, l.units])),
-    k: 9, mode: 'deconv', out: dataRoot, backend, workers: cfg.workers, batch: 8, chunk: 256, weightsTag: 'file',
+    model,
+    files,
+    layers,
+    units: Object.fromEntries(selection.map((l) => [l.name, l.units])),
+    k: 9,
+    mode: 'deconv',
+    out: dataRoot,
+    backend,
+    workers: cfg.workers,
+    batch: 8,
+    chunk: 256,
+    weightsTag: 'file',
   });
-  times.push({ stage: 'scan', ms: Date.now() - t, what: `${sc.scanned} of ${sc.images} images${sc.skipped.length ? ` (${sc.skipped.length} skipped)` : ''}, ${sc.render?.maps ?? 0} patch/deconv maps rendered` });
+  times.push({
+    stage: 'scan',
+    ms: Date.now() - t,
+    what: `${sc.scanned} of ${sc.images} images${sc.skipped.length ? ` (${sc.skipped.length} skipped)` : ''}, ${sc.render?.maps ?? 0} patch/deconv maps rendered`,
+  });
 
   // Stage 3: the site, unless it is already built from exactly this content.
   t = Date.now();

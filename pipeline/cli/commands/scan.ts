@@ -33,9 +33,29 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to scan with random ones)`);
 
   const files = await expandInputs(images);
-  const units = v.units === undefined ? undefined : Object.fromEntries(layers.map((name) => {
-    const info = model.graph.blobs.find((b) => b.name === name);
-    return [name, parseUnitSpec(v.units!, info?.shape[0])];
-  }));
-  await scan({ model, files, layers, units, k, mode, out, backend, workers, batch, chunk, weightsTag: seed === undefined ? 'file' : `random:${seed}`, render: !v['no-render'], quiet });
+  const units =
+    v.units === undefined
+      ? undefined
+      : Object.fromEntries(
+          layers.map((name) => {
+            const info = model.graph.blobs.find((b) => b.name === name);
+            return [name, parseUnitSpec(v.units!, info?.shape[0])];
+          }),
+        );
+  await scan({
+    model,
+    files,
+    layers,
+    units,
+    k,
+    mode,
+    out,
+    backend,
+    workers,
+    batch,
+    chunk,
+    weightsTag: seed === undefined ? 'file' : `random:${seed}`,
+    render: !v['no-render'],
+    quiet,
+  });
 }

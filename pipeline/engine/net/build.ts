@@ -39,7 +39,10 @@ interface Step extends ChannelLinks {
   dispose?(): void;
 }
 
-interface Plan { steps: Step[]; restricted: Map<Step, string> }
+interface Plan {
+  steps: Step[];
+  restricted: Map<Step, string>;
+}
 
 const isFusableRelu = (l: Layer | undefined, top: string): l is Extract<Layer, { kind: 'relu' }> =>
   l?.kind === 'relu' && l.negativeSlope === 0 && l.bottoms[0] === top && l.tops[0] === top;
@@ -66,7 +69,12 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
       const l = layers[i];
       const params = graph.weights.get(l.name);
       const one = (f: (x: tf.Tensor, mode: GradMode) => tf.Tensor, dispose?: () => void, channelwise = false): Step => ({
-        name: l.name, bottoms: l.bottoms.slice(0, 1), tops: l.tops.slice(0, 1), run: (xs, mode) => [f(xs[0], mode)], dispose, channelwise,
+        name: l.name,
+        bottoms: l.bottoms.slice(0, 1),
+        tops: l.tops.slice(0, 1),
+        run: (xs, mode) => [f(xs[0], mode)],
+        dispose,
+        channelwise,
       });
       const withRelu = (op: ParamOp): Step => {
         const next = layers[i + 1];
@@ -96,7 +104,13 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           break;
         case 'pool': {
           const p = makePool(l, shapeOf(l.bottoms[0], l.name), fastGrad);
-          steps.push(one((x) => p.apply(x), () => p.dispose(), true));
+          steps.push(
+            one(
+              (x) => p.apply(x),
+              () => p.dispose(),
+              true,
+            ),
+          );
           break;
         }
         case 'lrn':
@@ -119,17 +133,32 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
           break;
         case 'scale': {
           const op = makeScale(l, params);
-          steps.push(one((x) => op.apply(x), () => op.dispose()));
+          steps.push(
+            one(
+              (x) => op.apply(x),
+              () => op.dispose(),
+            ),
+          );
           break;
         }
         case 'batchnorm': {
           const op = makeBatchNorm(l, params);
-          steps.push(one((x) => op.apply(x), () => op.dispose()));
+          steps.push(
+            one(
+              (x) => op.apply(x),
+              () => op.dispose(),
+            ),
+          );
           break;
         }
         default: {
-          if (isTensorLayer(l)) { // kinds of ONNX / TF.js models: net/ops-extra.ts
-            const op = makeTensorOp(l, params, l.bottoms.map((b) => shapeOf(b, l.name)));
+          if (isTensorLayer(l)) {
+            // kinds of ONNX / TF.js models: net/ops-extra.ts
+            const op = makeTensorOp(
+              l,
+              params,
+              l.bottoms.map((b) => shapeOf(b, l.name)),
+            );
             steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops, run: (xs) => op.run(xs), dispose: () => op.dispose() });
             break;
           }
@@ -169,7 +198,8 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
     forward(input, blobs, fopts) {
       const mode = fopts?.gradMode ?? 'backprop';
       const s = input.shape;
-      if (graph.input.shape.length !== 3) checkInputLayout(input, graph.input.shape, model.id); // non-image test graphs
+      if (graph.input.shape.length !== 3)
+        checkInputLayout(input, graph.input.shape, model.id); // non-image test graphs
       else if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) {
         throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       }
@@ -181,7 +211,11 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
         const cut = new Set<string>(); // blobs computed for their channel subset only
         for (const step of plan.steps) {
           const r = plan.restricted.get(step);
-          const outs = step.run(step.bottoms.map((b) => env.get(b)!), mode, r === undefined ? undefined : channels[r]);
+          const outs = step.run(
+            step.bottoms.map((b) => env.get(b)!),
+            mode,
+            r === undefined ? undefined : channels[r],
+          );
           if (r !== undefined) cut.add(r);
           step.tops.forEach((t, i) => env.set(t, outs[i]));
         }

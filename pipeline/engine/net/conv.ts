@@ -8,7 +8,10 @@ import { slice4d, splitChannels } from './kernels.ts';
 import { dilateKernel, flippedTransposed, groupWeights, spaceToDepthKernel, toHwio, type Arr4 } from './weights.ts';
 
 /** A ReLU fused into the layer before it (in place, so the pre-ReLU value is never visible). */
-export interface FusedRelu { slope: number; mode: GradMode }
+export interface FusedRelu {
+  slope: number;
+  mode: GradMode;
+}
 
 /** A layer op: applies the layer to its input, optionally with a fused ReLU. */
 export interface ParamOp {
@@ -38,9 +41,17 @@ const tensor4 = (a: Arr4) => tf.tensor4d(a.data, a.shape);
  * stride-1 convolution followed by depth-to-space. Filters are prepared once, here.
  */
 export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inChannels: number, fastGrad: boolean): ParamOp {
-  const { numOutput: O, kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw], group: G } = layer;
+  const {
+    numOutput: O,
+    kernel: [kh, kw],
+    stride: [sh, sw],
+    pad: [ph, pw],
+    dilation: [dh, dw],
+    group: G,
+  } = layer;
   if (!params || params.length < 1) throw new UserError(`layer ${layer.name}: no weights`);
-  if (inChannels % G !== 0 || O % G !== 0) throw new UserError(`layer ${layer.name}: ${inChannels} input and ${O} output channels do not split into ${G} groups`);
+  if (inChannels % G !== 0 || O % G !== 0)
+    throw new UserError(`layer ${layer.name}: ${inChannels} input and ${O} output channels do not split into ${G} groups`);
   const Ig = inChannels / G;
   const w = params[0].data;
   if (w.length !== O * Ig * kh * kw) throw new UserError(`layer ${layer.name}: weights have ${w.length} values, expected ${O}×${Ig}×${kh}×${kw}`);
@@ -60,7 +71,12 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     groups.push(grp);
   }
   const gradFilters = groups.map((g) => g.gradFilter!);
-  const explicitPad: ExplicitPadding = [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+  const explicitPad: ExplicitPadding = [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ];
 
   const forward = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D => {
     const activation = relu ? 'relu' : 'linear';
@@ -70,33 +86,75 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
       tf.engine().runKernel(
         'FusedConv2D',
         { x: xg, filter: grp.filter, bias: grp.bias } as unknown as tf.NamedTensorMap,
-        { strides: [sh, sw], pad: explicitPad, dataFormat: 'NHWC', dilations: fwdDilation, dimRoundingMode: undefined, activation, leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap,
+        {
+          strides: [sh, sw],
+          pad: explicitPad,
+          dataFormat: 'NHWC',
+          dilations: fwdDilation,
+          dimRoundingMode: undefined,
+          activation,
+          leakyreluAlpha: 0,
+        } as unknown as tf.NamedAttrMap,
       ) as tf.Tensor4D;
     if (G === 1) return one(x, groups[0]);
-    const xs = splitChannels(x, groups.map(() => Ig));
-    return tf.concat(xs.map((xg, g) => one(xg, groups[g])), 3);
+    const xs = splitChannels(
+      x,
+      groups.map(() => Ig),
+    );
+    return tf.concat(
+      xs.map((xg, g) => one(xg, groups[g])),
+      3,
+    );
   };
 
   /** Input gradient of one group: dy [N, OH, OW, Og] → dx [N, H, W, Ig]. */
   const groupGrad = (dy: tf.Tensor4D, gf: tf.Tensor4D, H: number, W: number): tf.Tensor4D => {
     const [, OH, OW] = dy.shape;
     if (!strided) {
-      const ekh = dh * (kh - 1) + 1, ekw = dw * (kw - 1) + 1;
-      const p1 = ekh - 1 - ph, q1 = ekw - 1 - pw;
-      const top = Math.max(p1, 0), left = Math.max(q1, 0);
-      const cropT = Math.max(-p1, 0), cropL = Math.max(-q1, 0);
+      const ekh = dh * (kh - 1) + 1,
+        ekw = dw * (kw - 1) + 1;
+      const p1 = ekh - 1 - ph,
+        q1 = ekw - 1 - pw;
+      const top = Math.max(p1, 0),
+        left = Math.max(q1, 0);
+      const cropT = Math.max(-p1, 0),
+        cropL = Math.max(-q1, 0);
       const bottom = Math.max(0, H + cropT - (OH + top - ekh + 1));
       const right = Math.max(0, W + cropL - (OW + left - ekw + 1));
-      const z = tf.conv2d(dy, gf, 1, [[0, 0], [top, bottom], [left, right], [0, 0]], 'NHWC', [dh, dw]);
+      const z = tf.conv2d(
+        dy,
+        gf,
+        1,
+        [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        'NHWC',
+        [dh, dw],
+      );
       return z.shape[1] === H && z.shape[2] === W ? z : slice4d(z, [0, cropT, cropL, 0], [-1, H, W, -1]);
     }
     const [k2h, k2w] = gf.shape;
-    const z = tf.conv2d(dy, gf, 1, [[0, 0], [k2h - 1, k2h - 1], [k2w - 1, k2w - 1], [0, 0]]);
+    const z = tf.conv2d(dy, gf, 1, [
+      [0, 0],
+      [k2h - 1, k2h - 1],
+      [k2w - 1, k2w - 1],
+      [0, 0],
+    ]);
     const d = depthToSpace(z, sh, sw);
     const [, DH, DW] = d.shape;
-    const takeH = Math.min(H, DH - ph), takeW = Math.min(W, DW - pw);
+    const takeH = Math.min(H, DH - ph),
+      takeW = Math.min(W, DW - pw);
     let dx = slice4d(d, [0, ph, pw, 0], [-1, takeH, takeW, -1]);
-    if (takeH < H || takeW < W) dx = tf.pad(dx, [[0, 0], [0, H - takeH], [0, W - takeW], [0, 0]]);
+    if (takeH < H || takeW < W)
+      dx = tf.pad(dx, [
+        [0, 0],
+        [0, H - takeH],
+        [0, W - takeW],
+        [0, 0],
+      ]);
     return dx;
   };
 
@@ -115,8 +173,14 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
             const full = gradFilters[0];
             return groupGrad(g, ch ? tf.gather(full, tf.tensor1d(ch, 'int32'), 2) : full, H, W);
           }
-          const gs = splitChannels(g, groups.map(() => Og));
-          return tf.concat(gs.map((gg, i) => groupGrad(gg, gradFilters[i], H, W)), 3);
+          const gs = splitChannels(
+            g,
+            groups.map(() => Og),
+          );
+          return tf.concat(
+            gs.map((gg, i) => groupGrad(gg, gradFilters[i], H, W)),
+            3,
+          );
         },
       };
     });
@@ -128,7 +192,10 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
       return grp.bias ? tf.add<tf.Tensor4D>(y, grp.bias) : y;
     };
     if (G === 1) return one(x, groups[0]);
-    return tf.concat(tf.split<tf.Tensor4D>(x, G, 3).map((xg, g) => one(xg, groups[g])), 3);
+    return tf.concat(
+      tf.split<tf.Tensor4D>(x, G, 3).map((xg, g) => one(xg, groups[g])),
+      3,
+    );
   };
 
   return {

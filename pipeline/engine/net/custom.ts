@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** What a custom-gradient op computes: its value, and the input gradient from the output gradient. */
-export type CustomOp<T extends tf.Tensor> = (x: tf.Tensor, save: tf.GradSaveFunc) => {
+export type CustomOp<T extends tf.Tensor> = (
+  x: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => {
   value: T;
   gradFunc: (dy: T, saved: tf.Tensor[]) => tf.Tensor;
 };

@@ -9,17 +9,27 @@ import * as tf from '@tensorflow/tfjs';
  */
 export const MAX_POOL_GRAD = 'DeepvisMaxPoolGrad';
 
-export interface PoolGeometry { kh: number; kw: number; sh: number; sw: number; pt: number; pl: number }
+export interface PoolGeometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+}
 
 function maxPoolBackward(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], dyShape: number[], g: PoolGeometry) {
-  const [N, H, W, C] = xShape, [, OH, OW] = dyShape;
+  const [N, H, W, C] = xShape,
+    [, OH, OW] = dyShape;
   dx.fill(0);
   const offs = new Int32Array(g.kh * g.kw);
   for (let n = 0; n < N; n++)
     for (let i = 0; i < OH; i++) {
-      const h0 = Math.max(i * g.sh - g.pt, 0), h1 = Math.min(i * g.sh - g.pt + g.kh, H);
+      const h0 = Math.max(i * g.sh - g.pt, 0),
+        h1 = Math.min(i * g.sh - g.pt + g.kh, H);
       for (let j = 0; j < OW; j++) {
-        const w0 = Math.max(j * g.sw - g.pl, 0), w1 = Math.min(j * g.sw - g.pl + g.kw, W);
+        const w0 = Math.max(j * g.sw - g.pl, 0),
+          w1 = Math.min(j * g.sw - g.pl + g.kw, W);
         let m = 0;
         for (let yy = h0; yy < h1; yy++) for (let xx = w0; xx < w1; xx++) offs[m++] = ((n * H + yy) * W + xx) * C;
         const o = ((n * OH + i) * OW + j) * C;
@@ -45,7 +55,8 @@ export const SLICE4 = 'DeepvisSlice4D';
 
 function slice4(x: Float32Array, xs: number[], begin: number[], size: number[], out: Float32Array) {
   const [, H, W, C] = xs;
-  const [b0, b1, b2, b3] = begin, [s0, s1, s2, s3] = size;
+  const [b0, b1, b2, b3] = begin,
+    [s0, s1, s2, s3] = size;
   let run: number, rows: (n: number, h: number, emit: (src: number) => void) => void;
   if (s3 === C) {
     run = s2 * C;
@@ -57,9 +68,15 @@ function slice4(x: Float32Array, xs: number[], begin: number[], size: number[], 
     };
   }
   let o = 0;
-  const emit = run >= 32
-    ? (src: number) => { out.set(x.subarray(src, src + run), o); o += run; }
-    : (src: number) => { for (let k = 0; k < run; k++) out[o++] = x[src + k]; };
+  const emit =
+    run >= 32
+      ? (src: number) => {
+          out.set(x.subarray(src, src + run), o);
+          o += run;
+        }
+      : (src: number) => {
+          for (let k = 0; k < run; k++) out[o++] = x[src + k];
+        };
   for (let n = b0; n < b0 + s0; n++) for (let h = b1; h < b1 + s1; h++) rows(n, h, emit);
 }
 
@@ -70,12 +87,18 @@ function slice4(x: Float32Array, xs: number[], begin: number[], size: number[], 
  */
 export const LRN = 'DeepvisLRN';
 export const LRN_GRAD = 'DeepvisLRNGrad';
-export interface LrnParams { size: number; alpha: number; beta: number; k: number }
+export interface LrnParams {
+  size: number;
+  alpha: number;
+  beta: number;
+  k: number;
+}
 
 const negPow = (s: number, beta: number) => (beta === 0.75 ? 1 / Math.sqrt(s * Math.sqrt(s)) : s ** -beta);
 
 function lrnForward(x: Float32Array, y: Float32Array, sc: Float32Array, C: number, p: LrnParams) {
-  const r = (p.size - 1) / 2, an = p.alpha / p.size;
+  const r = (p.size - 1) / 2,
+    an = p.alpha / p.size;
   for (let base = 0; base < x.length; base += C) {
     let sum = 0;
     for (let c = 0; c < Math.min(r, C); c++) sum += x[base + c] * x[base + c];
@@ -90,7 +113,8 @@ function lrnForward(x: Float32Array, y: Float32Array, sc: Float32Array, C: numbe
 }
 
 function lrnBackward(x: Float32Array, y: Float32Array, sc: Float32Array, dy: Float32Array, dx: Float32Array, C: number, p: LrnParams) {
-  const r = (p.size - 1) / 2, f = (2 * p.alpha * p.beta) / p.size;
+  const r = (p.size - 1) / 2,
+    f = (2 * p.alpha * p.beta) / p.size;
   const t = new Float64Array(C);
   for (let base = 0; base < x.length; base += C) {
     for (let c = 0; c < C; c++) t[c] = (dy[base + c] * y[base + c]) / sc[base + c];
@@ -142,7 +166,12 @@ function registerLoopKernel(k: LoopKernel): void {
       const outs = k.outShapes(ins, attrs).map((s) => b.makeOutput(s, 'float32'));
       // Views after the allocations (they may grow the heap).
       const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-      k.run(ins.map(view), outs.map(view), ins.map((t) => t.shape), attrs);
+      k.run(
+        ins.map(view),
+        outs.map(view),
+        ins.map((t) => t.shape),
+        attrs,
+      );
       return outs.length === 1 ? outs[0] : outs;
     },
   });
@@ -154,7 +183,12 @@ function registerLoopKernel(k: LoopKernel): void {
       const ins = pick(inputs);
       const shapes = k.outShapes(ins, attrs);
       const outs = shapes.map((s) => new Float32Array(size(s)));
-      k.run(ins.map((t) => b.data.get(t.dataId).values), outs, ins.map((t) => t.shape), attrs);
+      k.run(
+        ins.map((t) => b.data.get(t.dataId).values),
+        outs,
+        ins.map((t) => t.shape),
+        attrs,
+      );
       const infos = outs.map((o, i) => b.makeTensorInfo(shapes[i], 'float32', o));
       return infos.length === 1 ? infos[0] : infos;
     },

@@ -40,11 +40,32 @@ export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomSh
   const weights = (channels?: number[]): { W: tf.Tensor2D; bias?: tf.Tensor1D }[] => {
     if (!channels) return blocks;
     const parts = blocks.map((bl) => channels.filter((ch) => ch >= bl.from && ch < bl.from + bl.size));
-    const cols = blocks.flatMap((bl, k) => (parts[k].length ? [tf.gather(bl.W, tf.tensor1d(parts[k].map((ch) => ch - bl.from), 'int32'), 1)] : []));
+    const cols = blocks.flatMap((bl, k) =>
+      parts[k].length
+        ? [
+            tf.gather(
+              bl.W,
+              tf.tensor1d(
+                parts[k].map((ch) => ch - bl.from),
+                'int32',
+              ),
+              1,
+            ),
+          ]
+        : [],
+    );
     let W = cols.length === 1 ? cols[0] : tf.concat(cols, 1);
     // Back to the order asked for (the blocks' gather grouped the channels by block).
     const order = parts.flat();
-    if (order.some((ch, i) => ch !== channels[i])) W = tf.gather(W, tf.tensor1d(channels.map((ch) => order.indexOf(ch)), 'int32'), 1);
+    if (order.some((ch, i) => ch !== channels[i]))
+      W = tf.gather(
+        W,
+        tf.tensor1d(
+          channels.map((ch) => order.indexOf(ch)),
+          'int32',
+        ),
+        1,
+      );
     return [{ W, bias: b && tf.tensor1d(channels.map((ch) => b[ch])) }]; // bias from host values: see conv.ts
   };
   // The _FusedMatMul kernel itself (3-D operands): tf.fused.matMul unfuses while a gradient is recorded.
@@ -102,7 +123,8 @@ export function makeFc(layer: FcLayer, params: ParamBlob[] | undefined, bottomSh
 export function lrn(layer: LrnLayer, x: tf.Tensor, fastGrad: boolean): tf.Tensor {
   if (x.rank !== 4) throw new UserError(`layer ${layer.name}: LRN needs a C×H×W input`);
   if (layer.localSize % 2 !== 1) throw new UserError(`layer ${layer.name}: LRN local_size must be odd, got ${layer.localSize}`);
-  if (fastGrad && hasLoopKernels() && x.dtype === 'float32') return lrnLoop(x as tf.Tensor4D, { size: layer.localSize, alpha: layer.alpha, beta: layer.beta, k: layer.k });
+  if (fastGrad && hasLoopKernels() && x.dtype === 'float32')
+    return lrnLoop(x as tf.Tensor4D, { size: layer.localSize, alpha: layer.alpha, beta: layer.beta, k: layer.k });
   return tf.localResponseNormalization(x as tf.Tensor4D, (layer.localSize - 1) / 2, layer.k, layer.alpha / layer.localSize, layer.beta);
 }
 
@@ -134,7 +156,8 @@ export function concat(layer: ConcatLayer, xs: tf.Tensor[], fastGrad: boolean): 
 
 export function eltwise(layer: EltwiseLayer, xs: tf.Tensor[]): tf.Tensor {
   const shape = xs[0].shape.join('×');
-  for (const x of xs) if (x.shape.join('×') !== shape) throw new UserError(`layer ${layer.name}: Eltwise inputs differ in shape (${shape} vs ${x.shape.join('×')})`);
+  for (const x of xs)
+    if (x.shape.join('×') !== shape) throw new UserError(`layer ${layer.name}: Eltwise inputs differ in shape (${shape} vs ${x.shape.join('×')})`);
   switch (layer.op) {
     case 'sum': {
       const c = layer.coeffs.length ? layer.coeffs : xs.map(() => 1);
@@ -188,7 +211,8 @@ export function makeBatchNorm(layer: BatchNormLayer, params: ParamBlob[] | undef
   const [mean, variance, factor] = params.map((p) => p.data);
   if (variance.length !== mean.length) throw new UserError(`layer ${layer.name}: mean and variance differ in length`);
   const f = factor[0] === 0 ? 0 : 1 / factor[0];
-  const a = new Float32Array(mean.length), b = new Float32Array(mean.length);
+  const a = new Float32Array(mean.length),
+    b = new Float32Array(mean.length);
   for (let i = 0; i < mean.length; i++) {
     a[i] = 1 / Math.sqrt(variance[i] * f + layer.eps);
     b[i] = -mean[i] * f * a[i];

@@ -55,9 +55,7 @@ export function layoutToNchw(data: Float32Array | Int32Array | Uint8Array, shape
   const c = shape[r - 1];
   const inner = shape.slice(1, r - 1).reduce((a, d) => a * d, 1);
   const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let i = 0; i < inner; i++)
-      for (let ch = 0; ch < c; ch++) out[(b * c + ch) * inner + i] = data[(b * inner + i) * c + ch];
+  for (let b = 0; b < n; b++) for (let i = 0; i < inner; i++) for (let ch = 0; ch < c; ch++) out[(b * c + ch) * inner + i] = data[(b * inner + i) * c + ch];
   return { data: out, shape: [n, c, ...shape.slice(1, r - 1)] };
 }
 

@@ -124,10 +124,28 @@ export function makePooling(l: PoolingLayer): TensorOp {
       const endW = Math.max((ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - w - pb[1], 0);
       let y: tf.Tensor4D;
       if (l.method === 'max') {
-        const xp = padConstant(x, [[0, 0], [pb[0], endH], [pb[1], endW], [0, 0]], Number.NEGATIVE_INFINITY) as tf.Tensor4D;
+        const xp = padConstant(
+          x,
+          [
+            [0, 0],
+            [pb[0], endH],
+            [pb[1], endW],
+            [0, 0],
+          ],
+          Number.NEGATIVE_INFINITY,
+        ) as tf.Tensor4D;
         y = windows(xp, oh, ow, 'max');
       } else {
-        const xp = padConstant(x, [[0, 0], [pb[0], endH], [pb[1], endW], [0, 0]], 0) as tf.Tensor4D;
+        const xp = padConstant(
+          x,
+          [
+            [0, 0],
+            [pb[0], endH],
+            [pb[1], endW],
+            [0, 0],
+          ],
+          0,
+        ) as tf.Tensor4D;
         y = tf.div(windows(xp, oh, ow, 'sum'), divisor(h, w, oh, ow));
       }
       return [one ? tf.squeeze(y, [1]) : y];
@@ -141,11 +159,10 @@ export function makePooling(l: PoolingLayer): TensorOp {
 
 /** Inserts d−1 zeros between kernel taps: [kh, kw, o, i] → [d(kh−1)+1, …]. */
 function dilate(w: Float32Array, kh: number, kw: number, o: number, i: number, dh: number, dw: number) {
-  const KH = dh * (kh - 1) + 1, KW = dw * (kw - 1) + 1;
+  const KH = dh * (kh - 1) + 1,
+    KW = dw * (kw - 1) + 1;
   const out = new Float32Array(KH * KW * o * i);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      out.set(w.subarray((y * kw + x) * o * i, (y * kw + x + 1) * o * i), (y * dh * KW + x * dw) * o * i);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) out.set(w.subarray((y * kw + x) * o * i, (y * kw + x + 1) * o * i), (y * dh * KW + x * dw) * o * i);
   return { data: out, kh: KH, kw: KW };
 }
 
@@ -157,22 +174,22 @@ function dilate(w: Float32Array, kh: number, kw: number, o: number, i: number, d
 export function makeConvTranspose(l: ConvTransposeLayer, params: ParamBlob[] | undefined, inChannels: number): TensorOp {
   if (!params?.length) throw new UserError(`layer ${l.name}: no weights`);
   const G = l.group;
-  const Og = l.numOutput / G, Ig = inChannels / G;
+  const Og = l.numOutput / G,
+    Ig = inChannels / G;
   const [kh, kw] = l.kernel;
   const w = params[0].data;
   if (w.length !== inChannels * Og * kh * kw) throw new UserError(`layer ${l.name}: weights have ${w.length} values, expected ${inChannels}×${Og}×${kh}×${kw}`);
   const b = l.biasTerm ? params[1]?.data : undefined;
   if (l.biasTerm && b?.length !== l.numOutput) throw new UserError(`layer ${l.name}: bias must have ${l.numOutput} values`);
   const filters: tf.Tensor4D[] = [];
-  let KH = kh, KW = kw;
+  let KH = kh,
+    KW = kw;
   for (let g = 0; g < G; g++) {
     // ONNX [in, out/G, kh, kw] → tfjs [kh, kw, out, in] for this group.
     const f = new Float32Array(kh * kw * Og * Ig);
     for (let ci = 0; ci < Ig; ci++)
       for (let co = 0; co < Og; co++)
-        for (let y = 0; y < kh; y++)
-          for (let x = 0; x < kw; x++)
-            f[((y * kw + x) * Og + co) * Ig + ci] = w[(((g * Ig + ci) * Og + co) * kh + y) * kw + x];
+        for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) f[((y * kw + x) * Og + co) * Ig + ci] = w[(((g * Ig + ci) * Og + co) * kh + y) * kw + x];
     const dl = dilate(f, kh, kw, Og, Ig, l.dilation[0], l.dilation[1]);
     KH = dl.kh;
     KW = dl.kw;
@@ -187,7 +204,16 @@ export function makeConvTranspose(l: ConvTransposeLayer, params: ParamBlob[] | u
       const full: [number, number, number, number] = [n, (h - 1) * sh + KH, (wd - 1) * sw + KW, Og];
       const parts = (G === 1 ? [x] : tf.split(x, G, 3)).map((xg, g) => tf.conv2dTranspose(xg as tf.Tensor4D, filters[g], full, [sh, sw], 'valid'));
       let y: tf.Tensor = G === 1 ? parts[0] : tf.concat(parts, 3);
-      y = padConstant(y, [[0, 0], [-l.padBegin[0], l.outputPadding[0] - l.padEnd[0]], [-l.padBegin[1], l.outputPadding[1] - l.padEnd[1]], [0, 0]], 0);
+      y = padConstant(
+        y,
+        [
+          [0, 0],
+          [-l.padBegin[0], l.outputPadding[0] - l.padEnd[0]],
+          [-l.padBegin[1], l.outputPadding[1] - l.padEnd[1]],
+          [0, 0],
+        ],
+        0,
+      );
       return [bias ? tf.add(y, bias) : y];
     },
     dispose() {

@@ -1,5 +1,8 @@
 /** What the planner needs of a step: the blob names it reads and writes. */
-export interface StepLinks { bottoms: string[]; tops: string[] }
+export interface StepLinks {
+  bottoms: string[];
+  tops: string[];
+}
 
 /**
  * The steps (in execution order) needed to produce the final values of `blobs`. Walking backwards,

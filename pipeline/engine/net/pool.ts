@@ -15,21 +15,49 @@ function padOrCrop(x: tf.Tensor4D, t: number, b: number, l: number, r: number, v
   const [, H, W] = x.shape;
   let y = x;
   if (t < 0 || b < 0 || l < 0 || r < 0) {
-    const ct = Math.max(-t, 0), cb = Math.max(-b, 0), cl = Math.max(-l, 0), cr = Math.max(-r, 0);
+    const ct = Math.max(-t, 0),
+      cb = Math.max(-b, 0),
+      cl = Math.max(-l, 0),
+      cr = Math.max(-r, 0);
     y = tf.slice(y, [0, ct, cl, 0], [-1, H - ct - cb, W - cl - cr, -1]);
   }
-  const pt = Math.max(t, 0), pb = Math.max(b, 0), pl = Math.max(l, 0), pr = Math.max(r, 0);
-  if (pt || pb || pl || pr) y = tf.pad(y, [[0, 0], [pt, pb], [pl, pr], [0, 0]], value);
+  const pt = Math.max(t, 0),
+    pb = Math.max(b, 0),
+    pl = Math.max(l, 0),
+    pr = Math.max(r, 0);
+  if (pt || pb || pl || pr)
+    y = tf.pad(
+      y,
+      [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      value,
+    );
   return y;
 }
 
 /** Adjoint of padOrCrop: drops what was padded, zero-fills what was cropped. */
 function unpadOrCrop(d: tf.Tensor4D, t: number, b: number, l: number, r: number): tf.Tensor4D {
   const [, H, W] = d.shape;
-  const pt = Math.max(t, 0), pb = Math.max(b, 0), pl = Math.max(l, 0), pr = Math.max(r, 0);
+  const pt = Math.max(t, 0),
+    pb = Math.max(b, 0),
+    pl = Math.max(l, 0),
+    pr = Math.max(r, 0);
   let y = pt || pb || pl || pr ? tf.slice(d, [0, pt, pl, 0], [-1, H - pt - pb, W - pl - pr, -1]) : d;
-  const ct = Math.max(-t, 0), cb = Math.max(-b, 0), cl = Math.max(-l, 0), cr = Math.max(-r, 0);
-  if (ct || cb || cl || cr) y = tf.pad(y, [[0, 0], [ct, cb], [cl, cr], [0, 0]]);
+  const ct = Math.max(-t, 0),
+    cb = Math.max(-b, 0),
+    cl = Math.max(-l, 0),
+    cr = Math.max(-r, 0);
+  if (ct || cb || cl || cr)
+    y = tf.pad(y, [
+      [0, 0],
+      [ct, cb],
+      [cl, cr],
+      [0, 0],
+    ]);
   return y;
 }
 
@@ -42,13 +70,17 @@ function unpadOrCrop(d: tf.Tensor4D, t: number, b: number, l: number, r: number)
 export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: boolean): { apply(x: tf.Tensor): tf.Tensor; dispose(): void } {
   /** Per-position factor k_h·k_w / (Caffe's divisor); null when it is 1 everywhere. */
   const aveScale = (H: number, W: number) => {
-    const [kh, kw] = layer.kernel, [sh, sw] = layer.stride, [ph, pw] = layer.pad;
-    const OH = caffePooledSize(H, kh, sh, ph), OW = caffePooledSize(W, kw, sw, pw);
+    const [kh, kw] = layer.kernel,
+      [sh, sw] = layer.stride,
+      [ph, pw] = layer.pad;
+    const OH = caffePooledSize(H, kh, sh, ph),
+      OW = caffePooledSize(W, kw, sw, pw);
     const f = new Float32Array(OH * OW);
     let trivial = true;
     for (let i = 0; i < OH; i++)
       for (let j = 0; j < OW; j++) {
-        const hs = i * sh - ph, ws = j * sw - pw;
+        const hs = i * sh - ph,
+          ws = j * sw - pw;
         const size = (Math.min(hs + kh, H + ph) - hs) * (Math.min(ws + kw, W + pw) - ws);
         f[i * OW + j] = (kh * kw) / size;
         if (size !== kh * kw) trivial = false;
@@ -64,9 +96,13 @@ export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: bool
       const x = xin as tf.Tensor4D;
       const [, H, W] = x.shape;
       if (layer.global) return layer.method === 'max' ? tf.max(x, [1, 2], true) : tf.mean(x, [1, 2], true);
-      const [kh, kw] = layer.kernel, [sh, sw] = layer.stride, [ph, pw] = layer.pad;
-      const OH = caffePooledSize(H, kh, sh, ph), OW = caffePooledSize(W, kw, sw, pw);
-      const bottom = (OH - 1) * sh + kh - H - ph, right = (OW - 1) * sw + kw - W - pw;
+      const [kh, kw] = layer.kernel,
+        [sh, sw] = layer.stride,
+        [ph, pw] = layer.pad;
+      const OH = caffePooledSize(H, kh, sh, ph),
+        OW = caffePooledSize(W, kw, sw, pw);
+      const bottom = (OH - 1) * sh + kh - H - ph,
+        right = (OW - 1) * sw + kw - W - pw;
       if (layer.method === 'max') {
         const pad = (xi: tf.Tensor4D) => padOrCrop(xi, ph, bottom, pw, right, Number.NEGATIVE_INFINITY);
         const fwd = (xi: tf.Tensor4D) => tf.maxPool(pad(xi), [kh, kw], [sh, sw], 'valid');
@@ -85,9 +121,7 @@ export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: bool
           return {
             value,
             gradFunc: (dy, [xs, ys]) =>
-              hasLoopKernels()
-                ? maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw })
-                : stockGrad(xs as tf.Tensor4D, dy),
+              hasLoopKernels() ? maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw }) : stockGrad(xs as tf.Tensor4D, dy),
           };
         });
       }

@@ -7,7 +7,8 @@ import { withGrad } from './custom.ts';
  * one-hot selection matrix instead.
  */
 export function selectChannels(x: tf.Tensor, channels: number[]): tf.Tensor {
-  const C = x.shape[x.rank - 1], K = channels.length;
+  const C = x.shape[x.rank - 1],
+    K = channels.length;
   return withGrad(x, () => ({
     value: tf.gather(x, tf.tensor1d(channels, 'int32'), x.rank - 1),
     gradFunc: (dy) => {

@@ -24,37 +24,63 @@ function activation(l: ActivationLayer, x: tf.Tensor): tf.Tensor {
   // max(x, 0) + α(e^min(x, 0) − 1): differentiable everywhere (tf.where's condition has no gradient).
   const elu = (alpha: number) => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.minimum(x, 0)), 1), alpha));
   switch (l.fn) {
-    case 'sigmoid': return tf.sigmoid(x);
-    case 'tanh': return tf.tanh(x);
-    case 'elu': return elu(l.alpha);
-    case 'selu': return tf.mul(elu(l.alpha), l.gamma);
-    case 'softplus': return tf.softplus(x);
-    case 'softsign': return tf.div(x, tf.add(tf.abs(x), 1));
-    case 'hardsigmoid': return tf.clipByValue(tf.add(tf.mul(x, l.alpha), l.beta), 0, 1);
-    case 'exp': return tf.exp(x);
-    case 'log': return tf.log(x);
-    case 'abs': return tf.abs(x);
-    case 'neg': return tf.neg(x);
-    case 'sqrt': return tf.sqrt(x);
-    case 'reciprocal': return tf.reciprocal(x);
-    case 'floor': return tf.floor(x);
-    case 'ceil': return tf.ceil(x);
-    case 'erf': return tf.erf(x);
-    case 'gelu': return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-    case 'swish': return tf.mul(x, tf.sigmoid(tf.mul(x, l.alpha)));
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'elu':
+      return elu(l.alpha);
+    case 'selu':
+      return tf.mul(elu(l.alpha), l.gamma);
+    case 'softplus':
+      return tf.softplus(x);
+    case 'softsign':
+      return tf.div(x, tf.add(tf.abs(x), 1));
+    case 'hardsigmoid':
+      return tf.clipByValue(tf.add(tf.mul(x, l.alpha), l.beta), 0, 1);
+    case 'exp':
+      return tf.exp(x);
+    case 'log':
+      return tf.log(x);
+    case 'abs':
+      return tf.abs(x);
+    case 'neg':
+      return tf.neg(x);
+    case 'sqrt':
+      return tf.sqrt(x);
+    case 'reciprocal':
+      return tf.reciprocal(x);
+    case 'floor':
+      return tf.floor(x);
+    case 'ceil':
+      return tf.ceil(x);
+    case 'erf':
+      return tf.erf(x);
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case 'swish':
+      return tf.mul(x, tf.sigmoid(tf.mul(x, l.alpha)));
   }
 }
 
 function binaryFn(op: BinaryLayer['op']): (a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
   switch (op) {
-    case 'add': return tf.add;
-    case 'sub': return tf.sub;
-    case 'mul': return tf.mul;
-    case 'div': return tf.div;
-    case 'pow': return tf.pow;
-    case 'max': return tf.maximum;
-    case 'min': return tf.minimum;
-    case 'prelu': return (x, slope) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), slope));
+    case 'add':
+      return tf.add;
+    case 'sub':
+      return tf.sub;
+    case 'mul':
+      return tf.mul;
+    case 'div':
+      return tf.div;
+    case 'pow':
+      return tf.pow;
+    case 'max':
+      return tf.maximum;
+    case 'min':
+      return tf.minimum;
+    case 'prelu':
+      return (x, slope) => tf.add(tf.relu(x), tf.mul(tf.minimum(x, 0), slope));
   }
 }
 
@@ -116,11 +142,21 @@ function reduce(l: ReduceLayer, xin: tf.Tensor, rank: number): tf.Tensor {
   const axes = l.axes.map((a) => (a < 0 ? a + rank : a) + 1);
   let y: tf.Tensor;
   switch (l.op) {
-    case 'mean': y = tf.mean(x, axes, l.keepDims); break;
-    case 'max': y = tf.max(x, axes, l.keepDims); break;
-    case 'min': y = tf.min(x, axes, l.keepDims); break;
-    case 'sum': y = tf.sum(x, axes, l.keepDims); break;
-    case 'l2': y = tf.sqrt(tf.sum(tf.square(x), axes, l.keepDims)); break;
+    case 'mean':
+      y = tf.mean(x, axes, l.keepDims);
+      break;
+    case 'max':
+      y = tf.max(x, axes, l.keepDims);
+      break;
+    case 'min':
+      y = tf.min(x, axes, l.keepDims);
+      break;
+    case 'sum':
+      y = tf.sum(x, axes, l.keepDims);
+      break;
+    case 'l2':
+      y = tf.sqrt(tf.sum(tf.square(x), axes, l.keepDims));
+      break;
   }
   return fromNchw(y);
 }
@@ -148,14 +184,22 @@ const pure = (f: (xs: tf.Tensor[]) => tf.Tensor): TensorOp => ({ run: (xs) => [f
 export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, inShapes: number[][]): TensorOp {
   const rank = inShapes[0]?.length ?? 0;
   switch (l.kind) {
-    case 'pad': return makePad(l, rank);
-    case 'pooling': return makePooling(l);
-    case 'convtranspose': return makeConvTranspose(l, params, inShapes[0][0]);
-    case 'activation': return pure(([x]) => activation(l, x));
-    case 'clip': return pure(([x]) => tf.minimum(tf.maximum(x, l.min), l.max));
-    case 'binary': return makeBinary(l, params);
-    case 'matmul': return makeMatMul(l, params);
-    case 'reshape': return pure(([x]) => reshape(l, x));
+    case 'pad':
+      return makePad(l, rank);
+    case 'pooling':
+      return makePooling(l);
+    case 'convtranspose':
+      return makeConvTranspose(l, params, inShapes[0][0]);
+    case 'activation':
+      return pure(([x]) => activation(l, x));
+    case 'clip':
+      return pure(([x]) => tf.minimum(tf.maximum(x, l.min), l.max));
+    case 'binary':
+      return makeBinary(l, params);
+    case 'matmul':
+      return makeMatMul(l, params);
+    case 'reshape':
+      return pure(([x]) => reshape(l, x));
     case 'softmaxnd': {
       const axes = l.axes.map((a) => tfAxis(a, rank));
       return pure(([x]) => {
@@ -171,7 +215,9 @@ export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, in
       const c = constTensor(params?.[0], l.name);
       return { run: ([ref]) => [tf.broadcastTo(c, [ref.shape[0], ...c.shape.slice(1)])], dispose: () => c.dispose() };
     }
-    case 'reduce': return pure(([x]) => reduce(l, x, rank));
-    case 'instancenorm': return makeInstanceNorm(l, params);
+    case 'reduce':
+      return pure(([x]) => reduce(l, x, rank));
+    case 'instancenorm':
+      return makeInstanceNorm(l, params);
   }
 }

@@ -5,7 +5,10 @@
  */
 
 /** A 4-D float array with its shape. */
-export interface Arr4 { shape: [number, number, number, number]; data: Float32Array }
+export interface Arr4 {
+  shape: [number, number, number, number];
+  data: Float32Array;
+}
 
 /** The weights of one group of a grouped convolution, still in Caffe's [O, I, kh, kw] layout. */
 export function groupWeights(w: Float32Array, out: number, inPerGroup: number, kh: number, kw: number, group: number, g: number): Arr4 {
@@ -20,8 +23,7 @@ export function toHwio(w: Arr4): Arr4 {
   const out = new Float32Array(w.data.length);
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
-      for (let u = 0; u < KH; u++)
-        for (let v = 0; v < KW; v++) out[((u * KW + v) * I + i) * O + o] = w.data[((o * I + i) * KH + u) * KW + v];
+      for (let u = 0; u < KH; u++) for (let v = 0; v < KW; v++) out[((u * KW + v) * I + i) * O + o] = w.data[((o * I + i) * KH + u) * KW + v];
   return { shape: [KH, KW, I, O], data: out };
 }
 
@@ -29,11 +31,11 @@ export function toHwio(w: Arr4): Arr4 {
 export function dilateKernel(w: Arr4, dh: number, dw: number): Arr4 {
   if (dh === 1 && dw === 1) return w;
   const [O, I, KH, KW] = w.shape;
-  const EH = dh * (KH - 1) + 1, EW = dw * (KW - 1) + 1;
+  const EH = dh * (KH - 1) + 1,
+    EW = dw * (KW - 1) + 1;
   const out = new Float32Array(O * I * EH * EW);
   for (let oi = 0; oi < O * I; oi++)
-    for (let u = 0; u < KH; u++)
-      for (let v = 0; v < KW; v++) out[(oi * EH + u * dh) * EW + v * dw] = w.data[(oi * KH + u) * KW + v];
+    for (let u = 0; u < KH; u++) for (let v = 0; v < KW; v++) out[(oi * EH + u * dh) * EW + v * dw] = w.data[(oi * KH + u) * KW + v];
   return { shape: [O, I, EH, EW], data: out };
 }
 
@@ -47,8 +49,7 @@ export function flippedTransposed(w: Arr4): Arr4 {
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
       for (let u = 0; u < KH; u++)
-        for (let v = 0; v < KW; v++)
-          out[((u * KW + v) * O + o) * I + i] = w.data[((o * I + i) * KH + (KH - 1 - u)) * KW + (KW - 1 - v)];
+        for (let v = 0; v < KW; v++) out[((u * KW + v) * O + o) * I + i] = w.data[((o * I + i) * KH + (KH - 1 - u)) * KW + (KW - 1 - v)];
   return { shape: [KH, KW, O, I], data: out };
 }
 
@@ -60,14 +61,16 @@ export function flippedTransposed(w: Arr4): Arr4 {
  */
 export function spaceToDepthKernel(w: Arr4, sh: number, sw: number): Arr4 {
   const [O, I, KH, KW] = w.shape;
-  const kh2 = Math.ceil(KH / sh), kw2 = Math.ceil(KW / sw);
+  const kh2 = Math.ceil(KH / sh),
+    kw2 = Math.ceil(KW / sw);
   const C2 = sh * sw * I;
   const out = new Float32Array(O * C2 * kh2 * kw2);
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
       for (let u = 0; u < KH; u++)
         for (let v = 0; v < KW; v++) {
-          const a = u % sh, b = v % sw;
+          const a = u % sh,
+            b = v % sw;
           const c2 = (a * sw + b) * I + i;
           out[((o * C2 + c2) * kh2 + Math.floor(u / sh)) * kw2 + Math.floor(v / sw)] = w.data[((o * I + i) * KH + u) * KW + v];
         }
@@ -85,8 +88,7 @@ export function fcWeights(w: Float32Array, out: number, c: number, h: number, wd
   for (let o = 0; o < out; o++) {
     const row = o * inSize;
     for (let ci = 0; ci < c; ci++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < wd; x++) res[((y * wd + x) * c + ci) * out + o] = w[row + (ci * h + y) * wd + x];
+      for (let y = 0; y < h; y++) for (let x = 0; x < wd; x++) res[((y * wd + x) * c + ci) * out + o] = w[row + (ci * h + y) * wd + x];
   }
   return res;
 }

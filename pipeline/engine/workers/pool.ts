@@ -49,8 +49,19 @@ function rebuild(m: Extract<FromWorker, { type: 'error' }>): Error {
   return e;
 }
 
-interface Task { id: number; fn: string; args: unknown; transfer?: Transferable[]; resolve(v: unknown): void; reject(e: unknown): void }
-interface Slot { worker: Worker; task?: Task; alive: boolean }
+interface Task {
+  id: number;
+  fn: string;
+  args: unknown;
+  transfer?: Transferable[];
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+interface Slot {
+  worker: Worker;
+  task?: Task;
+  alive: boolean;
+}
 
 export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
   const n = opts.workers ?? defaultWorkers(opts.backend);

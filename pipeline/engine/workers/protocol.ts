@@ -13,9 +13,7 @@ export interface WorkerSetup {
 }
 
 /** Main thread → worker. */
-export type ToWorker =
-  | { type: 'task'; id: number; fn: string; args: unknown }
-  | { type: 'close' };
+export type ToWorker = { type: 'task'; id: number; fn: string; args: unknown } | { type: 'close' };
 
 /** Worker → main thread. */
 export type FromWorker =

@@ -58,7 +58,13 @@ async function localRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Prom
 
 export async function createRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Promise<Runner<T>> {
   if (opts.workers === 0) return localRunner(opts);
-  const p = await createNetPool({ model: opts.model, backend: opts.backend, workers: opts.workers, handlers: opts.handlers.module, modelFactory: opts.modelFactory });
+  const p = await createNetPool({
+    model: opts.model,
+    backend: opts.backend,
+    workers: opts.workers,
+    handlers: opts.handlers.module,
+    modelFactory: opts.modelFactory,
+  });
   return {
     size: p.size,
     backend: p.backend,

@@ -18,18 +18,48 @@ export interface CaffeNetDef {
 
 /** V1 enum type → the current type string (for the types we run; others keep their V1 name). */
 const V1_TYPES: Record<string, string> = {
-  CONVOLUTION: 'Convolution', INNER_PRODUCT: 'InnerProduct', RELU: 'ReLU', POOLING: 'Pooling', LRN: 'LRN',
-  CONCAT: 'Concat', DROPOUT: 'Dropout', SOFTMAX: 'Softmax', SPLIT: 'Split', FLATTEN: 'Flatten',
-  ELTWISE: 'Eltwise', DATA: 'Data', IMAGE_DATA: 'ImageData', HDF5_DATA: 'HDF5Data', MEMORY_DATA: 'MemoryData',
-  WINDOW_DATA: 'WindowData', DUMMY_DATA: 'DummyData', SOFTMAX_LOSS: 'SoftmaxWithLoss', ACCURACY: 'Accuracy',
-  EUCLIDEAN_LOSS: 'EuclideanLoss', HINGE_LOSS: 'HingeLoss', INFOGAIN_LOSS: 'InfogainLoss',
-  MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss', SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss',
+  CONVOLUTION: 'Convolution',
+  INNER_PRODUCT: 'InnerProduct',
+  RELU: 'ReLU',
+  POOLING: 'Pooling',
+  LRN: 'LRN',
+  CONCAT: 'Concat',
+  DROPOUT: 'Dropout',
+  SOFTMAX: 'Softmax',
+  SPLIT: 'Split',
+  FLATTEN: 'Flatten',
+  ELTWISE: 'Eltwise',
+  DATA: 'Data',
+  IMAGE_DATA: 'ImageData',
+  HDF5_DATA: 'HDF5Data',
+  MEMORY_DATA: 'MemoryData',
+  WINDOW_DATA: 'WindowData',
+  DUMMY_DATA: 'DummyData',
+  SOFTMAX_LOSS: 'SoftmaxWithLoss',
+  ACCURACY: 'Accuracy',
+  EUCLIDEAN_LOSS: 'EuclideanLoss',
+  HINGE_LOSS: 'HingeLoss',
+  INFOGAIN_LOSS: 'InfogainLoss',
+  MULTINOMIAL_LOGISTIC_LOSS: 'MultinomialLogisticLoss',
+  SIGMOID_CROSS_ENTROPY_LOSS: 'SigmoidCrossEntropyLoss',
   CONTRASTIVE_LOSS: 'ContrastiveLoss',
 };
 /** V1 enum numbers (for `type: 4` style files). */
 const V1_NUMBERS: Record<number, string> = {
-  3: 'CONCAT', 4: 'CONVOLUTION', 5: 'DATA', 6: 'DROPOUT', 8: 'FLATTEN', 14: 'INNER_PRODUCT', 15: 'LRN',
-  17: 'POOLING', 18: 'RELU', 20: 'SOFTMAX', 21: 'SOFTMAX_LOSS', 22: 'SPLIT', 25: 'ELTWISE', 1: 'ACCURACY',
+  3: 'CONCAT',
+  4: 'CONVOLUTION',
+  5: 'DATA',
+  6: 'DROPOUT',
+  8: 'FLATTEN',
+  14: 'INNER_PRODUCT',
+  15: 'LRN',
+  17: 'POOLING',
+  18: 'RELU',
+  20: 'SOFTMAX',
+  21: 'SOFTMAX_LOSS',
+  22: 'SPLIT',
+  25: 'ELTWISE',
+  1: 'ACCURACY',
 };
 
 const DATA_TYPES = new Set(['Data', 'ImageData', 'HDF5Data', 'MemoryData', 'WindowData', 'DummyData', 'Python']);
@@ -62,7 +92,7 @@ function v1Type(f: Fields): string {
   const field = f.msg.get('type');
   if (!field) f.fail('type is required');
   const v = field.value;
-  const key = v instanceof Ident ? v.name : typeof v === 'number' ? V1_NUMBERS[v] ?? `V1 type ${v}` : typeof v === 'string' ? v : '?';
+  const key = v instanceof Ident ? v.name : typeof v === 'number' ? (V1_NUMBERS[v] ?? `V1 type ${v}`) : typeof v === 'string' ? v : '?';
   return V1_TYPES[key] ?? key;
 }
 
@@ -137,7 +167,9 @@ function convert(f: Fields, name: string, type: string, transposedFc: Set<string
       if (dil.length > 2) p.fail('dilation: only 2-D (one value, or h and w) is supported');
       const dilation: Pair = dil.length === 0 ? [1, 1] : dil.length === 1 ? [dil[0], dil[0]] : [dil[0], dil[1]];
       return {
-        kind: 'conv', name, ...io(f, 1),
+        kind: 'conv',
+        name,
+        ...io(f, 1),
         numOutput: p.int('num_output', undefined, 1),
         kernel: p.pair('kernel_size', undefined, { min: 1 }),
         stride: p.pair('stride', 1, { min: 1 }),

@@ -24,12 +24,15 @@ export function matchWeights(
     const src = w.layers.get(l.name);
     const want = expected.get(l.name) ?? [];
     if (want.length === 0) {
-      if (src && src.length) throw new UserError(`${file}: layer "${l.name}" (${l.kind}) takes no parameters, but the .caffemodel has ${src.length} blob(s) for it`);
+      if (src && src.length)
+        throw new UserError(`${file}: layer "${l.name}" (${l.kind}) takes no parameters, but the .caffemodel has ${src.length} blob(s) for it`);
       continue;
     }
     if (!src || src.length === 0) throw new UserError(`${file}: no weights for layer "${l.name}" (expected ${want.map(fmt).join(' and ')})`);
     if (src.length !== want.length)
-      throw new UserError(`${file}: layer "${l.name}" has ${src.length} parameter blob(s) in the .caffemodel (${src.map((b) => fmt(b.shape)).join(', ')}), the architecture needs ${want.length} (${want.map(fmt).join(', ')})`);
+      throw new UserError(
+        `${file}: layer "${l.name}" has ${src.length} parameter blob(s) in the .caffemodel (${src.map((b) => fmt(b.shape)).join(', ')}), the architecture needs ${want.length} (${want.map(fmt).join(', ')})`,
+      );
     const transposed = transposedFc.has(l.name);
     out.set(
       l.name,
@@ -37,7 +40,9 @@ export function matchWeights(
         const stored = transposed && j === 0 ? [shape[1], shape[0]] : shape;
         const b = src[j];
         if (!shapeEquals(b, stored))
-          throw new UserError(`${file}: layer "${l.name}": ${j === 0 ? 'weight' : `parameter ${j}`} shape mismatch: the .caffemodel has ${fmt(b.shape)}, the architecture needs ${fmt(stored)}`);
+          throw new UserError(
+            `${file}: layer "${l.name}": ${j === 0 ? 'weight' : `parameter ${j}`} shape mismatch: the .caffemodel has ${fmt(b.shape)}, the architecture needs ${fmt(stored)}`,
+          );
         return { shape: [...shape], data: transposed && j === 0 ? transpose(b.data, stored[0], stored[1]) : b.data };
       }),
     );

@@ -12,7 +12,10 @@ import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
  */
 
 /** A data (image-dependent) tensor: the blob holding it and its per-image shape. */
-export interface Value { blob: string; shape: number[] }
+export interface Value {
+  blob: string;
+  shape: number[];
+}
 
 export class Ctx extends GraphBuilder {
   readonly values = new Map<string, Value>();
@@ -130,7 +133,10 @@ export class Ctx extends GraphBuilder {
 
 /** Attribute accessors with ONNX defaults; a wrongly typed attribute is an error naming the node. */
 export class Attrs {
-  constructor(private readonly ctx: Ctx, private readonly node: NodeProto) {}
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly node: NodeProto,
+  ) {}
 
   private get(name: string): AttrValue | undefined {
     return this.node.attrs.get(name);

@@ -11,9 +11,36 @@ import { Attrs } from './context.ts';
  */
 
 export const FOLDABLE: ReadonlySet<string> = new Set([
-  'Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'Identity', 'Reshape', 'Flatten',
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Abs', 'Floor', 'Ceil',
-  'Slice', 'ConstantOfShape', 'Transpose', 'Range', 'Dropout', 'Min', 'Max',
+  'Constant',
+  'Shape',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'Cast',
+  'Identity',
+  'Reshape',
+  'Flatten',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Neg',
+  'Sqrt',
+  'Reciprocal',
+  'Exp',
+  'Log',
+  'Abs',
+  'Floor',
+  'Ceil',
+  'Slice',
+  'ConstantOfShape',
+  'Transpose',
+  'Range',
+  'Dropout',
+  'Min',
+  'Max',
 ]);
 
 function make(name: string, dims: number[], dataType: number, values: ArrayLike<number>): Tensor {
@@ -30,12 +57,16 @@ const strides = (dims: number[]) => {
 /** numpy-broadcast elementwise op over two tensors. */
 function broadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number, name: string): Tensor {
   const r = Math.max(a.dims.length, b.dims.length);
-  const ad = [...Array(r - a.dims.length).fill(1), ...a.dims], bd = [...Array(r - b.dims.length).fill(1), ...b.dims];
+  const ad = [...Array(r - a.dims.length).fill(1), ...a.dims],
+    bd = [...Array(r - b.dims.length).fill(1), ...b.dims];
   const od = ad.map((d, i) => Math.max(d, bd[i]));
-  const as = strides(ad), bs = strides(bd), os = strides(od);
+  const as = strides(ad),
+    bs = strides(bd),
+    os = strides(od);
   const out = new Array(numel(od));
   for (let i = 0; i < out.length; i++) {
-    let ia = 0, ib = 0;
+    let ia = 0,
+      ib = 0;
     for (let k = 0; k < r; k++) {
       const c = Math.floor(i / os[k]) % od[k];
       if (ad[k] !== 1) ia += c * as[k];
@@ -49,7 +80,8 @@ function broadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number, na
 
 function transpose(t: Tensor, perm: number[], name: string): Tensor {
   const od = perm.map((p) => t.dims[p]);
-  const is = strides(t.dims), os = strides(od);
+  const is = strides(t.dims),
+    os = strides(od);
   const out = new Array(t.data.length);
   for (let i = 0; i < out.length; i++) {
     let src = 0;
@@ -61,17 +93,28 @@ function transpose(t: Tensor, perm: number[], name: string): Tensor {
 
 /** Whether `node` can be evaluated now (all inputs constant, or a Shape of a known tensor). */
 export function canFold(ctx: Ctx, node: NodeProto): boolean {
-  if (!FOLDABLE.has(node.opType) || node.domain && node.domain !== 'ai.onnx') return false;
+  if (!FOLDABLE.has(node.opType) || (node.domain && node.domain !== 'ai.onnx')) return false;
   if (node.opType === 'Shape') return ctx.values.has(node.inputs[0]) || ctx.isConst(node.inputs[0]);
   return node.inputs.every((n) => !n || ctx.isConst(n));
 }
 
 const ARITH: Record<string, (x: number, y: number) => number> = {
-  Add: (x, y) => x + y, Sub: (x, y) => x - y, Mul: (x, y) => x * y, Pow: (x, y) => x ** y,
-  Min: (x, y) => Math.min(x, y), Max: (x, y) => Math.max(x, y),
+  Add: (x, y) => x + y,
+  Sub: (x, y) => x - y,
+  Mul: (x, y) => x * y,
+  Pow: (x, y) => x ** y,
+  Min: (x, y) => Math.min(x, y),
+  Max: (x, y) => Math.max(x, y),
 };
 const UNARY: Record<string, (x: number) => number> = {
-  Neg: (x) => -x, Sqrt: Math.sqrt, Reciprocal: (x) => 1 / x, Exp: Math.exp, Log: Math.log, Abs: Math.abs, Floor: Math.floor, Ceil: Math.ceil,
+  Neg: (x) => -x,
+  Sqrt: Math.sqrt,
+  Reciprocal: (x) => 1 / x,
+  Exp: Math.exp,
+  Log: Math.log,
+  Abs: Math.abs,
+  Floor: Math.floor,
+  Ceil: Math.ceil,
 };
 
 /** Evaluates a foldable node and stores its outputs as constants. */
@@ -118,11 +161,14 @@ export function fold(ctx: Ctx, node: NodeProto): void {
       return void set(make(out, c(0).dims, to, vals));
     }
     case 'Gather': {
-      const t = c(0), idx = c(1);
+      const t = c(0),
+        idx = c(1);
       const r = t.dims.length;
       let axis = a.int('axis', 0);
       if (axis < 0) axis += r;
-      const outer = numel(t.dims.slice(0, axis)), inner = numel(t.dims.slice(axis + 1)), n = t.dims[axis];
+      const outer = numel(t.dims.slice(0, axis)),
+        inner = numel(t.dims.slice(axis + 1)),
+        n = t.dims[axis];
       const vals: number[] = [];
       for (let o = 0; o < outer; o++)
         for (const i0 of idx.data) {
@@ -133,7 +179,7 @@ export function fold(ctx: Ctx, node: NodeProto): void {
       return void set(make(out, [...t.dims.slice(0, axis), ...idx.dims, ...t.dims.slice(axis + 1)], t.dataType, vals));
     }
     case 'Unsqueeze': {
-      const axes = node.inputs[1] ? ints(1) : a.ints('axes') ?? [];
+      const axes = node.inputs[1] ? ints(1) : (a.ints('axes') ?? []);
       const r = c(0).dims.length + axes.length;
       const norm = axes.map((x) => (x < 0 ? x + r : x));
       const dims: number[] = [];
@@ -196,14 +242,15 @@ export function fold(ctx: Ctx, node: NodeProto): void {
     case 'Slice': {
       const t = c(0);
       const r = t.dims.length;
-      const starts = node.inputs[1] ? ints(1) : a.ints('starts') ?? [];
-      const ends = node.inputs[2] ? ints(2) : a.ints('ends') ?? [];
-      const axes = node.inputs[3] ? ints(3) : a.ints('axes') ?? starts.map((_, i) => i);
+      const starts = node.inputs[1] ? ints(1) : (a.ints('starts') ?? []);
+      const ends = node.inputs[2] ? ints(2) : (a.ints('ends') ?? []);
+      const axes = node.inputs[3] ? ints(3) : (a.ints('axes') ?? starts.map((_, i) => i));
       const steps = node.inputs[4] ? ints(4) : starts.map(() => 1);
       const ranges = t.dims.map((n) => ({ s: 0, e: n, st: 1 }));
       axes.forEach((ax0, i) => {
         const ax = ax0 < 0 ? ax0 + r : ax0;
-        const n = t.dims[ax], st = steps[i];
+        const n = t.dims[ax],
+          st = steps[i];
         const cl = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
         ranges[ax] = st > 0 ? { s: cl(starts[i], 0, n), e: cl(ends[i], 0, n), st } : { s: cl(starts[i], 0, n - 1), e: cl(ends[i], -1, n - 1), st };
       });
@@ -213,7 +260,8 @@ export function fold(ctx: Ctx, node: NodeProto): void {
         return v;
       });
       const dims = idx.map((v) => v.length);
-      const ts = strides(t.dims), os = strides(dims);
+      const ts = strides(t.dims),
+        os = strides(dims);
       const vals = new Array(numel(dims));
       for (let i = 0; i < vals.length; i++) {
         let src = 0;

@@ -18,20 +18,66 @@ import { decodeTensor, FLOAT_TYPES, typeName } from './tensor.ts';
  */
 
 const CONVERTERS: Record<string, Converter> = {
-  Conv: conv, ConvTranspose: convTranspose,
-  MaxPool: pool('max'), AveragePool: pool('ave'), GlobalMaxPool: globalPool('max'), GlobalAveragePool: globalPool('ave'),
-  Gemm: gemm, MatMul: matmul, BatchNormalization: batchNorm, InstanceNormalization: instanceNorm, LRN: lrn,
-  Softmax: softmax(false), LogSoftmax: softmax(true),
-  Relu: relu, LeakyRelu: relu, PRelu: binary, Clip: clip,
-  Sigmoid: activation('sigmoid'), Tanh: activation('tanh'), Elu: activation('elu'), Selu: activation('selu'),
-  Softplus: activation('softplus'), Softsign: activation('softsign'), HardSigmoid: activation('hardsigmoid'),
-  Exp: activation('exp'), Log: activation('log'), Abs: activation('abs'), Neg: activation('neg'), Sqrt: activation('sqrt'),
-  Reciprocal: activation('reciprocal'), Floor: activation('floor'), Ceil: activation('ceil'), Erf: activation('erf'),
-  Add: binary, Sub: binary, Mul: binary, Div: binary, Pow: binary, Max: binary, Min: binary, Sum: binary, Mean: mean,
-  Reshape: reshape, Flatten: flatten, Transpose: transpose, Squeeze: squeeze, Unsqueeze: unsqueeze,
-  Concat: concat, Pad: pad, Slice: slice, Split: split,
-  ReduceMean: reduce('mean'), ReduceMax: reduce('max'), ReduceMin: reduce('min'), ReduceSum: reduce('sum'), ReduceL2: reduce('l2'),
-  Identity: identity, Dropout: identity, Cast: cast, CastLike: cast,
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  MaxPool: pool('max'),
+  AveragePool: pool('ave'),
+  GlobalMaxPool: globalPool('max'),
+  GlobalAveragePool: globalPool('ave'),
+  Gemm: gemm,
+  MatMul: matmul,
+  BatchNormalization: batchNorm,
+  InstanceNormalization: instanceNorm,
+  LRN: lrn,
+  Softmax: softmax(false),
+  LogSoftmax: softmax(true),
+  Relu: relu,
+  LeakyRelu: relu,
+  PRelu: binary,
+  Clip: clip,
+  Sigmoid: activation('sigmoid'),
+  Tanh: activation('tanh'),
+  Elu: activation('elu'),
+  Selu: activation('selu'),
+  Softplus: activation('softplus'),
+  Softsign: activation('softsign'),
+  HardSigmoid: activation('hardsigmoid'),
+  Exp: activation('exp'),
+  Log: activation('log'),
+  Abs: activation('abs'),
+  Neg: activation('neg'),
+  Sqrt: activation('sqrt'),
+  Reciprocal: activation('reciprocal'),
+  Floor: activation('floor'),
+  Ceil: activation('ceil'),
+  Erf: activation('erf'),
+  Add: binary,
+  Sub: binary,
+  Mul: binary,
+  Div: binary,
+  Pow: binary,
+  Max: binary,
+  Min: binary,
+  Sum: binary,
+  Mean: mean,
+  Reshape: reshape,
+  Flatten: flatten,
+  Transpose: transpose,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Concat: concat,
+  Pad: pad,
+  Slice: slice,
+  Split: split,
+  ReduceMean: reduce('mean'),
+  ReduceMax: reduce('max'),
+  ReduceMin: reduce('min'),
+  ReduceSum: reduce('sum'),
+  ReduceL2: reduce('l2'),
+  Identity: identity,
+  Dropout: identity,
+  Cast: cast,
+  CastLike: cast,
 };
 
 export const SUPPORTED_OPS: readonly string[] = Object.keys(CONVERTERS).sort();
@@ -57,15 +103,18 @@ export interface OnnxImport {
 export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImport {
   const { file } = opts;
   const g = model.graph;
-  for (const [domain, v] of model.opsets) if (domain !== '' && domain !== 'ai.onnx.ml' && g.nodes.some((n) => n.domain === domain)) {
-    const n = g.nodes.find((m) => m.domain === domain)!;
-    throw new UserError(`${file}: node "${n.name || n.outputs[0]}" (${domain}.${n.opType}, opset ${v}): operators of custom domains are not supported`);
-  }
+  for (const [domain, v] of model.opsets)
+    if (domain !== '' && domain !== 'ai.onnx.ml' && g.nodes.some((n) => n.domain === domain)) {
+      const n = g.nodes.find((m) => m.domain === domain)!;
+      throw new UserError(`${file}: node "${n.name || n.outputs[0]}" (${domain}.${n.opType}, opset ${v}): operators of custom domains are not supported`);
+    }
   const opset = model.opsets.get('') ?? 1;
   const initNames = new Set(g.initializers.map((t) => t.name));
   const dataInputs = g.inputs.filter((i) => !initNames.has(i.name));
   if (dataInputs.length !== 1) {
-    throw new UserError(`${file}: the model has ${dataInputs.length} non-constant inputs (${dataInputs.map((i) => i.name).join(', ') || 'none'}); deepvis needs exactly one image input`);
+    throw new UserError(
+      `${file}: the model has ${dataInputs.length} non-constant inputs (${dataInputs.map((i) => i.name).join(', ') || 'none'}); deepvis needs exactly one image input`,
+    );
   }
   const inp = dataInputs[0];
   if (inp.elemType === undefined) throw new UserError(`${file}: input "${inp.name}" is not a tensor (sequence, map and optional inputs are not supported)`);
@@ -81,7 +130,9 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
     if (d.value && d.value > 0) return d.value;
     const given = opts.inputShape?.[i];
     if (given) return given;
-    throw new UserError(`${file}: input "${inp.name}" axis ${i + 1} is symbolic ("${d.param ?? '?'}"); give the input size (--input-size C,H,W or deepvis.json "inputShape")`);
+    throw new UserError(
+      `${file}: input "${inp.name}" axis ${i + 1} is symbolic ("${d.param ?? '?'}"); give the input size (--input-size C,H,W or deepvis.json "inputShape")`,
+    );
   });
   if (!opts.anyInput && perImage.length !== 3) {
     throw new UserError(`${file}: input "${inp.name}" is [${dims.map((d) => d.value ?? d.param).join(', ')}]; deepvis needs an image input N×C×H×W`);

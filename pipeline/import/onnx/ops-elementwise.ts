@@ -19,18 +19,27 @@ const DEFAULTS: Partial<Record<ActivationFn, { alpha?: number; beta?: number; ga
   hardsigmoid: { alpha: 0.2, beta: 0.5 },
 };
 
-export const activation = (fn: ActivationFn): Converter => (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  const d = DEFAULTS[fn] ?? {};
-  ctx.emit({
-    kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn,
-    alpha: a.float('alpha', d.alpha ?? 1), beta: a.float('beta', d.beta ?? 0), gamma: a.float('gamma', d.gamma ?? 1),
-  });
-};
+export const activation =
+  (fn: ActivationFn): Converter =>
+  (ctx, node, a, name) => {
+    const x = ctx.value(node, node.inputs[0]);
+    const d = DEFAULTS[fn] ?? {};
+    ctx.emit({
+      kind: 'activation',
+      name,
+      bottoms: [x.blob],
+      tops: [node.outputs[0]],
+      fn,
+      alpha: a.float('alpha', d.alpha ?? 1),
+      beta: a.float('beta', d.beta ?? 0),
+      gamma: a.float('gamma', d.gamma ?? 1),
+    });
+  };
 
 export const clip: Converter = (ctx, node, a, name) => {
   const x = ctx.value(node, node.inputs[0]);
-  let min = -Infinity, max = Infinity;
+  let min = -Infinity,
+    max = Infinity;
   if (ctx.opset < 11) {
     min = a.float('min', -Infinity);
     max = a.float('max', Infinity);
@@ -53,10 +62,12 @@ const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every
 
 /** One binary op on two ONNX tensors (data or constant), emitting one layer with output `top`. */
 function emitBinary(ctx: Ctx, node: NodeProto, name: string, op: BinaryOp, left: string, right: string, top: string): void {
-  const lc = ctx.isConst(left), rc = ctx.isConst(right);
+  const lc = ctx.isConst(left),
+    rc = ctx.isConst(right);
   if (lc && rc) ctx.fail(node, 'internal: both operands constant (should have been folded)');
   if (!lc && !rc) {
-    const x = ctx.value(node, left), y = ctx.value(node, right);
+    const x = ctx.value(node, left),
+      y = ctx.value(node, right);
     if (x.shape.length !== y.shape.length) {
       // A lower-rank operand broadcasts against trailing image axes: that would align its batch axis with an image axis.
       ctx.fail(node, `operands of ${x.shape.length + 1} and ${y.shape.length + 1} axes would mix the batch axis into the image axes`);
@@ -72,10 +83,9 @@ function emitBinary(ctx: Ctx, node: NodeProto, name: string, op: BinaryOp, left:
   const x = ctx.value(node, lc ? right : left);
   const c = ctx.consts.get(lc ? left : right)!;
   const constShape = ctx.alignConst(node, c, x.shape.length);
-  ctx.emit(
-    { kind: 'binary', name, bottoms: [x.blob], tops: [top], op, constant: lc ? 'first' : 'second', constShape },
-    [Ctx.param([1, ...constShape], ctx.floats(c))],
-  );
+  ctx.emit({ kind: 'binary', name, bottoms: [x.blob], tops: [top], op, constant: lc ? 'first' : 'second', constShape }, [
+    Ctx.param([1, ...constShape], ctx.floats(c)),
+  ]);
 }
 
 export const binary: Converter = (ctx, node, _a, name) => {
@@ -108,8 +118,7 @@ export const mean: Converter = (ctx, node, a, name) => {
   const sumTop = ctx.internalBlob(`${node.outputs[0]}/sum`);
   binary(ctx, { ...node, opType: 'Sum', outputs: [sumTop] }, a, ctx.layerName(`${name}/sum`));
   const shape = ctx.value(node, sumTop).shape;
-  ctx.emit(
-    { kind: 'binary', name, bottoms: [sumTop], tops: [node.outputs[0]], op: 'mul', constant: 'second', constShape: shape.map(() => 1) },
-    [Ctx.param([1, ...shape.map(() => 1)], new Float32Array([1 / inputs.length]))],
-  );
+  ctx.emit({ kind: 'binary', name, bottoms: [sumTop], tops: [node.outputs[0]], op: 'mul', constant: 'second', constShape: shape.map(() => 1) }, [
+    Ctx.param([1, ...shape.map(() => 1)], new Float32Array([1 / inputs.length])),
+  ]);
 };

@@ -18,7 +18,8 @@ export function spatialPads(ctx: Ctx, node: NodeProto, a: Attrs, size: number[],
   }
   if (auto === 'VALID') return [new Array(n).fill(0), new Array(n).fill(0)];
   if (auto !== 'SAME_UPPER' && auto !== 'SAME_LOWER') ctx.fail(node, `unknown auto_pad "${auto}"`);
-  const begin: number[] = [], end: number[] = [];
+  const begin: number[] = [],
+    end: number[] = [];
   for (let i = 0; i < n; i++) {
     const out = Math.ceil(size[i] / stride[i]);
     const total = Math.max((out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - size[i], 0);
@@ -32,7 +33,16 @@ export function spatialPads(ctx: Ctx, node: NodeProto, a: Attrs, size: number[],
 const pair = (v: number[]): Pair => [v[0], v[1]];
 
 /** Emits an explicit zero-padding layer when begin and end pads differ; returns the blob to use and the symmetric pad left. */
-function padIfAsymmetric(ctx: Ctx, node: NodeProto, name: string, blob: string, shape: number[], begin: number[], end: number[], value = 0): [string, number[]] {
+function padIfAsymmetric(
+  ctx: Ctx,
+  node: NodeProto,
+  name: string,
+  blob: string,
+  shape: number[],
+  begin: number[],
+  end: number[],
+  value = 0,
+): [string, number[]] {
   if (begin.every((b, i) => b === end[i])) return [blob, begin];
   const top = ctx.internalBlob(`${node.outputs[0]}/pad`);
   ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/pad`), bottoms: [blob], tops: [top], pads: [0, ...begin, 0, ...end], mode: 'constant', value });
@@ -44,7 +54,8 @@ export const conv: Converter = (ctx, node, a, name) => {
   const x = ctx.value(node, node.inputs[0]);
   const W = ctx.constant(node, node.inputs[1], 'weight');
   const B = ctx.optConst(node, 2, 'bias');
-  if (x.shape.length !== 3 || W.dims.length !== 4) ctx.fail(node, `only 2-D convolution of C×H×W is supported (input ${x.shape.join('×')}, weight [${W.dims}])`);
+  if (x.shape.length !== 3 || W.dims.length !== 4)
+    ctx.fail(node, `only 2-D convolution of C×H×W is supported (input ${x.shape.join('×')}, weight [${W.dims}])`);
   const kernel = a.ints('kernel_shape') ?? W.dims.slice(2);
   if (kernel[0] !== W.dims[2] || kernel[1] !== W.dims[3]) ctx.fail(node, `kernel_shape [${kernel}] does not match the weight [${W.dims}]`);
   const stride = a.ints('strides') ?? [1, 1];
@@ -56,17 +67,30 @@ export const conv: Converter = (ctx, node, a, name) => {
   const [blob, pad] = padIfAsymmetric(ctx, node, name, x.blob, x.shape, begin, end);
   const params = [Ctx.param(W.dims, ctx.floats(W))];
   if (B) params.push(Ctx.param([W.dims[0]], ctx.floats(B)));
-  ctx.emit({
-    kind: 'conv', name, bottoms: [blob], tops: [node.outputs[0]], numOutput: W.dims[0], kernel: pair(kernel),
-    stride: pair(stride), pad: pair(pad), dilation: pair(dilation), group, biasTerm: Boolean(B),
-  }, params);
+  ctx.emit(
+    {
+      kind: 'conv',
+      name,
+      bottoms: [blob],
+      tops: [node.outputs[0]],
+      numOutput: W.dims[0],
+      kernel: pair(kernel),
+      stride: pair(stride),
+      pad: pair(pad),
+      dilation: pair(dilation),
+      group,
+      biasTerm: Boolean(B),
+    },
+    params,
+  );
 };
 
 export const convTranspose: Converter = (ctx, node, a, name) => {
   const x = ctx.value(node, node.inputs[0]);
   const W = ctx.constant(node, node.inputs[1], 'weight');
   const B = ctx.optConst(node, 2, 'bias');
-  if (x.shape.length !== 3 || W.dims.length !== 4) ctx.fail(node, `only 2-D transposed convolution of C×H×W is supported (input ${x.shape.join('×')}, weight [${W.dims}])`);
+  if (x.shape.length !== 3 || W.dims.length !== 4)
+    ctx.fail(node, `only 2-D transposed convolution of C×H×W is supported (input ${x.shape.join('×')}, weight [${W.dims}])`);
   const group = a.int('group', 1);
   if (W.dims[0] !== x.shape[0]) ctx.fail(node, `weight [${W.dims}] does not fit ${x.shape[0]} input channels`);
   const numOutput = W.dims[1] * group;
@@ -99,42 +123,81 @@ export const convTranspose: Converter = (ctx, node, a, name) => {
   if (B && numel(B.dims) !== numOutput) ctx.fail(node, `bias has ${numel(B.dims)} values, expected ${numOutput}`);
   const params = [Ctx.param(W.dims, ctx.floats(W))];
   if (B) params.push(Ctx.param([numOutput], ctx.floats(B)));
-  ctx.emit({
-    kind: 'convtranspose', name, bottoms: [x.blob], tops: [node.outputs[0]], numOutput, kernel: pair(kernel), stride: pair(stride),
-    dilation: pair(dilation), padBegin: pair(begin), padEnd: pair(end), outputPadding: pair(outPad), group, biasTerm: Boolean(B),
-  }, params);
+  ctx.emit(
+    {
+      kind: 'convtranspose',
+      name,
+      bottoms: [x.blob],
+      tops: [node.outputs[0]],
+      numOutput,
+      kernel: pair(kernel),
+      stride: pair(stride),
+      dilation: pair(dilation),
+      padBegin: pair(begin),
+      padEnd: pair(end),
+      outputPadding: pair(outPad),
+      group,
+      biasTerm: Boolean(B),
+    },
+    params,
+  );
 };
 
 function checkSingleOutput(ctx: Ctx, node: NodeProto, what: string): void {
   if (node.outputs.slice(1).some(Boolean)) ctx.fail(node, `the ${what} output is not supported`);
 }
 
-export const pool = (method: 'max' | 'ave'): Converter => (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  checkSingleOutput(ctx, node, 'Indices');
-  const kernel = a.ints('kernel_shape') ?? ctx.fail(node, 'kernel_shape is required');
-  const sp = kernel.length;
-  if (x.shape.length !== sp + 1 || (sp !== 1 && sp !== 2)) ctx.fail(node, `${sp}-D pooling of a ${x.shape.join('×')} tensor is not supported (1-D or 2-D only)`);
-  if (a.int('storage_order', 0) !== 0) ctx.fail(node, 'storage_order 1 is not supported');
-  const stride = a.ints('strides') ?? new Array(sp).fill(1);
-  const dilation = a.ints('dilations') ?? new Array(sp).fill(1);
-  const [begin, end] = spatialPads(ctx, node, a, x.shape.slice(1), kernel, stride, dilation);
-  ctx.emit({
-    kind: 'pooling', name, bottoms: [x.blob], tops: [node.outputs[0]], method, kernel, stride, dilation, padBegin: begin, padEnd: end,
-    ceil: a.int('ceil_mode', 0) === 1, countIncludePad: a.int('count_include_pad', 0) === 1,
-  });
-};
+export const pool =
+  (method: 'max' | 'ave'): Converter =>
+  (ctx, node, a, name) => {
+    const x = ctx.value(node, node.inputs[0]);
+    checkSingleOutput(ctx, node, 'Indices');
+    const kernel = a.ints('kernel_shape') ?? ctx.fail(node, 'kernel_shape is required');
+    const sp = kernel.length;
+    if (x.shape.length !== sp + 1 || (sp !== 1 && sp !== 2))
+      ctx.fail(node, `${sp}-D pooling of a ${x.shape.join('×')} tensor is not supported (1-D or 2-D only)`);
+    if (a.int('storage_order', 0) !== 0) ctx.fail(node, 'storage_order 1 is not supported');
+    const stride = a.ints('strides') ?? new Array(sp).fill(1);
+    const dilation = a.ints('dilations') ?? new Array(sp).fill(1);
+    const [begin, end] = spatialPads(ctx, node, a, x.shape.slice(1), kernel, stride, dilation);
+    ctx.emit({
+      kind: 'pooling',
+      name,
+      bottoms: [x.blob],
+      tops: [node.outputs[0]],
+      method,
+      kernel,
+      stride,
+      dilation,
+      padBegin: begin,
+      padEnd: end,
+      ceil: a.int('ceil_mode', 0) === 1,
+      countIncludePad: a.int('count_include_pad', 0) === 1,
+    });
+  };
 
-export const globalPool = (method: 'max' | 'ave'): Converter => (ctx, node, _a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  if (x.shape.length === 3) {
-    ctx.emit({ kind: 'pool', name, bottoms: [x.blob], tops: [node.outputs[0]], method, kernel: [x.shape[1], x.shape[2]], stride: [1, 1], pad: [0, 0], global: true });
-    return;
-  }
-  if (x.shape.length < 2) ctx.fail(node, `needs spatial axes, got ${x.shape.join('×')}`);
-  const axes = x.shape.slice(1).map((_, i) => i + 1);
-  ctx.emit({ kind: 'reduce', name, bottoms: [x.blob], tops: [node.outputs[0]], op: method === 'max' ? 'max' : 'mean', axes, keepDims: true });
-};
+export const globalPool =
+  (method: 'max' | 'ave'): Converter =>
+  (ctx, node, _a, name) => {
+    const x = ctx.value(node, node.inputs[0]);
+    if (x.shape.length === 3) {
+      ctx.emit({
+        kind: 'pool',
+        name,
+        bottoms: [x.blob],
+        tops: [node.outputs[0]],
+        method,
+        kernel: [x.shape[1], x.shape[2]],
+        stride: [1, 1],
+        pad: [0, 0],
+        global: true,
+      });
+      return;
+    }
+    if (x.shape.length < 2) ctx.fail(node, `needs spatial axes, got ${x.shape.join('×')}`);
+    const axes = x.shape.slice(1).map((_, i) => i + 1);
+    ctx.emit({ kind: 'reduce', name, bottoms: [x.blob], tops: [node.outputs[0]], op: method === 'max' ? 'max' : 'mean', axes, keepDims: true });
+  };
 
 /** Gemm: Y = alpha·A·B' + beta·C with A the image data ([N, K]) and B, C constants → fc. */
 export const gemm: Converter = (ctx, node, a, name) => {
@@ -143,7 +206,8 @@ export const gemm: Converter = (ctx, node, a, name) => {
   if (x.shape.length !== 1) ctx.fail(node, `input must be [N, K], got per-image ${x.shape.join('×')}`);
   const B = ctx.constant(node, node.inputs[1], 'B');
   const C = ctx.optConst(node, 2, 'C');
-  const alpha = a.float('alpha', 1), beta = a.float('beta', 1);
+  const alpha = a.float('alpha', 1),
+    beta = a.float('beta', 1);
   if (B.dims.length !== 2) ctx.fail(node, `B must be 2-D, got [${B.dims}]`);
   const transB = a.int('transB', 0) === 1;
   const [K, M] = transB ? [B.dims[1], B.dims[0]] : B.dims;
@@ -156,7 +220,12 @@ export const gemm: Converter = (ctx, node, a, name) => {
     const cs = ctx.alignConst(node, C, 1);
     if (cs[0] !== 1 && cs[0] !== M) ctx.fail(node, `C [${C.dims}] does not broadcast to ${M} outputs`);
     const c = ctx.floats(C);
-    params.push(Ctx.param([M], Float32Array.from({ length: M }, (_, i) => beta * c[cs[0] === 1 ? 0 : i])));
+    params.push(
+      Ctx.param(
+        [M],
+        Float32Array.from({ length: M }, (_, i) => beta * c[cs[0] === 1 ? 0 : i]),
+      ),
+    );
   }
   ctx.emit({ kind: 'fc', name, bottoms: [x.blob], tops: [node.outputs[0]], numOutput: M, biasTerm: Boolean(C) }, params);
 };
@@ -190,7 +259,8 @@ export const batchNorm: Converter = (ctx, node, a, name) => {
   const C = x.shape[0];
   if ([s, b, m, v].some((t) => t.length !== C)) ctx.fail(node, `scale, bias, mean and var must have ${C} values`);
   const eps = a.float('epsilon', 1e-5);
-  const scale = new Float32Array(C), bias = new Float32Array(C);
+  const scale = new Float32Array(C),
+    bias = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     scale[c] = s[c] / Math.sqrt(v[c] + eps);
     bias[c] = b[c] - m[c] * scale[c];
@@ -211,22 +281,33 @@ export const lrn: Converter = (ctx, node, a, name) => {
   const size = a.int('size', 0);
   if (size % 2 !== 1) ctx.fail(node, `size ${size}: only odd sizes are supported`);
   if (x.shape.length !== 3) ctx.fail(node, `needs a C×H×W input, got ${x.shape.join('×')}`);
-  const layer: Layer = { kind: 'lrn', name, bottoms: [x.blob], tops: [node.outputs[0]], localSize: size, alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), k: a.float('bias', 1) };
+  const layer: Layer = {
+    kind: 'lrn',
+    name,
+    bottoms: [x.blob],
+    tops: [node.outputs[0]],
+    localSize: size,
+    alpha: a.float('alpha', 1e-4),
+    beta: a.float('beta', 0.75),
+    k: a.float('bias', 1),
+  };
   ctx.emit(layer);
 };
 
 /** Softmax / LogSoftmax: opset < 13 flattens from `axis` (default 1) on; opset ≥ 13 one axis (default −1). */
-export const softmax = (log: boolean): Converter => (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  const r = x.shape.length;
-  let axes: number[];
-  if (ctx.opset < 13) {
-    const from = ctx.imageAxis(node, a.int('axis', 1), r);
-    axes = Array.from({ length: r - from }, (_, i) => from + i);
-  } else axes = [ctx.imageAxis(node, a.int('axis', -1), r)];
-  if (!log && axes.length === 1 && axes[0] === 0) {
-    ctx.emit({ kind: 'softmax', name, bottoms: [x.blob], tops: [node.outputs[0]] });
-    return;
-  }
-  ctx.emit({ kind: 'softmaxnd', name, bottoms: [x.blob], tops: [node.outputs[0]], axes, log });
-};
+export const softmax =
+  (log: boolean): Converter =>
+  (ctx, node, a, name) => {
+    const x = ctx.value(node, node.inputs[0]);
+    const r = x.shape.length;
+    let axes: number[];
+    if (ctx.opset < 13) {
+      const from = ctx.imageAxis(node, a.int('axis', 1), r);
+      axes = Array.from({ length: r - from }, (_, i) => from + i);
+    } else axes = [ctx.imageAxis(node, a.int('axis', -1), r)];
+    if (!log && axes.length === 1 && axes[0] === 0) {
+      ctx.emit({ kind: 'softmax', name, bottoms: [x.blob], tops: [node.outputs[0]] });
+      return;
+    }
+    ctx.emit({ kind: 'softmaxnd', name, bottoms: [x.blob], tops: [node.outputs[0]], axes, log });
+  };

@@ -8,7 +8,7 @@ import { FLOAT_TYPES, numel, typeName } from './tensor.ts';
 
 function emitReshape(ctx: Ctx, node: NodeProto, name: string, shape: number[], pre?: number[]): void {
   const x = ctx.value(node, node.inputs[0]);
-  const plain = !pre && (shape.length === 1 && (x.shape.length === 3 || x.shape.length === 1));
+  const plain = !pre && shape.length === 1 && (x.shape.length === 3 || x.shape.length === 1);
   if (plain) ctx.emit({ kind: 'flatten', name, bottoms: [x.blob], tops: [node.outputs[0]] });
   else ctx.emit({ kind: 'reshape', name, bottoms: [x.blob], tops: [node.outputs[0]], shape, ...(pre ? { pre } : {}) });
 }
@@ -26,7 +26,7 @@ export const reshape: Converter = (ctx, node, a, name) => {
   const spec = ctx.ints(node, ctx.constant(node, node.inputs[1], 'shape'), 'shape');
   const full = ctx.full(x.shape);
   const allowZero = a.int('allowzero', 0) === 1;
-  const out = spec.map((d, i) => (d === 0 && !allowZero ? full[i] ?? ctx.fail(node, `shape[${i}] = 0 copies a missing axis`) : d));
+  const out = spec.map((d, i) => (d === 0 && !allowZero ? (full[i] ?? ctx.fail(node, `shape[${i}] = 0 copies a missing axis`)) : d));
   const free = out.indexOf(-1);
   if (out.filter((d) => d === -1).length > 1) ctx.fail(node, `shape [${spec}] has more than one -1`);
   if (free >= 0) {
@@ -73,7 +73,12 @@ export const squeeze: Converter = (ctx, node, a, name) => {
   const axes = axesOf(ctx, node, a.ints('axes'));
   const drop = axes ? axes.map((ax) => ctx.imageAxis(node, ax, r)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
   for (const d of drop) if (x.shape[d] !== 1) ctx.fail(node, `cannot squeeze axis ${d + 1} of size ${x.shape[d]}`);
-  emitReshape(ctx, node, name, x.shape.filter((_, i) => !drop.includes(i)));
+  emitReshape(
+    ctx,
+    node,
+    name,
+    x.shape.filter((_, i) => !drop.includes(i)),
+  );
 };
 
 export const unsqueeze: Converter = (ctx, node, a, name) => {
@@ -123,7 +128,7 @@ export const pad: Converter = (ctx, node, a, name) => {
   } else {
     pads = ctx.ints(node, ctx.constant(node, node.inputs[1], 'pads'), 'pads');
     const v = ctx.optConst(node, 2, 'constant_value');
-    value = v ? v.data[0] ?? 0 : 0;
+    value = v ? (v.data[0] ?? 0) : 0;
   }
   let full = pads;
   if (node.inputs[3]) {
@@ -152,13 +157,15 @@ export const slice: Converter = (ctx, node, a, name) => {
   const axes = get(3, 'axes') ?? starts.map((_, i) => i);
   const steps = ctx.opset < 10 ? undefined : get(4, 'steps');
   if (steps?.some((s) => s !== 1)) ctx.fail(node, `steps [${steps}] other than 1 are not supported`);
-  const begin = new Array(r).fill(0), end = new Array(r).fill(0);
+  const begin = new Array(r).fill(0),
+    end = new Array(r).fill(0);
   axes.forEach((ax0, i) => {
     const full = ctx.full(x.shape);
     const ax = ax0 < 0 ? ax0 + r + 1 : ax0;
     const n = full[ax];
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
-    const s = clamp(starts[i]), e = clamp(ends[i]);
+    const s = clamp(starts[i]),
+      e = clamp(ends[i]);
     if (ax === 0) {
       if (s !== 0 || e !== n) ctx.fail(node, 'slices the batch axis');
       return;
@@ -176,8 +183,9 @@ export const split: Converter = (ctx, node, a, name) => {
   const r = x.shape.length;
   const axis = ctx.imageAxis(node, a.int('axis', 0), r);
   const n = x.shape[axis];
-  const parts = (node.inputs[1] ? ctx.ints(node, ctx.constant(node, node.inputs[1], 'split'), 'split') : a.ints('split'))
-    ?? new Array(node.outputs.length).fill(Math.ceil(n / node.outputs.length)).map((s, i, all) => (i === all.length - 1 ? n - s * (all.length - 1) : s));
+  const parts =
+    (node.inputs[1] ? ctx.ints(node, ctx.constant(node, node.inputs[1], 'split'), 'split') : a.ints('split')) ??
+    new Array(node.outputs.length).fill(Math.ceil(n / node.outputs.length)).map((s, i, all) => (i === all.length - 1 ? n - s * (all.length - 1) : s));
   if (parts.length !== node.outputs.length || parts.reduce((p, q) => p + q, 0) !== n) ctx.fail(node, `split [${parts}] does not divide ${n}`);
   let at = 0;
   parts.forEach((size, i) => {
@@ -185,25 +193,28 @@ export const split: Converter = (ctx, node, a, name) => {
     pads[axis] = -at;
     pads[axis + r] = -(n - at - size);
     at += size;
-    if (node.outputs[i]) ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 });
+    if (node.outputs[i])
+      ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 });
   });
 };
 
-export const reduce = (op: ReduceLayer['op']): Converter => (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  const r = x.shape.length;
-  const fromInput = node.inputs[1] ? ctx.ints(node, ctx.constant(node, node.inputs[1], 'axes'), 'axes') : undefined;
-  const axes = fromInput ?? a.ints('axes');
-  if (!axes?.length) {
-    if (a.int('noop_with_empty_axes', 0)) {
-      ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] });
-      return;
+export const reduce =
+  (op: ReduceLayer['op']): Converter =>
+  (ctx, node, a, name) => {
+    const x = ctx.value(node, node.inputs[0]);
+    const r = x.shape.length;
+    const fromInput = node.inputs[1] ? ctx.ints(node, ctx.constant(node, node.inputs[1], 'axes'), 'axes') : undefined;
+    const axes = fromInput ?? a.ints('axes');
+    if (!axes?.length) {
+      if (a.int('noop_with_empty_axes', 0)) {
+        ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] });
+        return;
+      }
+      return ctx.fail(node, 'reduces over every axis, the batch axis included');
     }
-    return ctx.fail(node, 'reduces over every axis, the batch axis included');
-  }
-  const keepDims = a.int('keepdims', 1) === 1;
-  ctx.emit({ kind: 'reduce', name, bottoms: [x.blob], tops: [node.outputs[0]], op, axes: axes.map((ax) => ctx.imageAxis(node, ax, r)), keepDims });
-};
+    const keepDims = a.int('keepdims', 1) === 1;
+    ctx.emit({ kind: 'reduce', name, bottoms: [x.blob], tops: [node.outputs[0]], op, axes: axes.map((ax) => ctx.imageAxis(node, ax, r)), keepDims });
+  };
 
 export const identity: Converter = (ctx, node, _a, name) => {
   const x = ctx.value(node, node.inputs[0]);

@@ -8,8 +8,20 @@ import { BYTES, FIXED32, onnxReader, type Wire } from './wire.ts';
 
 /** onnx.TensorProto.DataType values the importer knows. */
 export const DataType = {
-  FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
-  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  BFLOAT16: 16,
 } as const;
 
 export interface TensorProto {
@@ -27,8 +39,15 @@ export interface TensorProto {
   external?: Record<string, string>;
 }
 
-export interface Dim { value?: number; param?: string }
-export interface ValueInfo { name: string; elemType?: number; shape?: Dim[] }
+export interface Dim {
+  value?: number;
+  param?: string;
+}
+export interface ValueInfo {
+  name: string;
+  elemType?: number;
+  shape?: Dim[];
+}
 
 export type AttrValue =
   | { type: 'float'; f: number }
@@ -86,8 +105,12 @@ export function readTensor(w: Wire): TensorProto {
   while (!w.done) {
     const [f, wt] = w.tag();
     switch (f) {
-      case 1: w.ints(wt, t.dims); break;
-      case 2: t.dataType = w.int64(); break;
+      case 1:
+        w.ints(wt, t.dims);
+        break;
+      case 2:
+        t.dataType = w.int64();
+        break;
       case 4:
         if (wt === BYTES) {
           const b = w.bytes();
@@ -96,15 +119,34 @@ export function readTensor(w: Wire): TensorProto {
         } else if (wt === FIXED32) t.floatData.push(new Float32Array([w.float32()]));
         else w.fail(`float_data with wire type ${wt}`);
         break;
-      case 5: w.ints(wt, t.int32Data); break;
-      case 7: w.ints(wt, t.int64Data); break;
-      case 8: t.name = w.string(); break;
-      case 9: t.rawData = w.bytes(); break;
-      case 10: w.doubles(wt, t.doubleData); break;
-      case 11: w.ints(wt, t.uint64Data); break;
-      case 13: { const [k, v] = keyValue(w.sub()); ext[k] = v; break; }
-      case 14: location = w.int64(); break;
-      default: w.skip(wt);
+      case 5:
+        w.ints(wt, t.int32Data);
+        break;
+      case 7:
+        w.ints(wt, t.int64Data);
+        break;
+      case 8:
+        t.name = w.string();
+        break;
+      case 9:
+        t.rawData = w.bytes();
+        break;
+      case 10:
+        w.doubles(wt, t.doubleData);
+        break;
+      case 11:
+        w.ints(wt, t.uint64Data);
+        break;
+      case 13: {
+        const [k, v] = keyValue(w.sub());
+        ext[k] = v;
+        break;
+      }
+      case 14:
+        location = w.int64();
+        break;
+      default:
+        w.skip(wt);
     }
   }
   if (location === 1) t.external = ext;
@@ -169,28 +211,55 @@ function readAttribute(w: Wire): [string, AttrValue] {
   while (!w.done) {
     const [f, t] = w.tag();
     switch (f) {
-      case 1: name = w.string(); break;
-      case 20: type = w.int64(); break;
-      case 2: f32 = w.float32(); break;
-      case 3: i64 = w.int64(); break;
-      case 4: s = w.string(); break;
-      case 5: tensor = readTensor(w.sub()); break;
-      case 7: w.floats(t, floats); break;
-      case 8: w.ints(t, ints); break;
-      case 9: strings.push(w.string()); break;
-      default: w.skip(t);
+      case 1:
+        name = w.string();
+        break;
+      case 20:
+        type = w.int64();
+        break;
+      case 2:
+        f32 = w.float32();
+        break;
+      case 3:
+        i64 = w.int64();
+        break;
+      case 4:
+        s = w.string();
+        break;
+      case 5:
+        tensor = readTensor(w.sub());
+        break;
+      case 7:
+        w.floats(t, floats);
+        break;
+      case 8:
+        w.ints(t, ints);
+        break;
+      case 9:
+        strings.push(w.string());
+        break;
+      default:
+        w.skip(t);
     }
   }
   const kind = ATTR_TYPES[type];
   switch (kind) {
-    case 'float': return [name, { type: kind, f: f32 }];
-    case 'int': return [name, { type: kind, i: i64 }];
-    case 'string': return [name, { type: kind, s }];
-    case 'tensor': return [name, tensor ? { type: kind, t: tensor } : { type: 'other', code: type }];
-    case 'floats': return [name, { type: kind, floats }];
-    case 'ints': return [name, { type: kind, ints }];
-    case 'strings': return [name, { type: kind, strings }];
-    default: return [name, { type: 'other', code: type }];
+    case 'float':
+      return [name, { type: kind, f: f32 }];
+    case 'int':
+      return [name, { type: kind, i: i64 }];
+    case 'string':
+      return [name, { type: kind, s }];
+    case 'tensor':
+      return [name, tensor ? { type: kind, t: tensor } : { type: 'other', code: type }];
+    case 'floats':
+      return [name, { type: kind, floats }];
+    case 'ints':
+      return [name, { type: kind, ints }];
+    case 'strings':
+      return [name, { type: kind, strings }];
+    default:
+      return [name, { type: 'other', code: type }];
   }
 }
 
@@ -199,13 +268,28 @@ function readNode(w: Wire): NodeProto {
   while (!w.done) {
     const [f, t] = w.tag();
     switch (f) {
-      case 1: n.inputs.push(w.string()); break;
-      case 2: n.outputs.push(w.string()); break;
-      case 3: n.name = w.string(); break;
-      case 4: n.opType = w.string(); break;
-      case 7: n.domain = w.string(); break;
-      case 5: { const [k, v] = readAttribute(w.sub()); n.attrs.set(k, v); break; }
-      default: w.skip(t);
+      case 1:
+        n.inputs.push(w.string());
+        break;
+      case 2:
+        n.outputs.push(w.string());
+        break;
+      case 3:
+        n.name = w.string();
+        break;
+      case 4:
+        n.opType = w.string();
+        break;
+      case 7:
+        n.domain = w.string();
+        break;
+      case 5: {
+        const [k, v] = readAttribute(w.sub());
+        n.attrs.set(k, v);
+        break;
+      }
+      default:
+        w.skip(t);
     }
   }
   return n;
@@ -215,15 +299,31 @@ export function readGraph(w: Wire): GraphProto {
   const g: GraphProto = { name: '', nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
   while (!w.done) {
     const [f, t] = w.tag();
-    if (t !== BYTES) { w.skip(t); continue; }
+    if (t !== BYTES) {
+      w.skip(t);
+      continue;
+    }
     switch (f) {
-      case 1: g.nodes.push(readNode(w.sub())); break;
-      case 2: g.name = w.string(); break;
-      case 5: g.initializers.push(readTensor(w.sub())); break;
-      case 11: g.inputs.push(readValueInfo(w.sub())); break;
-      case 12: g.outputs.push(readValueInfo(w.sub())); break;
-      case 13: g.valueInfo.push(readValueInfo(w.sub())); break;
-      default: w.skip(t);
+      case 1:
+        g.nodes.push(readNode(w.sub()));
+        break;
+      case 2:
+        g.name = w.string();
+        break;
+      case 5:
+        g.initializers.push(readTensor(w.sub()));
+        break;
+      case 11:
+        g.inputs.push(readValueInfo(w.sub()));
+        break;
+      case 12:
+        g.outputs.push(readValueInfo(w.sub()));
+        break;
+      case 13:
+        g.valueInfo.push(readValueInfo(w.sub()));
+        break;
+      default:
+        w.skip(t);
     }
   }
   return g;
@@ -236,9 +336,15 @@ export function readModel(buf: Uint8Array, file: string): ModelProto {
   while (!w.done) {
     const [f, t] = w.tag();
     switch (f) {
-      case 1: m.irVersion = w.int64(); break;
-      case 2: m.producer = w.string(); break;
-      case 7: m.graph = readGraph(w.sub()); break;
+      case 1:
+        m.irVersion = w.int64();
+        break;
+      case 2:
+        m.producer = w.string();
+        break;
+      case 7:
+        m.graph = readGraph(w.sub());
+        break;
       case 8: {
         const o = w.sub();
         let domain = '';
@@ -252,8 +358,13 @@ export function readModel(buf: Uint8Array, file: string): ModelProto {
         m.opsets.set(domain === 'ai.onnx' ? '' : domain, version);
         break;
       }
-      case 14: { const [k, v] = keyValue(w.sub()); m.metadata.set(k, v); break; }
-      default: w.skip(t);
+      case 14: {
+        const [k, v] = keyValue(w.sub());
+        m.metadata.set(k, v);
+        break;
+      }
+      default:
+        w.skip(t);
     }
   }
   if (!m.graph) w.fail('no graph (is this an ONNX model file?)', 0);

@@ -57,9 +57,19 @@ function readExternal(t: TensorProto, baseDir: string | undefined, ctx: string):
 
 function fromRaw(raw: Uint8Array, type: number, count: number, name: string, ctx: string): Float32Array | Float64Array {
   const sizes: Record<number, number> = {
-    [DataType.FLOAT]: 4, [DataType.DOUBLE]: 8, [DataType.FLOAT16]: 2, [DataType.BFLOAT16]: 2,
-    [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1, [DataType.INT16]: 2, [DataType.UINT16]: 2,
-    [DataType.INT32]: 4, [DataType.UINT32]: 4, [DataType.INT64]: 8, [DataType.UINT64]: 8,
+    [DataType.FLOAT]: 4,
+    [DataType.DOUBLE]: 8,
+    [DataType.FLOAT16]: 2,
+    [DataType.BFLOAT16]: 2,
+    [DataType.INT8]: 1,
+    [DataType.UINT8]: 1,
+    [DataType.BOOL]: 1,
+    [DataType.INT16]: 2,
+    [DataType.UINT16]: 2,
+    [DataType.INT32]: 4,
+    [DataType.UINT32]: 4,
+    [DataType.INT64]: 8,
+    [DataType.UINT64]: 8,
   };
   const size = sizes[type];
   if (!size) throw new UserError(`${ctx}: tensor "${name}" has unsupported data type ${typeName(type)}`);
@@ -73,17 +83,40 @@ function fromRaw(raw: Uint8Array, type: number, count: number, name: string, ctx
   for (let i = 0; i < count; i++) {
     const o = i * size;
     switch (type) {
-      case DataType.DOUBLE: out[i] = dv.getFloat64(o, true); break;
-      case DataType.FLOAT16: out[i] = half(dv.getUint16(o, true)); break;
-      case DataType.BFLOAT16: out[i] = bfloat(dv.getUint16(o, true)); break;
-      case DataType.INT8: out[i] = dv.getInt8(o); break;
-      case DataType.UINT8: case DataType.BOOL: out[i] = dv.getUint8(o); break;
-      case DataType.INT16: out[i] = dv.getInt16(o, true); break;
-      case DataType.UINT16: out[i] = dv.getUint16(o, true); break;
-      case DataType.INT32: out[i] = dv.getInt32(o, true); break;
-      case DataType.UINT32: out[i] = dv.getUint32(o, true); break;
-      case DataType.INT64: out[i] = Number(dv.getBigInt64(o, true)); break;
-      case DataType.UINT64: out[i] = Number(dv.getBigUint64(o, true)); break;
+      case DataType.DOUBLE:
+        out[i] = dv.getFloat64(o, true);
+        break;
+      case DataType.FLOAT16:
+        out[i] = half(dv.getUint16(o, true));
+        break;
+      case DataType.BFLOAT16:
+        out[i] = bfloat(dv.getUint16(o, true));
+        break;
+      case DataType.INT8:
+        out[i] = dv.getInt8(o);
+        break;
+      case DataType.UINT8:
+      case DataType.BOOL:
+        out[i] = dv.getUint8(o);
+        break;
+      case DataType.INT16:
+        out[i] = dv.getInt16(o, true);
+        break;
+      case DataType.UINT16:
+        out[i] = dv.getUint16(o, true);
+        break;
+      case DataType.INT32:
+        out[i] = dv.getInt32(o, true);
+        break;
+      case DataType.UINT32:
+        out[i] = dv.getUint32(o, true);
+        break;
+      case DataType.INT64:
+        out[i] = Number(dv.getBigInt64(o, true));
+        break;
+      case DataType.UINT64:
+        out[i] = Number(dv.getBigUint64(o, true));
+        break;
     }
   }
   return out;
@@ -107,15 +140,25 @@ export function decodeTensor(t: TensorProto, ctx: string, baseDir?: string): Ten
       const total = t.floatData.reduce((a, c) => a + c.length, 0);
       const f = new Float32Array(total);
       let o = 0;
-      for (const c of t.floatData) { f.set(c, o); o += c.length; }
+      for (const c of t.floatData) {
+        f.set(c, o);
+        o += c.length;
+      }
       vals = f;
     } else if (type === DataType.DOUBLE) vals = t.doubleData;
     else if (type === DataType.INT64) vals = t.int64Data;
     else if (type === DataType.UINT32 || type === DataType.UINT64) vals = t.uint64Data;
     else if (type === DataType.FLOAT16) vals = t.int32Data.map(half);
     else if (type === DataType.BFLOAT16) vals = t.int32Data.map(bfloat);
-    else if (type === DataType.UINT8 || type === DataType.INT8 || type === DataType.INT16 || type === DataType.UINT16
-      || type === DataType.INT32 || type === DataType.BOOL) vals = t.int32Data;
+    else if (
+      type === DataType.UINT8 ||
+      type === DataType.INT8 ||
+      type === DataType.INT16 ||
+      type === DataType.UINT16 ||
+      type === DataType.INT32 ||
+      type === DataType.BOOL
+    )
+      vals = t.int32Data;
     else throw new UserError(`${ctx}: tensor "${name}" has unsupported data type ${typeName(type)}`);
     if (vals.length !== count) {
       throw new UserError(`${ctx}: tensor "${name}" of shape [${t.dims.join(',')}] has ${vals.length} values, expected ${count}`);

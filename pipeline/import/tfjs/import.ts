@@ -20,7 +20,11 @@ export interface TfjsImportOptions {
   inputShape?: number[];
 }
 
-export interface TfjsImport { graph: Graph; outputs: string[]; format: 'layers-model' | 'graph-model' }
+export interface TfjsImport {
+  graph: Graph;
+  outputs: string[];
+  format: 'layers-model' | 'graph-model';
+}
 
 export async function importTfjs(file: string, opts: TfjsImportOptions = {}): Promise<TfjsImport> {
   let json: Record<string, unknown>;

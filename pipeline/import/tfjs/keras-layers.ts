@@ -7,7 +7,11 @@ import type { NamedWeight } from './weights.ts';
  * tensor [H, W, C] is the blob C×H×W). Every Keras layer's output is a blob named after the layer.
  */
 
-export interface KLayer { name: string; className: string; config: Record<string, unknown> }
+export interface KLayer {
+  name: string;
+  className: string;
+  config: Record<string, unknown>;
+}
 
 export interface KerasCtx {
   em: Emitter;
@@ -18,7 +22,8 @@ export interface KerasCtx {
 
 export type KConverter = (ctx: KerasCtx, L: KLayer, inputs: string[], out: string) => void;
 
-const pairOf = (v: unknown, def: number): Pair => (Array.isArray(v) ? [Number(v[0]), Number(v[v.length > 1 ? 1 : 0])] : v == null ? [def, def] : [Number(v), Number(v)]);
+const pairOf = (v: unknown, def: number): Pair =>
+  Array.isArray(v) ? [Number(v[0]), Number(v[v.length > 1 ? 1 : 0])] : v == null ? [def, def] : [Number(v), Number(v)];
 const param = (shape: number[], data: Float32Array): ParamBlob => ({ shape, data });
 
 function channelsLast(ctx: KerasCtx, L: KLayer): void {
@@ -28,14 +33,18 @@ function channelsLast(ctx: KerasCtx, L: KLayer): void {
 
 /** TF 'SAME' padding: [begin, end] per axis. */
 export function samePads(size: Pair, kernel: Pair, stride: Pair, dilation: Pair): [Pair, Pair] {
-  const b: number[] = [], e: number[] = [];
+  const b: number[] = [],
+    e: number[] = [];
   for (let i = 0; i < 2; i++) {
     const out = Math.ceil(size[i] / stride[i]);
     const total = Math.max((out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - size[i], 0);
     b.push(Math.floor(total / 2));
     e.push(total - Math.floor(total / 2));
   }
-  return [[b[0], b[1]], [e[0], e[1]]];
+  return [
+    [b[0], b[1]],
+    [e[0], e[1]],
+  ];
 }
 
 /** Pads explicitly when 'same' padding is asymmetric; returns the blob to convolve and the symmetric pad left. */
@@ -47,7 +56,15 @@ function padFor(ctx: KerasCtx, L: KLayer, x: string, kernel: Pair, stride: Pair,
   const [b, e] = samePads([h, w], kernel, stride, dilation);
   if (b[0] === e[0] && b[1] === e[1]) return [x, b];
   const top = ctx.em.blobName(`${L.name}/pad`);
-  ctx.em.emit({ kind: 'pad', name: ctx.em.layerName(`${L.name}/pad`), bottoms: [x], tops: [top], pads: [0, b[0], b[1], 0, e[0], e[1]], mode: 'constant', value: 0 });
+  ctx.em.emit({
+    kind: 'pad',
+    name: ctx.em.layerName(`${L.name}/pad`),
+    bottoms: [x],
+    tops: [top],
+    pads: [0, b[0], b[1], 0, e[0], e[1]],
+    mode: 'constant',
+    value: 0,
+  });
   return [top, [0, 0]];
 }
 
@@ -55,8 +72,9 @@ function padFor(ctx: KerasCtx, L: KLayer, x: string, kernel: Pair, stride: Pair,
 function convKernel(w: NamedWeight): Float32Array {
   const [kh, kw, ci, co] = w.shape;
   const out = new Float32Array(w.data.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++)
-    out[((o * ci + i) * kh + y) * kw + x] = w.data[((y * kw + x) * ci + i) * co + o];
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++)
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = w.data[((y * kw + x) * ci + i) * co + o];
   return out;
 }
 
@@ -69,7 +87,9 @@ function spatialRank(ctx: KerasCtx, L: KLayer, x: string): [number, number, numb
 export const conv2d: KConverter = (ctx, L, [x], out) => {
   channelsLast(ctx, L);
   const [c] = spatialRank(ctx, L, x);
-  const kernel = pairOf(L.config.kernel_size, 1), stride = pairOf(L.config.strides, 1), dilation = pairOf(L.config.dilation_rate, 1);
+  const kernel = pairOf(L.config.kernel_size, 1),
+    stride = pairOf(L.config.strides, 1),
+    dilation = pairOf(L.config.dilation_rate, 1);
   const groups = Number(L.config.groups ?? 1);
   const filters = Number(L.config.filters);
   const bias = L.config.use_bias !== false;
@@ -79,7 +99,10 @@ export const conv2d: KConverter = (ctx, L, [x], out) => {
   const params = k ? [param([filters, c / groups, kernel[0], kernel[1]], convKernel(k)), ...(b ? [param([filters], b.data)] : [])] : undefined;
   const fn = L.config.activation as string | undefined;
   const top = ctx.em.preact(out, fn);
-  ctx.em.emit({ kind: 'conv', name: L.name, bottoms: [blob], tops: [top], numOutput: filters, kernel, stride, pad, dilation, group: groups, biasTerm: bias }, params);
+  ctx.em.emit(
+    { kind: 'conv', name: L.name, bottoms: [blob], tops: [top], numOutput: filters, kernel, stride, pad, dilation, group: groups, biasTerm: bias },
+    params,
+  );
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
 
@@ -87,7 +110,9 @@ export const conv2d: KConverter = (ctx, L, [x], out) => {
 function depthwise(ctx: KerasCtx, L: KLayer, x: string, top: string, name: string, withBias: boolean): void {
   const [c] = spatialRank(ctx, L, x);
   const m = Number(L.config.depth_multiplier ?? 1);
-  const kernel = pairOf(L.config.kernel_size, 1), stride = pairOf(L.config.strides, 1), dilation = pairOf(L.config.dilation_rate, 1);
+  const kernel = pairOf(L.config.kernel_size, 1),
+    stride = pairOf(L.config.strides, 1),
+    dilation = pairOf(L.config.dilation_rate, 1);
   const [blob, pad] = padFor(ctx, L, x, kernel, stride, dilation);
   const k = ctx.weight(L, 'depthwise_kernel');
   const b = withBias ? ctx.weight(L, 'bias') : undefined;
@@ -95,11 +120,15 @@ function depthwise(ctx: KerasCtx, L: KLayer, x: string, top: string, name: strin
   if (k) {
     const [kh, kw] = kernel;
     const w = new Float32Array(k.data.length);
-    for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) for (let ci = 0; ci < c; ci++) for (let j = 0; j < m; j++)
-      w[((ci * m + j) * kh + y) * kw + xx] = k.data[((y * kw + xx) * c + ci) * m + j];
+    for (let y = 0; y < kh; y++)
+      for (let xx = 0; xx < kw; xx++)
+        for (let ci = 0; ci < c; ci++) for (let j = 0; j < m; j++) w[((ci * m + j) * kh + y) * kw + xx] = k.data[((y * kw + xx) * c + ci) * m + j];
     params = [param([c * m, 1, kh, kw], w), ...(b ? [param([c * m], b.data)] : [])];
   }
-  ctx.em.emit({ kind: 'conv', name, bottoms: [blob], tops: [top], numOutput: c * m, kernel, stride, pad, dilation, group: c, biasTerm: Boolean(withBias) }, params);
+  ctx.em.emit(
+    { kind: 'conv', name, bottoms: [blob], tops: [top], numOutput: c * m, kernel, stride, pad, dilation, group: c, biasTerm: Boolean(withBias) },
+    params,
+  );
 }
 
 export const depthwiseConv2d: KConverter = (ctx, L, [x], out) => {
@@ -122,18 +151,37 @@ export const separableConv2d: KConverter = (ctx, L, [x], out) => {
   const params = pk ? [param([filters, cin, 1, 1], convKernel(pk)), ...(b ? [param([filters], b.data)] : [])] : undefined;
   const fn = L.config.activation as string | undefined;
   const top = ctx.em.preact(out, fn);
-  ctx.em.emit({ kind: 'conv', name: ctx.em.layerName(`${L.name}/pointwise`), bottoms: [mid], tops: [top], numOutput: filters, kernel: [1, 1], stride: [1, 1], pad: [0, 0], dilation: [1, 1], group: 1, biasTerm: bias }, params);
+  ctx.em.emit(
+    {
+      kind: 'conv',
+      name: ctx.em.layerName(`${L.name}/pointwise`),
+      bottoms: [mid],
+      tops: [top],
+      numOutput: filters,
+      kernel: [1, 1],
+      stride: [1, 1],
+      pad: [0, 0],
+      dilation: [1, 1],
+      group: 1,
+      biasTerm: bias,
+    },
+    params,
+  );
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
 
 export const conv2dTranspose: KConverter = (ctx, L, [x], out) => {
   channelsLast(ctx, L);
   const [c, h, w] = spatialRank(ctx, L, x);
-  const kernel = pairOf(L.config.kernel_size, 1), stride = pairOf(L.config.strides, 1), dilation = pairOf(L.config.dilation_rate, 1);
+  const kernel = pairOf(L.config.kernel_size, 1),
+    stride = pairOf(L.config.strides, 1),
+    dilation = pairOf(L.config.dilation_rate, 1);
   if (dilation[0] !== 1 || dilation[1] !== 1) ctx.fail(L, 'dilated transposed convolution is not supported');
   const filters = Number(L.config.filters);
   const same = L.config.padding === 'same';
-  const begin: number[] = [], end: number[] = [], outPad: number[] = [];
+  const begin: number[] = [],
+    end: number[] = [],
+    outPad: number[] = [];
   [h, w].forEach((n, i) => {
     const target = same ? n * stride[i] : n * stride[i] + Math.max(kernel[i] - stride[i], 0);
     const total = same ? Math.max(kernel[i] - stride[i], 0) : 0;
@@ -149,16 +197,32 @@ export const conv2dTranspose: KConverter = (ctx, L, [x], out) => {
     // Keras [kh, kw, out, in] → ONNX layout [in, out, kh, kw]
     const [kh, kw] = kernel;
     const wt = new Float32Array(k.data.length);
-    for (let y = 0; y < kh; y++) for (let xx = 0; xx < kw; xx++) for (let o = 0; o < filters; o++) for (let i = 0; i < c; i++)
-      wt[((i * filters + o) * kh + y) * kw + xx] = k.data[((y * kw + xx) * filters + o) * c + i];
+    for (let y = 0; y < kh; y++)
+      for (let xx = 0; xx < kw; xx++)
+        for (let o = 0; o < filters; o++)
+          for (let i = 0; i < c; i++) wt[((i * filters + o) * kh + y) * kw + xx] = k.data[((y * kw + xx) * filters + o) * c + i];
     params = [param([c, filters, kh, kw], wt), ...(b ? [param([filters], b.data)] : [])];
   }
   const fn = L.config.activation as string | undefined;
   const top = ctx.em.preact(out, fn);
-  ctx.em.emit({
-    kind: 'convtranspose', name: L.name, bottoms: [x], tops: [top], numOutput: filters, kernel, stride, dilation: [1, 1],
-    padBegin: [begin[0], begin[1]], padEnd: [end[0], end[1]], outputPadding: [outPad[0], outPad[1]], group: 1, biasTerm: bias,
-  }, params);
+  ctx.em.emit(
+    {
+      kind: 'convtranspose',
+      name: L.name,
+      bottoms: [x],
+      tops: [top],
+      numOutput: filters,
+      kernel,
+      stride,
+      dilation: [1, 1],
+      padBegin: [begin[0], begin[1]],
+      padEnd: [end[0], end[1]],
+      outputPadding: [outPad[0], outPad[1]],
+      group: 1,
+      biasTerm: bias,
+    },
+    params,
+  );
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
 
@@ -182,26 +246,63 @@ export const dense: KConverter = (ctx, L, [x], out) => {
     ctx.em.emit({ kind: 'fc', name: L.name, bottoms: [x], tops: [top], numOutput: units, biasTerm: bias }, params);
   } else if (s.length === 3) {
     const params = wT ? [param([units, cin, 1, 1], wT), ...(b ? [param([units], b.data)] : [])] : undefined;
-    ctx.em.emit({ kind: 'conv', name: L.name, bottoms: [x], tops: [top], numOutput: units, kernel: [1, 1], stride: [1, 1], pad: [0, 0], dilation: [1, 1], group: 1, biasTerm: bias }, params);
+    ctx.em.emit(
+      {
+        kind: 'conv',
+        name: L.name,
+        bottoms: [x],
+        tops: [top],
+        numOutput: units,
+        kernel: [1, 1],
+        stride: [1, 1],
+        pad: [0, 0],
+        dilation: [1, 1],
+        group: 1,
+        biasTerm: bias,
+      },
+      params,
+    );
   } else ctx.fail(L, `Dense on a per-image ${s.join('×')} tensor is not supported`);
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
 
-export const pooling = (method: 'max' | 'ave'): KConverter => (ctx, L, [x], out) => {
-  channelsLast(ctx, L);
-  const [, h, w] = spatialRank(ctx, L, x);
-  const kernel = pairOf(L.config.pool_size, 2);
-  const stride = L.config.strides == null ? kernel : pairOf(L.config.strides, 1);
-  const same = L.config.padding === 'same';
-  const [b, e] = same ? samePads([h, w], kernel, stride, [1, 1]) : [[0, 0], [0, 0]];
-  ctx.em.emit({ kind: 'pooling', name: L.name, bottoms: [x], tops: [out], method, kernel, stride, dilation: [1, 1], padBegin: b, padEnd: e, ceil: false, countIncludePad: false });
-};
+export const pooling =
+  (method: 'max' | 'ave'): KConverter =>
+  (ctx, L, [x], out) => {
+    channelsLast(ctx, L);
+    const [, h, w] = spatialRank(ctx, L, x);
+    const kernel = pairOf(L.config.pool_size, 2);
+    const stride = L.config.strides == null ? kernel : pairOf(L.config.strides, 1);
+    const same = L.config.padding === 'same';
+    const [b, e] = same
+      ? samePads([h, w], kernel, stride, [1, 1])
+      : [
+          [0, 0],
+          [0, 0],
+        ];
+    ctx.em.emit({
+      kind: 'pooling',
+      name: L.name,
+      bottoms: [x],
+      tops: [out],
+      method,
+      kernel,
+      stride,
+      dilation: [1, 1],
+      padBegin: b,
+      padEnd: e,
+      ceil: false,
+      countIncludePad: false,
+    });
+  };
 
-export const globalPooling = (op: 'mean' | 'max'): KConverter => (ctx, L, [x], out) => {
-  channelsLast(ctx, L);
-  spatialRank(ctx, L, x);
-  ctx.em.emit({ kind: 'reduce', name: L.name, bottoms: [x], tops: [out], op, axes: [1, 2], keepDims: Boolean(L.config.keepdims) });
-};
+export const globalPooling =
+  (op: 'mean' | 'max'): KConverter =>
+  (ctx, L, [x], out) => {
+    channelsLast(ctx, L);
+    spatialRank(ctx, L, x);
+    ctx.em.emit({ kind: 'reduce', name: L.name, bottoms: [x], tops: [out], op, axes: [1, 2], keepDims: Boolean(L.config.keepdims) });
+  };
 
 export const batchNorm: KConverter = (ctx, L, [x], out) => {
   const s = ctx.em.shape(x);
@@ -215,7 +316,8 @@ export const batchNorm: KConverter = (ctx, L, [x], out) => {
   const beta = L.config.center !== false ? ctx.weight(L, 'beta') : undefined;
   let params: ParamBlob[] | undefined;
   if (mean && variance) {
-    const a = new Float32Array(C), b = new Float32Array(C);
+    const a = new Float32Array(C),
+      b = new Float32Array(C);
     for (let c = 0; c < C; c++) {
       a[c] = (gamma ? gamma.data[c] : 1) / Math.sqrt(variance.data[c] + eps);
       b[c] = (beta ? beta.data[c] : 0) - mean.data[c] * a[c];
@@ -270,15 +372,17 @@ export const concatenate: KConverter = (ctx, L, xs, out) => {
   else ctx.em.emit({ kind: 'concatnd', name: L.name, bottoms: xs, tops: [out], axis });
 };
 
-export const merge = (op: 'sum' | 'prod' | 'max' | 'sub' | 'avg' | 'min'): KConverter => (ctx, L, xs, out) => {
-  if (op === 'min') {
-    if (xs.length !== 2) ctx.fail(L, 'Minimum of more than two inputs is not supported');
-    ctx.em.emit({ kind: 'binary', name: L.name, bottoms: xs, tops: [out], op: 'min', constant: 'none' });
-    return;
-  }
-  const coeffs = op === 'sub' ? [1, -1] : op === 'avg' ? xs.map(() => 1 / xs.length) : [];
-  ctx.em.emit({ kind: 'eltwise', name: L.name, bottoms: xs, tops: [out], op: op === 'prod' ? 'prod' : op === 'max' ? 'max' : 'sum', coeffs });
-};
+export const merge =
+  (op: 'sum' | 'prod' | 'max' | 'sub' | 'avg' | 'min'): KConverter =>
+  (ctx, L, xs, out) => {
+    if (op === 'min') {
+      if (xs.length !== 2) ctx.fail(L, 'Minimum of more than two inputs is not supported');
+      ctx.em.emit({ kind: 'binary', name: L.name, bottoms: xs, tops: [out], op: 'min', constant: 'none' });
+      return;
+    }
+    const coeffs = op === 'sub' ? [1, -1] : op === 'avg' ? xs.map(() => 1 / xs.length) : [];
+    ctx.em.emit({ kind: 'eltwise', name: L.name, bottoms: xs, tops: [out], op: op === 'prod' ? 'prod' : op === 'max' ? 'max' : 'sum', coeffs });
+  };
 
 /** Keras order of a per-image NCHW shape of rank r: [1, …, r−1, 0]; and back. */
 const toKeras = (r: number) => (r <= 1 ? undefined : [...Array.from({ length: r - 1 }, (_, i) => i + 1), 0]);
@@ -310,28 +414,52 @@ export const permuteLayer: KConverter = (ctx, L, [x], out) => {
   const dims = (L.config.dims as number[]).map((d) => Number(d) - 1);
   const s = ctx.em.shape(x);
   const keras = (toKeras(s.length) ?? [0]).map((p) => s[p]);
-  reshapeKeras(ctx, L, x, out, dims.map((d) => keras[d]), dims);
+  reshapeKeras(
+    ctx,
+    L,
+    x,
+    out,
+    dims.map((d) => keras[d]),
+    dims,
+  );
 };
 
 function twoPairs(v: unknown): [Pair, Pair] {
-  if (typeof v === 'number') return [[v, v], [v, v]];
+  if (typeof v === 'number')
+    return [
+      [v, v],
+      [v, v],
+    ];
   const a = v as unknown[];
-  if (typeof a[0] === 'number') return [[Number(a[0]), Number(a[0])], [Number(a[1]), Number(a[1])]];
+  if (typeof a[0] === 'number')
+    return [
+      [Number(a[0]), Number(a[0])],
+      [Number(a[1]), Number(a[1])],
+    ];
   const [[t, b], [l, r]] = a as number[][];
-  return [[t, b], [l, r]];
+  return [
+    [t, b],
+    [l, r],
+  ];
 }
 
-export const zeroPadding = (sign: 1 | -1): KConverter => (ctx, L, [x], out) => {
-  channelsLast(ctx, L);
-  spatialRank(ctx, L, x);
-  const [[t, b], [l, r]] = twoPairs(sign === 1 ? L.config.padding ?? 1 : L.config.cropping ?? 0);
-  ctx.em.emit({ kind: 'pad', name: L.name, bottoms: [x], tops: [out], pads: [0, sign * t, sign * l, 0, sign * b, sign * r], mode: 'constant', value: 0 });
-};
+export const zeroPadding =
+  (sign: 1 | -1): KConverter =>
+  (ctx, L, [x], out) => {
+    channelsLast(ctx, L);
+    spatialRank(ctx, L, x);
+    const [[t, b], [l, r]] = twoPairs(sign === 1 ? (L.config.padding ?? 1) : (L.config.cropping ?? 0));
+    ctx.em.emit({ kind: 'pad', name: L.name, bottoms: [x], tops: [out], pads: [0, sign * t, sign * l, 0, sign * b, sign * r], mode: 'constant', value: 0 });
+  };
 
 export const rescaling: KConverter = (ctx, L, [x], out) => {
   const C = ctx.em.shape(x)[0];
-  const scale = Number(L.config.scale ?? 1), offset = Number(L.config.offset ?? 0);
-  ctx.em.emit({ kind: 'scale', name: L.name, bottoms: [x], tops: [out], biasTerm: true }, [param([C], new Float32Array(C).fill(scale)), param([C], new Float32Array(C).fill(offset))]);
+  const scale = Number(L.config.scale ?? 1),
+    offset = Number(L.config.offset ?? 0);
+  ctx.em.emit({ kind: 'scale', name: L.name, bottoms: [x], tops: [out], biasTerm: true }, [
+    param([C], new Float32Array(C).fill(scale)),
+    param([C], new Float32Array(C).fill(offset)),
+  ]);
 };
 
 export const preluLayer: KConverter = (ctx, L, [x], out) => {
@@ -344,7 +472,8 @@ export const preluLayer: KConverter = (ctx, L, [x], out) => {
   let data: Float32Array | undefined;
   if (a) {
     data = new Float32Array(a.data.length);
-    const ks = kShape, cs = constShape;
+    const ks = kShape,
+      cs = constShape;
     const kStr = ks.map((_, i) => ks.slice(i + 1).reduce((p, d) => p * d, 1));
     const cStr = cs.map((_, i) => cs.slice(i + 1).reduce((p, d) => p * d, 1));
     for (let i = 0; i < data.length; i++) {
@@ -353,5 +482,8 @@ export const preluLayer: KConverter = (ctx, L, [x], out) => {
       data[i] = a.data[src];
     }
   }
-  ctx.em.emit({ kind: 'binary', name: L.name, bottoms: [x], tops: [out], op: 'prelu', constant: 'second', constShape }, data ? [param([1, ...constShape], data)] : undefined);
+  ctx.em.emit(
+    { kind: 'binary', name: L.name, bottoms: [x], tops: [out], op: 'prelu', constant: 'second', constShape },
+    data ? [param([1, ...constShape], data)] : undefined,
+  );
 };

@@ -10,27 +10,70 @@ import type { NamedWeight } from './weights.ts';
  */
 
 const CONVERTERS: Record<string, KConverter> = {
-  Conv2D: K.conv2d, Convolution2D: K.conv2d, DepthwiseConv2D: K.depthwiseConv2d, SeparableConv2D: K.separableConv2d,
-  SeparableConvolution2D: K.separableConv2d, Conv2DTranspose: K.conv2dTranspose, Dense: K.dense,
-  MaxPooling2D: K.pooling('max'), MaxPool2D: K.pooling('max'), AveragePooling2D: K.pooling('ave'), AvgPool2D: K.pooling('ave'),
-  GlobalAveragePooling2D: K.globalPooling('mean'), GlobalAvgPool2D: K.globalPooling('mean'), GlobalMaxPooling2D: K.globalPooling('max'), GlobalMaxPool2D: K.globalPooling('max'),
-  BatchNormalization: K.batchNorm, Activation: K.activationLayer, ReLU: K.reluLayer, LeakyReLU: K.leakyRelu, ELU: K.eluLayer,
-  Softmax: K.softmaxLayer, PReLU: K.preluLayer,
-  Dropout: K.identityLayer, SpatialDropout2D: K.identityLayer, GaussianNoise: K.identityLayer, GaussianDropout: K.identityLayer,
-  AlphaDropout: K.identityLayer, ActivityRegularization: K.identityLayer,
-  Add: K.merge('sum'), Multiply: K.merge('prod'), Subtract: K.merge('sub'), Average: K.merge('avg'), Maximum: K.merge('max'), Minimum: K.merge('min'),
-  Concatenate: K.concatenate, Flatten: K.flattenLayer, Reshape: K.reshapeLayer, Permute: K.permuteLayer,
-  ZeroPadding2D: K.zeroPadding(1), Cropping2D: K.zeroPadding(-1), Rescaling: K.rescaling,
+  Conv2D: K.conv2d,
+  Convolution2D: K.conv2d,
+  DepthwiseConv2D: K.depthwiseConv2d,
+  SeparableConv2D: K.separableConv2d,
+  SeparableConvolution2D: K.separableConv2d,
+  Conv2DTranspose: K.conv2dTranspose,
+  Dense: K.dense,
+  MaxPooling2D: K.pooling('max'),
+  MaxPool2D: K.pooling('max'),
+  AveragePooling2D: K.pooling('ave'),
+  AvgPool2D: K.pooling('ave'),
+  GlobalAveragePooling2D: K.globalPooling('mean'),
+  GlobalAvgPool2D: K.globalPooling('mean'),
+  GlobalMaxPooling2D: K.globalPooling('max'),
+  GlobalMaxPool2D: K.globalPooling('max'),
+  BatchNormalization: K.batchNorm,
+  Activation: K.activationLayer,
+  ReLU: K.reluLayer,
+  LeakyReLU: K.leakyRelu,
+  ELU: K.eluLayer,
+  Softmax: K.softmaxLayer,
+  PReLU: K.preluLayer,
+  Dropout: K.identityLayer,
+  SpatialDropout2D: K.identityLayer,
+  GaussianNoise: K.identityLayer,
+  GaussianDropout: K.identityLayer,
+  AlphaDropout: K.identityLayer,
+  ActivityRegularization: K.identityLayer,
+  Add: K.merge('sum'),
+  Multiply: K.merge('prod'),
+  Subtract: K.merge('sub'),
+  Average: K.merge('avg'),
+  Maximum: K.merge('max'),
+  Minimum: K.merge('min'),
+  Concatenate: K.concatenate,
+  Flatten: K.flattenLayer,
+  Reshape: K.reshapeLayer,
+  Permute: K.permuteLayer,
+  ZeroPadding2D: K.zeroPadding(1),
+  Cropping2D: K.zeroPadding(-1),
+  Rescaling: K.rescaling,
 };
 
 export const SUPPORTED_KERAS_LAYERS: readonly string[] = Object.keys(CONVERTERS).sort();
 
-interface RawLayer { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: unknown[] }
+interface RawLayer {
+  class_name: string;
+  name?: string;
+  config: Record<string, unknown>;
+  inbound_nodes?: unknown[];
+}
 
-export interface KerasImport { em: Emitter; outputs: string[] }
+export interface KerasImport {
+  em: Emitter;
+  outputs: string[];
+}
 
 /** `model.json`'s modelTopology (or its `model_config`) → Emitter with every layer converted. */
-export function convertKeras(topology: Record<string, unknown>, file: string, weights: Map<string, NamedWeight> | undefined, inputShape?: number[]): KerasImport {
+export function convertKeras(
+  topology: Record<string, unknown>,
+  file: string,
+  weights: Map<string, NamedWeight> | undefined,
+  inputShape?: number[],
+): KerasImport {
   const model = (topology.model_config ?? topology) as RawLayer;
   const cls = model.class_name;
   const em = new Emitter(file);
@@ -42,7 +85,8 @@ export function convertKeras(topology: Record<string, unknown>, file: string, we
       if (!weights) return undefined;
       for (const [name, w] of weights) {
         const cut = name.lastIndexOf('/');
-        const prefix = name.slice(0, cut), k = name.slice(cut + 1).replace(/:\d+$/, '');
+        const prefix = name.slice(0, cut),
+          k = name.slice(cut + 1).replace(/:\d+$/, '');
         if (k === kind && (prefix === L.name || prefix.endsWith(`/${L.name}`))) {
           used.add(name);
           return w;
@@ -65,7 +109,10 @@ export function convertKeras(topology: Record<string, unknown>, file: string, we
     if (!shape) throw new UserError(`${file}: the model does not declare its input shape (batch_input_shape)`);
     const dims = shape.slice(1).map((d, i) => d ?? inputShape?.[[1, 2, 0][i] ?? i] ?? 0);
     if (dims.length !== 3) throw new UserError(`${file}: input "${name}" is [${shape.map((d) => d ?? 'null')}]; deepvis needs an image input [N, H, W, C]`);
-    if (dims.some((d) => !(d > 0))) throw new UserError(`${file}: input "${name}" has unknown dimensions [${shape.map((d) => d ?? 'null')}]; give the input size (deepvis.json "inputShape": [C, H, W])`);
+    if (dims.some((d) => !(d > 0)))
+      throw new UserError(
+        `${file}: input "${name}" has unknown dimensions [${shape.map((d) => d ?? 'null')}]; give the input size (deepvis.json "inputShape": [C, H, W])`,
+      );
     const [h, w, c] = dims;
     em.input(name, [c, h, w]);
   };
@@ -103,10 +150,12 @@ export function convertKeras(topology: Record<string, unknown>, file: string, we
       if (nodes.length !== 1) em.fail(name, raw.class_name, nodes.length ? 'a layer shared by several calls is not supported' : 'not connected');
       const inputs = nodes[0].map((ref) => {
         const [src, nodeIndex, tensorIndex] = ref as [string, number, number];
-        if (nodeIndex !== 0 || tensorIndex !== 0) em.fail(name, raw.class_name, `input ${src}[${nodeIndex}][${tensorIndex}] is not supported (single-call, single-output layers only)`);
+        if (nodeIndex !== 0 || tensorIndex !== 0)
+          em.fail(name, raw.class_name, `input ${src}[${nodeIndex}][${tensorIndex}] is not supported (single-call, single-output layers only)`);
         return src;
       });
-      if (raw.class_name === 'Sequential' || raw.class_name === 'Model' || raw.class_name === 'Functional') em.fail(name, raw.class_name, 'nested models are not supported');
+      if (raw.class_name === 'Sequential' || raw.class_name === 'Model' || raw.class_name === 'Functional')
+        em.fail(name, raw.class_name, 'nested models are not supported');
       convert(raw, inputs);
     }
     outputs = cfg.output_layers.map((o) => String(o[0]));
@@ -114,7 +163,10 @@ export function convertKeras(topology: Record<string, unknown>, file: string, we
 
   if (weights) {
     const unused = [...weights.keys()].filter((n) => !used.has(n));
-    if (unused.length) throw new UserError(`${file}: weights not used by any layer: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? '…' : ''} (model.json and shards do not match)`);
+    if (unused.length)
+      throw new UserError(
+        `${file}: weights not used by any layer: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? '…' : ''} (model.json and shards do not match)`,
+      );
   }
   return { em, outputs };
 }

@@ -10,8 +10,14 @@ import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import * as decode from '../../image/decode.ts';
 import {
-  DEFAULT_SHARD_BYTES, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, weightName,
-  type ExportedModel, type ResizeMethod, type WeightEntry, type WeightsGroup,
+  DEFAULT_SHARD_BYTES,
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_VERSION,
+  weightName,
+  type ExportedModel,
+  type ResizeMethod,
+  type WeightEntry,
+  type WeightsGroup,
 } from './format.ts';
 
 /**
@@ -23,7 +29,9 @@ export function pipelineResize(): ResizeMethod {
   const d = decode as Record<string, unknown>;
   if (typeof d.resizeCropBilinear === 'function') return { method: 'bilinear' };
   if (typeof d.RESIZE_KERNEL === 'string') return { method: 'libvips', kernel: d.RESIZE_KERNEL };
-  throw new Error('pipeline/image/decode.ts: unknown resize (neither resizeCropBilinear nor RESIZE_KERNEL); teach pipeline/site/export/export.ts pipelineResize()');
+  throw new Error(
+    'pipeline/image/decode.ts: unknown resize (neither resizeCropBilinear nor RESIZE_KERNEL); teach pipeline/site/export/export.ts pipelineResize()',
+  );
 }
 
 export interface ExportOptions {

@@ -6,7 +6,6 @@ import type { ClassifyRunner as Runner } from './handler-table.ts';
 import type { ClassifyArgs } from './handlers.ts';
 import { labelOf, type Classification } from './output.ts';
 
-
 /** The blob whose values are class scores, and whether softmax must still be applied. */
 export function classBlob(model: Model): { blob: string; softmax: boolean } {
   const last = model.graph.layers[model.graph.layers.length - 1];
@@ -86,5 +85,7 @@ export async function classifyFiles(opts: ClassifyOptions): Promise<void> {
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
-  progress.finish(`classified ${files.length} image${files.length === 1 ? '' : 's'} in ${(progress.elapsedMs / 1000).toFixed(1)} s (${progress.rate.toFixed(1)} img/s)`);
+  progress.finish(
+    `classified ${files.length} image${files.length === 1 ? '' : 's'} in ${(progress.elapsedMs / 1000).toFixed(1)} s (${progress.rate.toFixed(1)} img/s)`,
+  );
 }

@@ -54,8 +54,18 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
   const steps = req.steps ?? preset.steps;
   if (steps < 1) throw new Error('render: steps must be ≥ 1');
   const n = req.images.length;
-  const obj = unitObjective(blob, req.images.map((i) => i.unit), req.objective, { preRelu: req.preRelu });
-  const param = makeParam(preset, req.images.map((i) => i.rng), net.model, req.gradScale);
+  const obj = unitObjective(
+    blob,
+    req.images.map((i) => i.unit),
+    req.objective,
+    { preRelu: req.preRelu },
+  );
+  const param = makeParam(
+    preset,
+    req.images.map((i) => i.rng),
+    net.model,
+    req.gradScale,
+  );
   const evalEvery = preset.family === 'fourier' ? preset.evalEvery : 1;
 
   const start = new Float64Array(n).fill(NaN);
@@ -83,7 +93,10 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
       bestImg = tf.tidy(() => {
         const a = tf.split(img, n, 0);
         const b = tf.split(prev, n, 0);
-        return tf.concat(a.map((t, i) => (better[i] ? t : b[i])), 0) as tf.Tensor4D;
+        return tf.concat(
+          a.map((t, i) => (better[i] ? t : b[i])),
+          0,
+        ) as tf.Tensor4D;
       });
       prev.dispose();
     }

@@ -58,7 +58,12 @@ export function median(xs: number[]): number {
 export async function calibrate(net: Net, modelId: string, blob: string, objective: ObjectiveKind, count: number, preRelu: boolean): Promise<Calibration> {
   const units = calibrationUnits(count);
   const [h, w] = net.model.preprocess.size;
-  const x = meanPlusNoise(units.map((u) => jobRng(modelId, blob, u, 'calibrate', 0)), h, w, net.model.preprocess);
+  const x = meanPlusNoise(
+    units.map((u) => jobRng(modelId, blob, u, 'calibrate', 0)),
+    h,
+    w,
+    net.model.preprocess,
+  );
   const obj = unitObjective(blob, units, objective, { preRelu });
   const rmsT = tf.tidy(() => {
     const g = tf.grad((xx: tf.Tensor) => tf.sum(obj.loss(net.forward(xx as tf.Tensor4D, [blob])[blob])))(x);

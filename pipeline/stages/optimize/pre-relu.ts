@@ -41,8 +41,6 @@ export function preReluModel(model: Model, blob: string): Model | null {
     const b = layers[r].tops[0];
     for (let i = r + 1; i <= last; i++) if (layers[i].bottoms.includes(b) && !chain.has(i)) return null;
   }
-  const newLayers: Layer[] = layers.map((l, i) =>
-    stripped.has(i) ? { kind: 'identity', name: l.name, bottoms: l.bottoms, tops: l.tops } : l,
-  );
+  const newLayers: Layer[] = layers.map((l, i) => (stripped.has(i) ? { kind: 'identity', name: l.name, bottoms: l.bottoms, tops: l.tops } : l));
   return { ...model, graph: { ...model.graph, layers: newLayers } };
 }

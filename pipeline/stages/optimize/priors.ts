@@ -48,11 +48,26 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
     const r = (k.length - 1) / 2;
     if (r === 0) return x.clone();
     const taps = Array.from(k);
-    const kv = tf.tensor4d(taps.flatMap((t) => [t, t, t]), [k.length, 1, 3, 1]);
-    const kh = tf.tensor4d(taps.flatMap((t) => [t, t, t]), [1, k.length, 3, 1]);
+    const kv = tf.tensor4d(
+      taps.flatMap((t) => [t, t, t]),
+      [k.length, 1, 3, 1],
+    );
+    const kh = tf.tensor4d(
+      taps.flatMap((t) => [t, t, t]),
+      [1, k.length, 3, 1],
+    );
     const [, h, w] = x.shape;
     if (h <= r || w <= r) throw new Error(`gaussianBlur: image ${h}×${w} is smaller than the kernel radius ${r}`);
-    const padded = tf.mirrorPad(x, [[0, 0], [r, r], [r, r], [0, 0]], 'symmetric');
+    const padded = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [r, r],
+        [r, r],
+        [0, 0],
+      ],
+      'symmetric',
+    );
     const v = tf.depthwiseConv2d(padded, kv, 1, 'valid');
     return tf.depthwiseConv2d(v, kh, 1, 'valid');
   });

@@ -13,7 +13,7 @@ import type { BackendChoice } from '../../engine/backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { Progress, formatDuration } from '../../core/progress.ts';
 import type { Calibration } from './calibrate.ts';
-import type { OptimizeBatchArgs, } from './handlers.ts';
+import type { OptimizeBatchArgs } from './handlers.ts';
 import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
 import type { ObjectiveKind } from './objectives.ts';
 import { OPTIMIZE_PRESETS } from './presets.ts';
@@ -75,7 +75,14 @@ function calibrationPath(dataRoot: string, modelId: string): string {
 }
 
 /** Step-size scale per layer (cached under <model>/state; the key includes the backend). */
-async function layerScales(dataRoot: string, model: Model, layers: string[], opts: OptimizeOptions, runner: Runner, backend: string): Promise<Map<string, number>> {
+async function layerScales(
+  dataRoot: string,
+  model: Model,
+  layers: string[],
+  opts: OptimizeOptions,
+  runner: Runner,
+  backend: string,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (opts.lrMode === 'literal') {
     for (const l of layers) out.set(l, 1);

@@ -46,10 +46,17 @@ export function similarityRows(t: Similarity, h: number, w: number): { fwd: numb
   const cy = (h - 1) / 2;
   const cos = Math.cos(t.angle);
   const sin = Math.sin(t.angle);
-  const a0 = cos / t.scale, a1 = -sin / t.scale, b0 = sin / t.scale, b1 = cos / t.scale;
+  const a0 = cos / t.scale,
+    a1 = -sin / t.scale,
+    b0 = sin / t.scale,
+    b1 = cos / t.scale;
   const fwd = [a0, a1, cx - a0 * cx - a1 * cy + t.tx, b0, b1, cy - b0 * cx - b1 * cy + t.ty, 0, 0];
-  const i0 = t.scale * cos, i1 = t.scale * sin, j0 = -t.scale * sin, j1 = t.scale * cos;
-  const ox = cx + t.tx, oy = cy + t.ty;
+  const i0 = t.scale * cos,
+    i1 = t.scale * sin,
+    j0 = -t.scale * sin,
+    j1 = t.scale * cos;
+  const ox = cx + t.tx,
+    oy = cy + t.ty;
   const inv = [i0, i1, cx - i0 * ox - i1 * oy, j0, j1, cy - j0 * ox - j1 * oy, 0, 0];
   return { fwd, inv };
 }
@@ -80,5 +87,8 @@ export function warp(rgb: tf.Tensor4D, sims: Similarity[]): tf.Tensor4D {
   if (sims.length !== b) throw new Error(`warp: ${sims.length} transforms for ${b} images`);
   if (b === 1) return warpOne(rgb, sims[0]);
   const parts = tf.split(rgb, b, 0) as tf.Tensor4D[];
-  return tf.concat(parts.map((p, i) => warpOne(p, sims[i])), 0);
+  return tf.concat(
+    parts.map((p, i) => warpOne(p, sims[i])),
+    0,
+  );
 }

@@ -31,7 +31,12 @@ export interface ScanState {
 const MAGIC = 'DVSCAN1\n';
 
 type Typed = Float64Array | Int32Array;
-interface ArraySpec { name: string; type: 'f64' | 'i32'; length: number; offset: number }
+interface ArraySpec {
+  name: string;
+  type: 'f64' | 'i32';
+  length: number;
+  offset: number;
+}
 
 export function encodeState(s: ScanState): Buffer {
   const arrays: [string, Typed][] = [];
@@ -79,7 +84,7 @@ export function decodeState(buf: Buffer, where: string): ScanState {
   const start = MAGIC.length + 4 + hlen;
   const arrays = new Map<string, Typed>();
   for (const spec of header.arrays as ArraySpec[]) {
-    const bytes = spec.length * 8 / (spec.type === 'f64' ? 1 : 2);
+    const bytes = (spec.length * 8) / (spec.type === 'f64' ? 1 : 2);
     if (start + spec.offset + bytes > buf.length) throw new Error(`${where}: truncated checkpoint`);
     const copy = new Uint8Array(bytes);
     copy.set(buf.subarray(start + spec.offset, start + spec.offset + bytes));

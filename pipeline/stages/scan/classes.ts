@@ -119,7 +119,10 @@ export function addToCorr(s: CorrState, acts: ArrayLike<number>, probs: Float32A
     const o = u * C;
     let m = 0;
     const flush = () => {
-      for (let i = m; i < 4; i++) { a4[i] = 0; p4[i] = zero; }
+      for (let i = m; i < 4; i++) {
+        a4[i] = 0;
+        p4[i] = zero;
+      }
       const [a0, a1, a2, a3] = a4;
       const [p0, p1, p2, p3] = p4;
       for (let c = 0; c < C; c++) ap[o + c] += a0 * p0[c] + a1 * p1[c] + a2 * p2[c] + a3 * p3[c];

@@ -1,7 +1,7 @@
 import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
 import type * as TF from '@tensorflow/tfjs';
 import type { Model } from '../../graph/types.ts';
-import type { GradMode, } from '../../engine/net/types.ts';
+import type { GradMode } from '../../engine/net/types.ts';
 import { decodeImage, type DecodedImage } from '../../image/decode.ts';
 import { deprocessToRgb, encodeWebp, signedMapToRgb } from '../../image/encode.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
@@ -131,7 +131,13 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
       if (keep.size > 0) {
         // The batch's share of Σ a·p as one matrix product (cheap here, costly on the main thread).
         const t = tf.tidy(() => {
-          const acts = keep.size === 1 ? [...keep.values()][0] : tf.concat(args.corrBlobs.map((b) => keep.get(b)!), 1);
+          const acts =
+            keep.size === 1
+              ? [...keep.values()][0]
+              : tf.concat(
+                  args.corrBlobs.map((b) => keep.get(b)!),
+                  1,
+                );
           return tf.matMul(acts, tf.reshape(p, [ok.length, -1]), true, false);
         });
         cross = Float32Array.from(t.dataSync());
@@ -187,15 +193,17 @@ export async function renderImage({ net, model }: HandlerContext, args: RenderIm
     const group = args.targets.slice(start, start + args.batch);
     const { grads, values: v } = unitInputGradients(net, img.input, group, args.mode);
     values.push(...v);
-    await Promise.all(group.map(async (t, i) => {
-      const win = unitWindow(infos.get(t.blob)!, t.pos, H, W);
-      const patch = cropZeroPadded(img.input, H, W, C, win);
-      const rgb = deprocessToRgb(patch, win.height, win.width, model.preprocess);
-      const map = cropZeroPadded(grads[i], H, W, C, win);
-      const drgb = signedMapToRgb(map, win.height, win.width, model.preprocess.channelOrder);
-      await writeFileAtomic(t.patch, await encodeWebp(rgb, win.width, win.height));
-      await writeFileAtomic(t.deconv, await encodeWebp(drgb, win.width, win.height));
-    }));
+    await Promise.all(
+      group.map(async (t, i) => {
+        const win = unitWindow(infos.get(t.blob)!, t.pos, H, W);
+        const patch = cropZeroPadded(img.input, H, W, C, win);
+        const rgb = deprocessToRgb(patch, win.height, win.width, model.preprocess);
+        const map = cropZeroPadded(grads[i], H, W, C, win);
+        const drgb = signedMapToRgb(map, win.height, win.width, model.preprocess.channelOrder);
+        await writeFileAtomic(t.patch, await encodeWebp(rgb, win.width, win.height));
+        await writeFileAtomic(t.deconv, await encodeWebp(drgb, win.width, win.height));
+      }),
+    );
   }
   return { error: null, values };
 }

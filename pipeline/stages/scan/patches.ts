@@ -51,8 +51,8 @@ export function cropZeroPadded(src: ArrayLike<number>, H: number, W: number, C: 
   const x0 = Math.max(0, win.left);
   const x1 = Math.min(W, win.left + win.width);
   for (let y = y0; y < y1; y++) {
-    const srow = (y * W) * C;
-    const drow = ((y - win.top) * win.width) * C;
+    const srow = y * W * C;
+    const drow = (y - win.top) * win.width * C;
     for (let x = x0; x < x1; x++) {
       const s = srow + x * C;
       const d = drow + (x - win.left) * C;

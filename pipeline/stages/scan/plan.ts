@@ -5,7 +5,6 @@ import { UserError } from '../../core/errors.ts';
 import { findClassBlobs, findProbBlob } from '../../graph/classes.ts';
 import { isSpatial } from './patches.ts';
 
-
 /**
  * What a scan tracks, decided once from the model and the arguments: the tracked blobs, the class
  * probability blob (top of the last Softmax) for the correlations, the class blobs (whose units
@@ -35,7 +34,7 @@ export function commonRoot(files: string[]): string {
   let root = dirname(resolve(files[0]));
   for (const f of files) {
     const abs = resolve(f);
-    while (!(abs.startsWith(root.endsWith(sep) ? root : root + sep))) {
+    while (!abs.startsWith(root.endsWith(sep) ? root : root + sep)) {
       const up = dirname(root);
       if (up === root) return root;
       root = up;

@@ -51,7 +51,10 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
         }
         return m;
       });
-      const topClasses = topkClasses(es.map((e) => synsets[e.image]), idx);
+      const topClasses = topkClasses(
+        es.map((e) => synsets[e.image]),
+        idx,
+      );
       const cb = corrBaseOf.get(info.name);
       if (state.corr && cb !== undefined) topClasses.push(...corrClasses(state.corr, cb + u, model.labels));
       out.push({ blob: info.name, unit: u, maxImages, topClasses, sources: es.map((e) => ({ image: e.image, pos: e.position })) });

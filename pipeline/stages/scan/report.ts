@@ -16,7 +16,10 @@ export function skippedReport(skipped: SkippedImage[]): string {
  * read it; the site reads the unit records instead.
  */
 export function topkSummary(plan: ScanPlan, state: ScanState, units: UnitScanResult[], run: Record<string, unknown>) {
-  const layers: Record<string, { units: { maxImages: { file: string; value: number; y: number; x: number; synset?: string }[]; topClasses: UnitScanResult['topClasses'] }[] }> = {};
+  const layers: Record<
+    string,
+    { units: { maxImages: { file: string; value: number; y: number; x: number; synset?: string }[]; topClasses: UnitScanResult['topClasses'] }[] }
+  > = {};
   for (const b of plan.blobs) layers[b.name] = { units: [] };
   for (const u of units) {
     layers[u.blob].units[u.unit] = {

@@ -71,7 +71,12 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   const state = (await loadState(path, plan.key)) ?? freshState(plan, plan.classCount);
   if (state.complete) return state;
   const todo = jobs(state.done, plan.files.length, o.batch, o.chunk);
-  const progress = new Progress({ label: state.done > 0 ? `scan (resumed at ${state.done})` : 'scan', total: plan.files.length - state.done, rateUnit: 'img/s', quiet: o.quiet });
+  const progress = new Progress({
+    label: state.done > 0 ? `scan (resumed at ${state.done})` : 'scan',
+    total: plan.files.length - state.done,
+    rateUnit: 'img/s',
+    quiet: o.quiet,
+  });
   const corrOffsets = new Map<string, number>();
   let off = 0;
   for (const b of plan.corrBlobs) {

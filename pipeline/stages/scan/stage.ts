@@ -65,7 +65,12 @@ export async function scan(o: ScanOptions): Promise<ScanResult> {
     const all = unitResults(model, plan, state);
     const pick = o.units;
     const units = pick ? all.filter((u) => !pick[u.blob] || pick[u.blob].includes(u.unit)) : all;
-    const selection = pick ? createHash('sha256').update(JSON.stringify(Object.entries(pick).sort())).digest('hex').slice(0, 12) : undefined;
+    const selection = pick
+      ? createHash('sha256')
+          .update(JSON.stringify(Object.entries(pick).sort()))
+          .digest('hex')
+          .slice(0, 12)
+      : undefined;
     const summary = join(stateDir, `scan-${plan.key}.summary.json`);
     await writeJsonAtomic(summary, topkSummary(plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds }));
     let render: RenderSummary | undefined;
@@ -75,12 +80,17 @@ export async function scan(o: ScanOptions): Promise<ScanResult> {
       for (const u of units) await writeUnitScan(o.out, model, u);
       if (render.mismatches.length > 0) {
         const m = render.mismatches[0];
-        console.error(`warning: ${render.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`);
+        console.error(
+          `warning: ${render.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`,
+        );
       }
     }
     const report = skippedReport(state.skipped);
     if (report) console.error(report);
-    if (!o.quiet) console.error(`scan: ${plan.files.length - state.skipped.length} of ${plan.files.length} images, ${units.length} units of ${o.layers.join(', ')} → ${join(o.out, model.id)}`);
+    if (!o.quiet)
+      console.error(
+        `scan: ${plan.files.length - state.skipped.length} of ${plan.files.length} images, ${units.length} units of ${o.layers.join(', ')} → ${join(o.out, model.id)}`,
+      );
     return { images: plan.files.length, scanned: plan.files.length - state.skipped.length, skipped: state.skipped, units: units.length, render, summary };
   } finally {
     if (!o.runner) await runner.close();

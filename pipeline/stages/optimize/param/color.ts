@@ -22,7 +22,10 @@ export function colorMatrix(): number[][] {
 export function toValidRgb(t: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const m = colorMatrix();
-    const mt = tf.tensor2d([0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => m[j][i])), [3, 3]); // Mᵀ
+    const mt = tf.tensor2d(
+      [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => m[j][i])),
+      [3, 3],
+    ); // Mᵀ
     const flat = tf.reshape(t, [-1, 3]) as tf.Tensor2D;
     return tf.sigmoid(tf.reshape(tf.matMul(flat, mt), t.shape)) as tf.Tensor4D;
   });

@@ -85,7 +85,8 @@ export class FourierParam implements Parameterization {
     const s = new Float32Array(h * w * b * 3);
     const fmin = 1 / Math.max(h, w);
     for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) s.fill(1 / Math.max(Math.hypot(bh.freq[i], bw.freq[j]), fmin) ** preset.decayPower, (i * w + j) * b * 3, (i * w + j + 1) * b * 3);
+      for (let j = 0; j < w; j++)
+        s.fill(1 / Math.max(Math.hypot(bh.freq[i], bw.freq[j]), fmin) ** preset.decayPower, (i * w + j) * b * 3, (i * w + j + 1) * b * 3);
     this.scale = tf.tensor4d(s, [h, w, b, 3]);
     // initial coefficients: image b draws its own h·w·3 values in (ky, kx, c) order
     const data = new Float32Array(h * w * b * 3);
@@ -125,7 +126,9 @@ export class FourierParam implements Parameterization {
 
   update(grad: tf.Tensor): void {
     const { lr } = this.preset;
-    const b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const b1 = 0.9,
+      b2 = 0.999,
+      eps = 1e-8;
     this.t++;
     const [p, m, v] = tf.tidy(() => {
       const m = tf.add(tf.mul(this.m, b1), tf.mul(grad, 1 - b1));
