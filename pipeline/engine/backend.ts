@@ -6,7 +6,7 @@ import { UserError } from '../core/errors.ts';
 
 import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
 
-export { BACKEND_CHOICES, type BackendChoice };
+export { BACKEND_CHOICES, type BackendChoice, parseBackend } from './backend-choices.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -128,11 +128,4 @@ export async function initBackend(name: BackendChoice): Promise<string> {
     default:
       throw new UserError(`unknown backend "${String(name)}" (choose: ${BACKEND_CHOICES.join(', ')})`);
   }
-}
-
-/** Parses a `--backend` flag value. */
-export function parseBackend(value: string | undefined): BackendChoice {
-  const v = (value ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(v)) throw new UserError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${value}"`);
-  return v;
 }

@@ -2,7 +2,7 @@ import { UserError } from '../../core/errors.ts';
 import type { ActivationFn, BinaryOp } from '../../graph/tensor-layers.ts';
 import type { Pair, ParamBlob } from '../../graph/types.ts';
 import { Emitter } from './emit.ts';
-import { samePads } from './keras-layers.ts';
+import { samePads, tfPooling } from './layers.ts';
 import type { NamedWeight } from './weights.ts';
 
 /**
@@ -377,27 +377,18 @@ export function convertGraphDef(
         const x = val(n, 0);
         const kernel = hw(ints(n, 'ksize')),
           stride = hw(ints(n, 'strides'));
-        const same = str(n, 'padding') === 'SAME';
-        const [b, e] = same
-          ? samePads([x.shape[1], x.shape[2]], kernel, stride, [1, 1])
-          : [
-              [0, 0],
-              [0, 0],
-            ];
-        em.emit({
-          kind: 'pooling',
-          name: em.layerName(n.name),
-          bottoms: [x.blob],
-          tops: [n.name],
-          method: n.op === 'MaxPool' ? 'max' : 'ave',
-          kernel,
-          stride,
-          dilation: [1, 1],
-          padBegin: b,
-          padEnd: e,
-          ceil: false,
-          countIncludePad: false,
-        });
+        em.emit(
+          tfPooling(
+            em.layerName(n.name),
+            x.blob,
+            n.name,
+            n.op === 'MaxPool' ? 'max' : 'ave',
+            [x.shape[1], x.shape[2]],
+            kernel,
+            stride,
+            str(n, 'padding') === 'SAME',
+          ),
+        );
         break;
       }
       case 'Mean':

@@ -1,6 +1,7 @@
 import type { Pair, ParamBlob } from '../../graph/types.ts';
 import type { Emitter } from './emit.ts';
 import type { NamedWeight } from './weights.ts';
+import { pointwiseConv, samePads, tfPooling } from './layers.ts';
 
 /**
  * Keras layers (TF.js Layers format, channels_last) → Graph layers (NCHW semantics: a Keras
@@ -29,22 +30,6 @@ const param = (shape: number[], data: Float32Array): ParamBlob => ({ shape, data
 function channelsLast(ctx: KerasCtx, L: KLayer): void {
   const f = L.config.data_format;
   if (f && f !== 'channels_last') ctx.fail(L, `data_format "${String(f)}" is not supported (channels_last only)`);
-}
-
-/** TF 'SAME' padding: [begin, end] per axis. */
-export function samePads(size: Pair, kernel: Pair, stride: Pair, dilation: Pair): [Pair, Pair] {
-  const b: number[] = [],
-    e: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const out = Math.ceil(size[i] / stride[i]);
-    const total = Math.max((out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - size[i], 0);
-    b.push(Math.floor(total / 2));
-    e.push(total - Math.floor(total / 2));
-  }
-  return [
-    [b[0], b[1]],
-    [e[0], e[1]],
-  ];
 }
 
 /** Pads explicitly when 'same' padding is asymmetric; returns the blob to convolve and the symmetric pad left. */
@@ -151,22 +136,7 @@ export const separableConv2d: KConverter = (ctx, L, [x], out) => {
   const params = pk ? [param([filters, cin, 1, 1], convKernel(pk)), ...(b ? [param([filters], b.data)] : [])] : undefined;
   const fn = L.config.activation as string | undefined;
   const top = ctx.em.preact(out, fn);
-  ctx.em.emit(
-    {
-      kind: 'conv',
-      name: ctx.em.layerName(`${L.name}/pointwise`),
-      bottoms: [mid],
-      tops: [top],
-      numOutput: filters,
-      kernel: [1, 1],
-      stride: [1, 1],
-      pad: [0, 0],
-      dilation: [1, 1],
-      group: 1,
-      biasTerm: bias,
-    },
-    params,
-  );
+  ctx.em.emit(pointwiseConv(ctx.em.layerName(`${L.name}/pointwise`), mid, top, filters, bias), params);
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
 
@@ -246,22 +216,7 @@ export const dense: KConverter = (ctx, L, [x], out) => {
     ctx.em.emit({ kind: 'fc', name: L.name, bottoms: [x], tops: [top], numOutput: units, biasTerm: bias }, params);
   } else if (s.length === 3) {
     const params = wT ? [param([units, cin, 1, 1], wT), ...(b ? [param([units], b.data)] : [])] : undefined;
-    ctx.em.emit(
-      {
-        kind: 'conv',
-        name: L.name,
-        bottoms: [x],
-        tops: [top],
-        numOutput: units,
-        kernel: [1, 1],
-        stride: [1, 1],
-        pad: [0, 0],
-        dilation: [1, 1],
-        group: 1,
-        biasTerm: bias,
-      },
-      params,
-    );
+    ctx.em.emit(pointwiseConv(L.name, x, top, units, bias), params);
   } else ctx.fail(L, `Dense on a per-image ${s.join('×')} tensor is not supported`);
   ctx.em.activation(L.name, fn, top, out, L.className);
 };
@@ -273,27 +228,7 @@ export const pooling =
     const [, h, w] = spatialRank(ctx, L, x);
     const kernel = pairOf(L.config.pool_size, 2);
     const stride = L.config.strides == null ? kernel : pairOf(L.config.strides, 1);
-    const same = L.config.padding === 'same';
-    const [b, e] = same
-      ? samePads([h, w], kernel, stride, [1, 1])
-      : [
-          [0, 0],
-          [0, 0],
-        ];
-    ctx.em.emit({
-      kind: 'pooling',
-      name: L.name,
-      bottoms: [x],
-      tops: [out],
-      method,
-      kernel,
-      stride,
-      dilation: [1, 1],
-      padBegin: b,
-      padEnd: e,
-      ceil: false,
-      countIncludePad: false,
-    });
+    ctx.em.emit(tfPooling(L.name, x, out, method, [h, w], kernel, stride, L.config.padding === 'same'));
   };
 
 export const globalPooling =
