@@ -4,6 +4,7 @@
  * command's module and runs it. A UserError prints one line and exits 2.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isUserError, oneLine, UserError } from '../core/errors.ts';
 import { commandHelp, mainHelp } from './help.ts';
 import { COMMANDS, type CommandName, type ParsedCommand } from './options.ts';
@@ -73,7 +74,10 @@ async function dispatch(argv: string[]): Promise<void> {
   current = `deepvis ${name}`;
   const parsed = parseCommand(name, rest);
   // --quiet: the stages and workers read DEEPVIS_QUIET (workers inherit the environment).
-  if ((parsed.values as { quiet?: boolean }).quiet) process.env.DEEPVIS_QUIET = '1';
+  const common = parsed.values as { quiet?: boolean; 'cache-dir'?: string };
+  if (common.quiet) process.env.DEEPVIS_QUIET = '1';
+  // --cache-dir: the model downloads and scratch folders (core/cache-dir.ts) read DEEPVIS_CACHE.
+  if (common['cache-dir']) process.env.DEEPVIS_CACHE = resolve(common['cache-dir']);
   const handler = await LOADERS[name]();
   await handler(parsed as ParsedCommand<never>);
 }

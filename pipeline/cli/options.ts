@@ -53,6 +53,12 @@ export const OPTIONS = {
   batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch', default: '8' },
   json: { type: 'boolean', description: 'print JSON instead of text' },
   quiet: { type: 'boolean', description: 'no progress output (errors still print)' },
+  'cache-dir': {
+    type: 'string',
+    arg: 'DIR',
+    description: 'downloads and scratch files',
+    default: '$DEEPVIS_CACHE, else $XDG_CACHE_HOME/deepvis, else ~/.cache/deepvis',
+  },
   top: { type: 'int', arg: 'K', min: 1, description: 'how many to keep' },
   // optimize
   presets: { type: 'list', arg: 'P1,P2', description: `${OPTIMIZE_PRESET_NAMES.join(', ')}, or all`, default: 'p3' },
@@ -118,7 +124,9 @@ export const COMMANDS = {
       'workers',
       'preprocess',
       'config',
+      { name: 'json', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
       'quiet',
+      'cache-dir',
     ],
     positionals: 'IMAGES…',
     readme: { call: 'deepvis run --model M --images DIR', does: 'everything below, resumable, then the site' },
@@ -128,7 +136,7 @@ export const COMMANDS = {
     usage: 'inspect --model M [--json]',
     description:
       'Lists every blob of a model: the layer(s) that write it, output shape C×H×W, unit count (channels) and the receptive field of one unit (size and stride in input pixels), then totals. Weights are not needed: a .prototxt alone will do.',
-    options: ['model', { name: 'json', description: 'print one JSON object instead of the table' }, 'preprocess'],
+    options: ['model', { name: 'json', description: 'print one JSON object instead of the table' }, 'preprocess', 'cache-dir'],
     readme: { call: 'deepvis inspect --model M [--json]', does: 'blobs, shapes C×H×W, unit counts, receptive field size/stride, totals' },
   },
   classify: {
@@ -145,6 +153,7 @@ export const COMMANDS = {
       'workers',
       'preprocess',
       'quiet',
+      'cache-dir',
     ],
     positionals: 'IMAGES…',
     readme: {
@@ -165,6 +174,7 @@ export const COMMANDS = {
       'backend',
       'preprocess',
       'quiet',
+      'cache-dir',
     ],
     readme: {
       call: 'deepvis activations --model M --input FILE --blobs a,b --out DIR',
@@ -193,7 +203,9 @@ export const COMMANDS = {
       'backend',
       'workers',
       'preprocess',
+      { name: 'json', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
       'quiet',
+      'cache-dir',
     ],
     readme: {
       call: 'deepvis optimize --model M --layers L --units 0-99,400 --presets p3 --seeds 4 [--steps N]',
@@ -223,7 +235,9 @@ export const COMMANDS = {
       'chunk',
       'random-weights',
       'no-render',
+      { name: 'json', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
       'quiet',
+      'cache-dir',
     ],
     positionals: 'IMAGES…',
     readme: {
@@ -236,7 +250,15 @@ export const COMMANDS = {
     usage: 'site build [--data DIR] [--dist DIR] [--base /prefix/]',
     description:
       "The static gallery from the pipeline's content: Astro pages, Pagefind search index, images linked into <dist>/media/. Host <dist> on any static server or CDN; it is replaced only once the new build is ready.",
-    options: [{ name: 'data', aliases: [] }, { name: 'dist', description: 'output folder', aliases: ['out'] }, 'base', 'page-size', 'quiet'],
+    options: [
+      { name: 'data', aliases: [] },
+      { name: 'dist', description: 'output folder', aliases: ['out'] },
+      'base',
+      'page-size',
+      { name: 'json', description: 'print the build report as one JSON object on stdout' },
+      'quiet',
+      'cache-dir',
+    ],
     readme: { call: 'deepvis site build [--data data] [--dist dist] [--base /prefix/]', does: 'the static gallery + search index (docs/site.md)' },
   },
   'site serve': {

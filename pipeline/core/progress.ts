@@ -19,6 +19,8 @@ export class Progress {
   private work = 0;
   private readonly start = Date.now();
   private lastDraw = 0;
+  /** Counters and status of the last line written when not on a TTY: a line is logged only when they changed. */
+  private lastKey = '';
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly quiet: boolean;
@@ -79,8 +81,10 @@ export class Progress {
     const every = this.tty ? 100 : (this.opts.logEveryMs ?? 10_000);
     if (!force && now - this.lastDraw < every) return;
     this.lastDraw = now;
-    if (this.tty) this.stream.write(`\r\x1b[2K${this.line()}`);
-    else this.stream.write(`${this.line()}\n`);
+    if (this.tty) return void this.stream.write(`\r\x1b[2K${this.line()}`);
+    const key = `${this.done}/${this.opts.total} ${this.extra}`;
+    if (key !== this.lastKey) this.stream.write(`${this.line()}\n`);
+    this.lastKey = key;
   }
 }
 

@@ -25,13 +25,27 @@ import { dataFingerprint } from './fingerprint.ts';
 import { defaultLayers } from './layers.ts';
 import { PROFILE_TABLE, selectUnits } from './profiles.ts';
 
+/** What `deepvis run` did: printed as prose, or as one JSON object with --json. */
+export interface RunSummary {
+  model: string;
+  profile: string;
+  layers: number;
+  units: number;
+  images: number;
+  data: string;
+  dist: string;
+  base: string;
+  ms: number;
+  stages: StageTime[];
+}
+
 interface StageTime {
   stage: string;
   ms: number;
   what: string;
 }
 
-export async function runGallery(cfg: RunConfig, backend: BackendChoice): Promise<void> {
+export async function runGallery(cfg: RunConfig, backend: BackendChoice): Promise<RunSummary> {
   const t0 = Date.now();
   const times: StageTime[] = [];
   const say = (s: string) => process.env.DEEPVIS_QUIET || process.stderr.write(`${s}\n`);
@@ -111,15 +125,29 @@ export async function runGallery(cfg: RunConfig, backend: BackendChoice): Promis
     times.push({ stage: 'site', ms: Date.now() - t, what: `${r.pages} pages, ${r.units} units` });
   }
 
-  const lines = [
+  return {
+    model: model.id,
+    profile: cfg.profile,
+    layers: layers.length,
+    units: totalUnits,
+    images: files.length,
+    data: dataRoot,
+    dist,
+    base: cfg.base,
+    ms: Date.now() - t0,
+    stages: times,
+  };
+}
+
+export function formatRunSummary(s: RunSummary, cfg: RunConfig): string {
+  return [
     '',
-    `deepvis run: done in ${formatDuration(Date.now() - t0)}`,
-    ...times.map((s) => `  ${s.stage.padEnd(9)} ${formatDuration(s.ms).padStart(7)}  ${s.what}`),
-    `  gallery: ${dist}`,
+    `deepvis run: done in ${formatDuration(s.ms)}`,
+    ...s.stages.map((st) => `  ${st.stage.padEnd(9)} ${formatDuration(st.ms).padStart(7)}  ${st.what}`),
+    `  gallery: ${s.dist}`,
     `  preview: deepvis site serve --dist ${cfg.dist}${cfg.base !== '/' ? ` --base ${cfg.base}` : ''}`,
     `  deploy:  copy ${cfg.dist}/ to any static host or CDN (build with --base /prefix/ for a sub-path)`,
-  ];
-  console.log(lines.join('\n'));
+  ].join('\n');
 }
 
 function checkLayers(model: Model, names: string[]): string[] {

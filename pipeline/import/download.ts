@@ -23,33 +23,88 @@ export interface DownloadOptions extends Integrity {
   /** Progress line label (default: the destination's file name). */
   label?: string;
   quiet?: boolean;
+  /** Give an attempt up after this long without a byte (default $DEEPVIS_DOWNLOAD_IDLE_S seconds, else 30 s). */
+  idleMs?: number;
+  /** Attempts in all before giving up (default 4). */
+  attempts?: number;
+  /** Wait before the first retry, doubled for each next one (default 1 s). */
+  backoffMs?: number;
 }
+
+/** A failure worth another attempt: the network, the server (5xx, 429), a stall, a cut connection. */
+class TransientError extends Error {}
+
+const idleDefault = () => {
+  const s = Number(process.env.DEEPVIS_DOWNLOAD_IDLE_S);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 30_000;
+};
 
 /**
  * Downloads `url` to `dest`: streamed into a temp file next to it, checked (size, hashes, content
- * check), then renamed into place, so `dest` only ever holds a complete, verified file. A mismatch
- * removes the temp file and throws a UserError. Shows a progress line on stderr.
+ * check), then renamed into place, so `dest` only ever holds a complete, verified file. A stalled
+ * (no byte for `idleMs`), refused or cut connection, or a 5xx/429 answer, is retried from scratch
+ * after a growing pause, up to `attempts` times; a 4xx answer or a file that fails its checks is
+ * not retried. Every failure is a UserError; the temp file is removed. Progress goes to stderr.
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
+  const attempts = opts.attempts ?? 4;
   const label = opts.label ?? basename(dest);
+  const quiet = opts.quiet ?? Boolean(process.env.DEEPVIS_QUIET);
+  let wait = opts.backoffMs ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptDownload(url, dest, opts);
+    } catch (e) {
+      if (!(e instanceof TransientError)) throw e;
+      if (attempt >= attempts) throw new UserError(`cannot download ${url}: ${e.message} (gave up after ${attempts} attempts)`);
+      if (!quiet)
+        process.stderr.write(`downloading ${label}: ${e.message}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})\n`);
+      await new Promise((r) => setTimeout(r, wait));
+      wait *= 2;
+    }
+  }
+}
+
+async function attemptDownload(url: string, dest: string, opts: DownloadOptions): Promise<void> {
+  const label = opts.label ?? basename(dest);
+  const idleMs = opts.idleMs ?? idleDefault();
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
   const progress = new ByteProgress(label, opts.quiet ?? Boolean(process.env.DEEPVIS_QUIET));
+  // The idle watchdog: reset by every chunk; when it fires the request and its body are aborted.
+  const abort = new AbortController();
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const poke = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      abort.abort();
+    }, idleMs);
+  };
+  const stallMessage = () => `no data for ${(idleMs / 1000).toFixed(idleMs < 1000 ? 1 : 0)} s`;
   try {
+    poke();
     let res: Response;
     try {
-      res = await fetch(url, { redirect: 'follow' });
+      res = await fetch(url, { redirect: 'follow', signal: abort.signal });
     } catch (e) {
+      if (stalled) throw new TransientError(stallMessage());
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new UserError(`cannot download ${url} (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+      throw new TransientError(cause?.code ?? cause?.message ?? (e as Error).message);
     }
-    if (!res.ok || !res.body) throw new UserError(`cannot download ${url} (HTTP ${res.status} ${res.statusText})`);
+    if (!res.ok || !res.body) {
+      const what = `HTTP ${res.status} ${res.statusText}`.trim();
+      if (res.status >= 500 || res.status === 429) throw new TransientError(what);
+      throw new UserError(`cannot download ${url} (${what})`);
+    }
     const total = Number(res.headers.get('content-length')) || undefined;
     progress.start(total);
 
     const sha1 = createHash('sha1');
     const sha256 = createHash('sha256');
     let size = 0;
+    let received = 0;
     const out = createWriteStream(tmp);
     const hashing = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -64,7 +119,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       },
     });
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
-    body.on('data', (chunk: Buffer) => progress.add(chunk.length));
+    body.on('data', (chunk: Buffer) => {
+      poke();
+      received += chunk.length;
+      progress.add(chunk.length);
+    });
     try {
       if (opts.tarMember) {
         const member = new TarMemberWriter(opts.tarMember, hashing);
@@ -75,8 +134,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       }
     } catch (e) {
       if (e instanceof UserError) throw e;
-      throw new UserError(`download of ${url} failed (${(e as Error).message})`);
+      if (stalled) throw new TransientError(stallMessage());
+      throw new TransientError(`connection lost after ${received} bytes (${(e as Error).message})`);
     }
+    clearTimeout(timer);
+    if (total !== undefined && received !== total) throw new TransientError(`connection closed after ${received} of ${total} bytes`);
     progress.done();
 
     const fail = (what: string) => new UserError(`${label}: downloaded from ${url} but ${what}; the file was removed`);
@@ -97,6 +159,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     progress.abort();
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,7 @@
+import { cacheRoot } from '../core/cache-dir.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { importCaffe } from './caffe/import.ts';
 import { UserError } from '../core/errors.ts';
@@ -146,12 +146,6 @@ export const MODEL_PRESETS: Record<string, ModelPreset> = {
 };
 
 export const MODEL_PRESET_NAMES = Object.keys(MODEL_PRESETS);
-
-export function cacheRoot(): string {
-  if (process.env.DEEPVIS_CACHE) return resolve(process.env.DEEPVIS_CACHE);
-  if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'deepvis');
-  return join(homedir(), '.cache', 'deepvis');
-}
 
 /**
  * A preset name → a model folder (downloading into the cache if needed); undefined when `name`

@@ -1,7 +1,7 @@
 /**
  * `deepvis site build`: data root → static site in `out`:
  *   1. read and validate every record (clear errors before Astro starts) into a snapshot file;
- *   2. `astro build` (reading the snapshot) into a staging folder inside the project (.cache/site-build/…);
+ *   2. `astro build` (reading the snapshot) into a staging folder in the user's cache (<cache>/site-build/…, see core/cache-dir.ts);
  *   3. swap the staging folder into `out`;
  *   4. at once: Pagefind index → `out/pagefind/`; images → `out/media/` (hard links, copies across
  *      devices; a rebuild adopts the previous media/ folder and updates it), then removal of the
@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { exportModelsForSite } from './export/probe-networks.ts';
 import { formatDuration } from '../core/progress.ts';
-import { PROJECT_ROOT, runAstroBuild } from './astro.ts';
+import { cacheRoot } from '../core/cache-dir.ts';
+import { runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
 import { placeImages, type PlaceResult } from './place.ts';
 import { buildSearchIndex } from './search-index.ts';
@@ -102,7 +103,7 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
   if (out === dataRoot || dataRoot.startsWith(out + '/')) throw new UserError(`--out ${out} must not contain the data folder`);
 
-  const work = join(PROJECT_ROOT, '.cache', 'site-build', key(out));
+  const work = join(cacheRoot(), 'site-build', key(out));
   const staging = join(work, 'dist');
   const snapshot = join(work, 'content.tsv');
   await rm(staging, { recursive: true, force: true });

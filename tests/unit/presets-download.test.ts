@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, readdir, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,8 @@ import { requireAssets } from '../helpers/assets.ts';
 /** A local HTTP server on 127.0.0.1 serving fixed bodies by path, counting requests. Never the internet. */
 const files = new Map<string, Buffer>();
 const hits: string[] = [];
+/** Paths answered by a handler of their own (the misbehaving-server tests). */
+const special = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
 let server: Server;
 let base: string;
 let tmp: string;
@@ -21,6 +23,8 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'presets-'));
   server = createServer((req, res) => {
     hits.push(req.url ?? '');
+    const misbehave = special.get(req.url ?? '');
+    if (misbehave) return misbehave(req, res);
     if (req.url === '/redirect/weights.bin') {
       res.writeHead(302, { location: '/m/weights.bin' });
       return res.end();
@@ -176,8 +180,9 @@ describe('preset resolution', () => {
     await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((ok) => closed.close(ok));
-    await expect(downloadFile(`http://127.0.0.1:${port}/x`, join(tmp, 'x.bin'), { quiet: true })).rejects.toThrow(
-      /cannot download http:\/\/127\.0\.0\.1:\d+\/x \(ECONNREFUSED\)/,
+    // A refused connection is retried (the host may be restarting), then reported in one line.
+    await expect(downloadFile(`http://127.0.0.1:${port}/x`, join(tmp, 'x.bin'), { quiet: true, attempts: 2, backoffMs: 10 })).rejects.toThrow(
+      /^cannot download http:\/\/127\.0\.0\.1:\d+\/x: ECONNREFUSED \(gave up after 2 attempts\)$/,
     );
   });
 
@@ -245,5 +250,75 @@ describe.skipIf(!A.dir)(`the real preset table ${A.skipReason ?? ''}`, () => {
 
   it('normalises text the same whatever the line ends', () => {
     expect(normaliseText('a  \r\nb\r\n\r\n')).toBe('a\nb\n');
+  });
+});
+
+describe('downloadFile against a misbehaving server', () => {
+  // Each path misbehaves in its own way; `hits` counts the attempts. All bounded: a stalled
+  // response is closed when the client gives up, and the client makes at most `attempts` requests.
+  const body = bytes(50_000, 9);
+  const fast = { idleMs: 300, backoffMs: 10, attempts: 3, quiet: true, sha256: sha('sha256', body) };
+  let flakyCount = 0;
+  beforeAll(() => {
+    const half = (res: ServerResponse) => {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, body.length / 2));
+    };
+    // Half the body, then nothing: the client's idle timeout must end it (the socket closes with it).
+    special.set('/stall', (req, res) => {
+      half(res);
+      req.socket.once('close', () => res.destroy());
+    });
+    // Half the body, then the connection is cut.
+    special.set('/drop', (req, res) => {
+      half(res);
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    // Cut on the first request, whole on the next.
+    special.set('/flaky', (req, res) => {
+      if (flakyCount++ === 0) {
+        half(res);
+        setTimeout(() => req.socket.destroy(), 20);
+      } else {
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(body);
+      }
+    });
+    special.set('/busy', (_req, res) => {
+      res.writeHead(503);
+      res.end('busy');
+    });
+  });
+  const count = (p: string) => hits.filter((h) => h === p).length;
+
+  it('gives up on a stalled connection after the idle timeout, retries, then fails in one line', async () => {
+    const dest = join(tmp, 'stall', 'w.bin');
+    const before = count('/stall');
+    await expect(downloadFile(`${base}/stall`, dest, fast)).rejects.toThrow(/^cannot download .*\/stall: no data for 0\.3 s \(gave up after 3 attempts\)$/);
+    expect(count('/stall') - before).toBe(3);
+    expect(await readdir(join(tmp, 'stall'))).toEqual([]); // no temp file left behind
+  });
+
+  it('retries a dropped connection and a 503, and says how far it got', async () => {
+    await expect(downloadFile(`${base}/drop`, join(tmp, 'drop', 'w.bin'), fast)).rejects.toThrow(/connection (lost|closed) after 25000 (of 50000 )?bytes/);
+    await expect(downloadFile(`${base}/busy`, join(tmp, 'busy', 'w.bin'), fast)).rejects.toThrow(/HTTP 503 .*gave up after 3 attempts/);
+    expect(await readdir(join(tmp, 'drop'))).toEqual([]);
+  });
+
+  it('a connection cut once is restarted cleanly and the file is complete and verified', async () => {
+    const dest = join(tmp, 'flaky', 'w.bin');
+    await downloadFile(`${base}/flaky`, dest, fast);
+    expect((await readFile(dest)).equals(body)).toBe(true);
+    expect(count('/flaky')).toBe(2);
+    expect(await readdir(join(tmp, 'flaky'))).toEqual(['w.bin']);
+  });
+
+  it('does not retry a 404 or a file that fails its checksum', async () => {
+    const before = hits.length;
+    await expect(downloadFile(`${base}/nope`, join(tmp, 'n', 'x.bin'), fast)).rejects.toThrow(/HTTP 404/);
+    expect(hits.length - before).toBe(1);
+    files.set('/bad.bin', bytes(100, 1));
+    await expect(downloadFile(`${base}/bad.bin`, join(tmp, 'n', 'bad.bin'), { ...fast, sha256: '0'.repeat(64) })).rejects.toThrow(/SHA-256/);
+    expect(hits.filter((h) => h === '/bad.bin')).toHaveLength(1);
   });
 });

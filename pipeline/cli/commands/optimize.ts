@@ -51,5 +51,6 @@ export async function run({ values: v }: ParsedCommand<'optimize'>): Promise<voi
     backend,
     workers,
   });
-  if (summary.done === 0) console.error(`optimize: nothing to do (${summary.total} images already done; --no-resume redoes them)`);
+  if (v.json) console.log(JSON.stringify(summary));
+  else if (summary.done === 0) console.error(`optimize: nothing to do (${summary.total} images already done; --no-resume redoes them)`);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { parseBackend } from '../../engine/backend-choices.ts';
 import { checkProfile, readConfigFile, type RunConfig } from '../../gallery/config.ts';
-import { runGallery } from '../../gallery/run.ts';
+import { formatRunSummary, runGallery } from '../../gallery/run.ts';
 import type { ParsedCommand } from '../options.ts';
 
 const DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], dist: 'dist', base: '/', backend: 'auto', seed: 0 };
@@ -30,5 +30,6 @@ export async function run({ values: v, positionals }: ParsedCommand<'run'>): Pro
   }
   if (!cfg.base.startsWith('/')) throw new UserError(`--base must start with "/", got "${cfg.base}"`);
   const backend = parseBackend(cfg.backend);
-  await runGallery(cfg, backend);
+  const summary = await runGallery(cfg, backend);
+  console.log(v.json ? JSON.stringify(summary) : formatRunSummary(summary, cfg));
 }

@@ -42,7 +42,7 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
             return [name, parseUnitSpec(v.units!, info?.shape[0])];
           }),
         );
-  await scan({
+  const result = await scan({
     model,
     files,
     layers,
@@ -58,4 +58,5 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
     render: !v['no-render'],
     quiet,
   });
+  if (v.json) console.log(JSON.stringify(result));
 }

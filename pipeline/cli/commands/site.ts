@@ -16,6 +16,7 @@ export async function build({ values }: ParsedCommand<'site build'>): Promise<vo
     pageSize: values['page-size'] ?? DEFAULT_PAGE_SIZE,
   });
   const ms = report.ms;
+  if (values.json) return void console.log(JSON.stringify(report));
   console.log(
     `built ${report.pages} pages (${report.units} units, ${report.searchPages} searchable) into ${report.out} ` +
       `in ${formatDuration(ms.total)}: astro ${formatDuration(ms.astro)}, pagefind ${formatDuration(ms.pagefind)}, images ${formatDuration(ms.place)}` +
