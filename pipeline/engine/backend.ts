@@ -1,4 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// On Node, tfjs-core's bundle registers few gradients and its gradient modules need a bundler:
+// the TensorFlow.js umbrella package registers every gradient (and the cpu backend) in the
+// registries tfjs-core shares across copies. The browser probe registers them from tfjs-core itself.
+import '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname } from 'node:path';

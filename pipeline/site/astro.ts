@@ -4,6 +4,7 @@
  * from the environment. Progress: the unit pages Astro reports, against the number of units.
  */
 import { spawn } from 'node:child_process';
+import { mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +38,26 @@ export function heapLimitMb(pages: number): number {
   return Math.max(640, Math.round(384 + pages * 0.04));
 }
 
-function astroBin(): string {
+function astroDir(): string {
   const require = createRequire(join(PROJECT_ROOT, 'package.json'));
-  return join(dirname(require.resolve('astro/package.json')), 'astro.js');
+  return dirname(require.resolve('astro/package.json'));
+}
+
+/**
+ * The build's work folder is the astro child's cwd, and the output folder lies inside it: Astro
+ * then keeps its intermediate server build inside the output (it falls back to a shared
+ * `<cwd>/.astro/` when the output is outside the cwd, which made concurrent builds corrupt each
+ * other). Those server chunks import Astro's own dependencies by name: a `node_modules` link to
+ * the folder that holds Astro lets them resolve from the cache folder.
+ */
+async function prepareRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true });
+  const link = join(root, 'node_modules');
+  const target = dirname(astroDir());
+  const current = await readlink(link).catch(() => undefined);
+  if (current === target) return;
+  await rm(link, { force: true, recursive: true });
+  await symlink(target, link, 'dir');
 }
 
 /**
@@ -63,7 +81,10 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', `--max-old-space-size=${heapLimitMb(o.expectedPages)}`].join(' ').trim(),
   };
   const progress = new Progress({ label: 'astro build: unit pages', total: o.unitPages, rateUnit: 'pages/s', quiet: o.quiet });
-  const child = spawn(process.execPath, [astroBin(), 'build'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const root = dirname(o.outDir);
+  await prepareRoot(root);
+  const args = [join(astroDir(), 'astro.js'), 'build', '--root', PROJECT_ROOT];
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (line: string) => {
     tail.push(line);

@@ -3,7 +3,9 @@
  * adapter, else WebGL on a hardware renderer, else WebAssembly (SIMD), else plain JavaScript.
  * `?backend=webgpu|webgl|wasm|cpu` in the page URL forces one (and fails loudly if it cannot start).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// Gradients (deconv, input gradients): registered from tfjs-core's own modules, which the bundler resolves.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -46,7 +48,10 @@ async function hardwareWebGpu(): Promise<boolean> {
 }
 
 async function start(name: BackendName): Promise<boolean> {
+  // Only the backend tried is fetched: each is its own lazily loaded chunk.
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  if (name === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
+  if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   try {
     const ok = await tf.setBackend(name);
     if (ok) await tf.ready();

@@ -17,7 +17,7 @@ export async function run({ values }: ParsedCommand<'activations'>): Promise<voi
   const input = await readInput(values.input!, model);
 
   await initBackend(backend);
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('@tensorflow/tfjs-core');
   const { createNet } = await import('../../engine/net/build.ts');
   const net = createNet(model);
   try {

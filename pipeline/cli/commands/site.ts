@@ -14,6 +14,7 @@ export async function build({ values }: ParsedCommand<'site build'>): Promise<vo
     out: values.dist ?? 'dist',
     base: values.base,
     pageSize: values['page-size'] ?? DEFAULT_PAGE_SIZE,
+    quiet: Boolean(process.env.DEEPVIS_QUIET),
   });
   const ms = report.ms;
   if (values.json) return void console.log(JSON.stringify(report));

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Layer, Model } from '../../graph/types.ts';
 import { UserError } from '../../core/errors.ts';
 import type { GradMode, Net } from './types.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** What a custom-gradient op computes: its value, and the input gradient from the output gradient. */
 export type CustomOp<T extends tf.Tensor> = (

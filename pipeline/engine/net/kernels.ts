@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Max-pooling input gradient as a plain loop over the backend's own memory, for the CPU-side

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BatchNormLayer, ConcatLayer, EltwiseLayer, FcLayer, LrnLayer, ParamBlob, ScaleLayer } from '../../graph/types.ts';
 import { UserError } from '../../core/errors.ts';
 import type { FusedRelu, ParamOp } from './conv.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
 import { pooledSize } from '../../graph/tensor-shapes.ts';
 import type { ConvTransposeLayer, PadLayer, PoolingLayer } from '../../graph/tensor-layers.ts';

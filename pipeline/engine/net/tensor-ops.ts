@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
 import type { ActivationLayer, BinaryLayer, TensorLayer, InstanceNormLayer, MatMulLayer, ReduceLayer, ReshapeLayer } from '../../graph/tensor-layers.ts';
 import type { ParamBlob } from '../../graph/types.ts';

@@ -5,7 +5,7 @@
  * so `runner.run('name', args)` is checked against the handler's own argument and result types
  * without the stage loading the module itself.
  */
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../net/types.ts';

@@ -3,7 +3,7 @@
  * own backend and net) or, for `workers: 0`, one net in this thread. Either way
  * `run(name, args)` calls `handlers[name]({ net, model, tf }, args)`, typed by the stage's table.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { createNet } from '../net/build.ts';

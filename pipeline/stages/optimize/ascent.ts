@@ -4,7 +4,7 @@
  * image's unit activation w.r.t. the parameters, record, update. The last step only evaluates
  * (as the toolbox does), so `steps` counts forward passes.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../../engine/net/types.ts';
 import { unitObjective, type ObjectiveKind } from './objectives.ts';

@@ -10,7 +10,7 @@
  * The measurement is deterministic (fixed units, seeds and batch), so a cached value and a fresh
  * one agree bit for bit on the same backend.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Net } from '../../engine/net/types.ts';
 import { unitObjective, type ObjectiveKind } from './objectives.ts';
 import { meanPlusNoise } from './param/pixel.ts';

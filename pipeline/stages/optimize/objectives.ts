@@ -8,7 +8,7 @@
  * activation is computed from relu(v), and while it is zero the ascent follows v instead (centre:
  * v at the centre; channel: the mean of v), which is the same direction as soon as the unit is on.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export type ObjectiveKind = 'center' | 'channel';
 

@@ -3,7 +3,7 @@
  * order, mean-subtracted). Every operation is per image: no statistic crosses the batch, so an
  * image never depends on which others share its batch.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../graph/types.ts';
 
 /**

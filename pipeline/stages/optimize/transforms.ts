@@ -7,7 +7,7 @@
  * Jacobian (the adjoint of the sampling up to interpolation and borders), since the Transform op
  * has no registered gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.ts';
 
 export interface TransformSpec {

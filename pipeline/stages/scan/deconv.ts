@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { GradMode, Net } from '../../engine/net/types.ts';
 import type { BlobInfo } from '../../graph/types.ts';
 import { isSpatial } from './patches.ts';

@@ -1,5 +1,5 @@
 import type { HandlerContext, HandlerTable } from '../../engine/workers/handlers.ts';
-import type * as TF from '@tensorflow/tfjs';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { Model } from '../../graph/types.ts';
 import type { GradMode } from '../../engine/net/types.ts';
 import { decodeImage, type DecodedImage } from '../../image/decode.ts';

@@ -2,7 +2,7 @@
  * Decorrelated colour (Lucid): the optimised channels are mapped to RGB through the square root of
  * ImageNet's colour covariance, normalised by its largest column norm, then squashed to (0, 1).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../../graph/types.ts';
 
 const SVD_SQRT = [

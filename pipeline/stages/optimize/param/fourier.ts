@@ -9,7 +9,7 @@
  * 1/f per coefficient is the same as Lucid's irfft2d of a 1/f-scaled spectrum. It runs as two
  * plain matrix products (no FFT kernel needed on wasm).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../../graph/types.ts';
 import type { FourierPreset } from '../presets.ts';
 import type { Rng } from '../rng.ts';

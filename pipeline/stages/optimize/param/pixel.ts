@@ -2,7 +2,7 @@
  * The paper's parameterisation: the image is the network input itself. Starts from the mean image
  * plus N(0, 10) noise (pixel units) and takes `x += lr·g` steps followed by the preset's priors.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../../graph/types.ts';
 import type { PixelPreset } from '../presets.ts';
 import { clampToPixels, gaussianBlur, pixelBounds, zeroSmallContribution, zeroSmallNorm } from '../priors.ts';
