@@ -14,8 +14,7 @@
  * 10,568 elements.
  */
 import { defineCollection, z } from 'astro:content';
-import { existsSync } from 'node:fs';
-import { listModelDirs, readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
+import { readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
 import { modelSchema } from '../pipeline/content/schema.ts';
 import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
 
@@ -23,11 +22,9 @@ import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.
 async function loadContent() {
   const snapshot = process.env.DEEPVIS_SNAPSHOT;
   if (snapshot) return { from: snapshot, ...(await readSnapshot(snapshot)) };
-  const root = resolveDataRoot();
   // A data folder without models (a fresh clone's `npm run typecheck`, `astro dev` before any
   // pipeline run) makes an empty site; a missing folder or a bad record is still an error.
-  if (existsSync(root) && (await listModelDirs(root)).length === 0) return { from: `${root} (empty)`, models: [], units: [] };
-  const g = await readGallery(root);
+  const g = await readGallery(resolveDataRoot(), { allowEmpty: true });
   return { from: g.root, models: g.models, units: g.units.map((u) => ({ id: unitId(u), json: encodeSiteUnit(u) })) };
 }
 

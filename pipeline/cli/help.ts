@@ -44,6 +44,12 @@ export function commandHelp(cmd: CommandName): string {
   return lines.join('\n');
 }
 
+/** The help of every subcommand of `word` (e.g. site → site build, site serve), or undefined when it has none. */
+export function groupHelp(word: string): string | undefined {
+  const subs = (Object.keys(COMMANDS) as CommandName[]).filter((n) => n.startsWith(`${word} `));
+  return subs.length ? subs.map(commandHelp).join('\n\n') : undefined;
+}
+
 export function mainHelp(version: string): string {
   const names = Object.keys(COMMANDS) as CommandName[];
   const w = Math.max(...names.map((n) => n.length)) + 3;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isUserError, oneLine, UserError } from '../core/errors.ts';
-import { commandHelp, mainHelp } from './help.ts';
+import { commandHelp, groupHelp, mainHelp } from './help.ts';
 import { COMMANDS, type CommandName, type ParsedCommand } from './options.ts';
 import { parseCommand } from './parse.ts';
 import { didYouMean } from './suggest.ts';
@@ -59,14 +59,11 @@ async function dispatch(argv: string[]): Promise<void> {
   if (first === '--version' || first === '-v' || first === 'version') return void console.log(version());
   if (first === 'help') {
     if (argv.length === 1) return void console.log(mainHelp(version()));
-    const sub = argv.slice(1);
-    const site = sub[0] === 'site' && sub.length === 1;
-    if (site) return void console.log(['site build', 'site serve'].map((n) => commandHelp(n as CommandName)).join('\n\n'));
-    return void console.log(commandHelp(findCommand(sub).name));
+    const group = argv.length === 2 ? groupHelp(argv[1]) : undefined;
+    return void console.log(group ?? commandHelp(findCommand(argv.slice(1)).name));
   }
-  if (first === 'site' && (argv[1] === '--help' || argv[1] === '-h' || argv[1] === undefined)) {
-    return void console.log(['site build', 'site serve'].map((n) => commandHelp(n as CommandName)).join('\n\n'));
-  }
+  const group = groupHelp(first);
+  if (group && (argv[1] === '--help' || argv[1] === '-h' || argv[1] === undefined)) return void console.log(group);
   const { name, rest } = findCommand(argv);
   const dash = rest.indexOf('--');
   const opts = dash < 0 ? rest : rest.slice(0, dash);

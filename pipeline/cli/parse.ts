@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.ts';
-import { COMMANDS, commandOptions, OPTIONS, type CommandName, type OptionName, type ParsedCommand, type ResolvedOption } from './options.ts';
+import { COMMANDS, commandOptions, OPTIONS, type CommandName, type ParsedCommand, type ResolvedOption } from './options.ts';
 import { didYouMean } from './suggest.ts';
 
 /**
@@ -59,7 +59,7 @@ export function parseCommand<C extends CommandName>(cmd: C, argv: readonly strin
 function convert(spec: ResolvedOption, given: string, value: string, previous: unknown): unknown {
   switch (spec.type) {
     case 'int':
-      return intFlag(value, given, 0, spec.min ?? 0);
+      return intFlag(value, given, spec.min ?? 0);
     case 'list': {
       const items = value
         .split(',')
@@ -76,14 +76,8 @@ function convert(spec: ResolvedOption, given: string, value: string, previous: u
   }
 }
 
-/** The option names a command takes (for tests and help). */
-export function optionNames(cmd: CommandName): OptionName[] {
-  return commandOptions(cmd).map((o) => o.name);
-}
-
-/** Parses a non-negative integer flag value. */
-export function intFlag(value: string | undefined, name: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
+/** Parses an integer flag value of at least `min`. */
+function intFlag(value: string, name: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UserError(`--${name} must be an integer ≥ ${min}, got "${value}"`);
   return n;

@@ -53,7 +53,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   let wait = opts.backoffMs ?? 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptDownload(url, dest, opts);
+      return await attemptDownload(url, dest, { ...opts, label, quiet });
     } catch (e) {
       if (!(e instanceof TransientError)) throw e;
       if (attempt >= attempts) throw new UserError(`cannot download ${url}: ${e.message} (gave up after ${attempts} attempts)`);
@@ -65,12 +65,13 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   }
 }
 
-async function attemptDownload(url: string, dest: string, opts: DownloadOptions): Promise<void> {
-  const label = opts.label ?? basename(dest);
+/** One attempt, from scratch; `label` and `quiet` already resolved by downloadFile. */
+async function attemptDownload(url: string, dest: string, opts: DownloadOptions & { label: string; quiet: boolean }): Promise<void> {
+  const { label } = opts;
   const idleMs = opts.idleMs ?? idleDefault();
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
-  const progress = new ByteProgress(label, opts.quiet ?? Boolean(process.env.DEEPVIS_QUIET));
+  const progress = new ByteProgress(label, opts.quiet);
   // The idle watchdog: reset by every chunk; when it fires the request and its body are aborted.
   const abort = new AbortController();
   let stalled = false;

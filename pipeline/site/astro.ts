@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Progress } from '../core/progress.ts';
 
 /** The project folder that holds astro.config.mjs and site/. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface AstroBuildOptions {
   dataRoot: string;

@@ -91,7 +91,7 @@ async function swapInto(staging: string, out: string): Promise<string | undefine
 async function snapshotContent(dataRoot: string, snapshot: string, pageSize: number) {
   const g = await readGallery(dataRoot);
   await writeSnapshot(snapshot, g);
-  return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, models: g.models, modelIds: g.models.map((m) => m.id) };
+  return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, models: g.models };
 }
 
 export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
@@ -108,9 +108,9 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const snapshot = join(work, 'content.tsv');
   await rm(staging, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  const { images, pages, units, models, modelIds } = await snapshotContent(dataRoot, snapshot, pageSize);
+  const { images, pages, units, models } = await snapshotContent(dataRoot, snapshot, pageSize);
   const tRead = Date.now();
-  say(`site: ${modelIds.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
+  say(`site: ${models.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
 
   await runAstroBuild({
     dataRoot,
@@ -137,7 +137,15 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
     if (old) await rm(old, { recursive: true, force: true });
     return placed;
   };
-  const [[search, msSearch], [placed, msPlace]] = await Promise.all([timed(buildSearchIndex(out, modelIds)), timed(placeAndClean())]);
+  const [[search, msSearch], [placed, msPlace]] = await Promise.all([
+    timed(
+      buildSearchIndex(
+        out,
+        models.map((m) => m.id),
+      ),
+    ),
+    timed(placeAndClean()),
+  ]);
   say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
   say(
     `site: images ${placed.linked} linked, ${placed.copied} copied` +

@@ -100,11 +100,14 @@ export async function listModelDirs(root: string): Promise<string[]> {
   return out;
 }
 
-/** Reads every model and unit record under `root`; throws a UserError naming the first bad file. */
-export async function readGallery(root: string): Promise<GalleryData> {
+/**
+ * Reads every model and unit record under `root`; throws a UserError naming the first bad file.
+ * A folder without models is an error unless `allowEmpty` (then the gallery is empty).
+ */
+export async function readGallery(root: string, opts: { allowEmpty?: boolean } = {}): Promise<GalleryData> {
   if (!(await isDir(root))) throw new UserError(`data folder ${root} does not exist (run the pipeline, or pass --data DIR)`);
   const modelDirs = await listModelDirs(root);
-  if (!modelDirs.length) throw new UserError(`no model in ${root} (expected <model>/model.json)`);
+  if (!modelDirs.length && !opts.allowEmpty) throw new UserError(`no model in ${root} (expected <model>/model.json)`);
   const models = await Promise.all(modelDirs.map((d) => readModel(root, d)));
   const units: UnitRecord[] = [];
   for (const model of models) {

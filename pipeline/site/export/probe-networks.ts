@@ -4,9 +4,9 @@
  * Models without a source get no probe network (the page says so).
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { ModelRecord } from '../../content/types.ts';
-import { readModel } from '../data.ts';
+import { listModelDirs, readModel } from '../data.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { loadModel } from '../../import/load.ts';
@@ -68,6 +68,5 @@ export async function exportModelsForSite(dataRoot: string, out: string, opts: E
 
 /** Every <dataRoot>/<id>/model.json, validated by the content schema. */
 async function readModels(dataRoot: string): Promise<ModelRecord[]> {
-  const dirs = (await readdir(dataRoot, { withFileTypes: true })).filter((d) => d.isDirectory() && existsSync(join(dataRoot, d.name, 'model.json')));
-  return Promise.all(dirs.map((d) => readModel(dataRoot, d.name)));
+  return Promise.all((await listModelDirs(dataRoot)).map((d) => readModel(dataRoot, d)));
 }
