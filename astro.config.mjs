@@ -2,6 +2,7 @@
 //   DEEPVIS_DATA       data root (default data/) — read by site/content.config.ts
 //   DEEPVIS_BASE       deploy base, e.g. /prefix/ (default /)
 //   DEEPVIS_CACHE_DIR  Astro's cache (content store) — one per output folder, so builds never share it
+//   DEEPVIS_VITE_CACHE_DIR  Vite's dependency cache (default node_modules/.vite), likewise
 //   DEEPVIS_PAGE_SIZE  units per layer page (default 256) — read by site/lib/config.ts
 // Images are not in public/: the build command links them into dist/media/ afterwards.
 import { defineConfig } from 'astro/config';
@@ -19,5 +20,5 @@ export default defineConfig({
   compressHTML: true,
   devToolbar: { enabled: false },
   scopedStyleStrategy: 'class',
-  vite: { logLevel: 'warn', build: { assetsInlineLimit: 0 } },
+  vite: { logLevel: 'warn', build: { assetsInlineLimit: 0 }, ...(process.env.DEEPVIS_VITE_CACHE_DIR ? { cacheDir: process.env.DEEPVIS_VITE_CACHE_DIR } : {}) },
 });

@@ -20,5 +20,11 @@ export const ROOMS = [
 
 export type Room = (typeof ROOMS)[number];
 
+/**
+ * The package's entry points (package.json `exports`), beside the rooms: `index.ts` (the library
+ * API: any room) and `content.ts` (records and schemas: the content room only, no compute engine).
+ */
+export const ENTRY_POINTS = ['index.ts', 'content.ts'] as const;
+
 /** Rooms whose sub-folders are siblings that must not import each other. */
 export const SIBLING_ROOMS: readonly Room[] = ['import', 'stages'];

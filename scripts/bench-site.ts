@@ -241,7 +241,7 @@ export async function benchSite(opts: { data?: string; out?: string; runs?: numb
   }
   await rm(out, { recursive: true, force: true });
   const loadAverage = loadavg()[0];
-  const run = await runMeasured(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), 'site', 'build', '--data', data, '--out', out], {
+  const run = await runMeasured(process.execPath, [join(ROOT, 'bin/dev.mjs'), 'site', 'build', '--data', data, '--out', out], {
     ...process.env,
     DEEPVIS_QUIET: '1',
   });

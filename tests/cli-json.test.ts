@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writePhotos, writeTinyModel } from './helpers/scan-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/deepvis.mjs');
+const CLI = join(ROOT, 'bin/dev.mjs');
 const deepvis = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '' } });
 
 let work: string;

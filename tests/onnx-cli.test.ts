@@ -15,7 +15,7 @@ import { tinyClassifierOnnx } from './helpers/onnx-models.ts';
 import { writePhotos } from './helpers/scan-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/deepvis.mjs');
+const CLI = join(ROOT, 'bin/dev.mjs');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } });
 
 let work: string;

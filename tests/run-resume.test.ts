@@ -61,7 +61,7 @@ async function countFiles(dir: string, re: RegExp): Promise<number> {
  * such files there were once it was dead.
  */
 async function killAfter(argv: string[], data: string, re: RegExp, atLeast: number): Promise<number> {
-  const child = spawn(process.execPath, ['bin/deepvis.mjs', ...argv], { cwd: process.cwd(), env: { ...process.env, DEEPVIS_QUIET: '1' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['bin/dev.mjs', ...argv], { cwd: process.cwd(), env: { ...process.env, DEEPVIS_QUIET: '1' }, stdio: 'ignore' });
   const closed = new Promise((r) => child.on('close', r));
   let exited = false;
   void closed.then(() => (exited = true));

@@ -11,7 +11,7 @@ import { decodeState } from '../pipeline/stages/scan/checkpoint.ts';
 import { loadModel } from '../pipeline/import/load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/deepvis.mjs');
+const CLI = join(ROOT, 'bin/dev.mjs');
 
 function scanArgs(model: string, images: string, out: string, extra: string[] = []): string[] {
   return [

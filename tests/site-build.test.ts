@@ -76,7 +76,7 @@ describe.skipIf(!A.dir)(`built gallery ${A.skipReason ?? ''}`, () => {
 });
 
 describe('deepvis site: bad input', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), 'site', ...args], { encoding: 'utf8', cwd: ROOT });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/dev.mjs'), 'site', ...args], { encoding: 'utf8', cwd: ROOT });
 
   it('answers in one line with exit 2', () => {
     const cases: [string[], RegExp][] = [

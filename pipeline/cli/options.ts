@@ -5,6 +5,8 @@
  * come from here. Nothing here loads TensorFlow.js: commands load on demand.
  */
 import { OPTIMIZE_PRESET_NAMES } from '../stages/optimize/presets.ts';
+import { OPTIMIZE_DEFAULTS } from '../stages/optimize/defaults.ts';
+import { SCAN_DEFAULTS } from '../stages/scan/defaults.ts';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
 
 export type OptionType = 'string' | 'boolean' | 'int' | 'list' | 'strings';
@@ -50,7 +52,7 @@ export const OPTIONS = {
       'ONNX / TF.js models: a preset (pytorch, tf, unit, caffe, raw), a JSON file {"preprocess": {…}}, or "key=value;…" (preset, inputShape, resize, channelOrder, mean, std, scale); overrides the sidecar <model>.deepvis.json',
   },
   'random-weights': { type: 'int', arg: 'S', description: 'fill the model with seeded random weights (a prototxt without weights)' },
-  batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch', default: '8' },
+  batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch', default: String(OPTIMIZE_DEFAULTS.batch) },
   json: { type: 'boolean', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
   quiet: { type: 'boolean', description: 'no progress output (errors still print)' },
   'cache-dir': {
@@ -61,16 +63,21 @@ export const OPTIONS = {
   },
   top: { type: 'int', arg: 'K', min: 1, description: 'how many to keep' },
   // optimize
-  presets: { type: 'list', arg: 'P1,P2', description: `${OPTIMIZE_PRESET_NAMES.join(', ')}, or all`, default: 'p3' },
-  seeds: { type: 'int', arg: 'N', min: 1, description: 'random restarts per unit: seeds 0..N-1', default: '4' },
+  presets: { type: 'list', arg: 'P1,P2', description: `${OPTIMIZE_PRESET_NAMES.join(', ')}, or all`, default: OPTIMIZE_DEFAULTS.presets.join(',') },
+  seeds: { type: 'int', arg: 'N', min: 1, description: 'random restarts per unit: seeds 0..N-1', default: String(OPTIMIZE_DEFAULTS.seeds.length) },
   steps: { type: 'int', arg: 'N', min: 1, description: "override every preset's step count" },
-  objective: { type: 'string', arg: 'K', description: 'center (conv units at the spatial centre) or channel (mean over positions)', default: 'center' },
+  objective: {
+    type: 'string',
+    arg: 'K',
+    description: 'center (conv units at the spatial centre) or channel (mean over positions)',
+    default: OPTIMIZE_DEFAULTS.objective,
+  },
   'literal-lr': { type: 'boolean', description: "the paper's learning rates as they are (default: scaled per layer, see docs/optimize.md)" },
   resume: { type: 'boolean', description: 'skip finished work (the default)' },
   'no-resume': { type: 'boolean', description: 'redo finished images' },
   // scan
-  deconv: { type: 'string', arg: 'MODE', description: 'deconv | backprop | guided', default: 'deconv' },
-  chunk: { type: 'int', arg: 'N', min: 1, description: 'images between checkpoints', default: '256' },
+  deconv: { type: 'string', arg: 'MODE', description: 'deconv | backprop | guided', default: SCAN_DEFAULTS.mode },
+  chunk: { type: 'int', arg: 'N', min: 1, description: 'images between checkpoints', default: String(SCAN_DEFAULTS.chunk) },
   'no-render': { type: 'boolean', description: 'stop after the scan: top-k summary only, no images or unit records' },
   // activations
   input: {
@@ -225,7 +232,7 @@ export const COMMANDS = {
         name: 'units',
         description: 'e.g. 0-99,400: only these units of each layer get patches, deconv and records (all units are still tracked; default every unit)',
       },
-      { name: 'top', description: 'entries kept per unit', default: '9' },
+      { name: 'top', description: 'entries kept per unit', default: String(SCAN_DEFAULTS.k) },
       'deconv',
       'data',
       'backend',

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-// On Node, tfjs-core's bundle registers few gradients and its gradient modules need a bundler:
-// the TensorFlow.js umbrella package registers every gradient (and the cpu backend) in the
-// registries tfjs-core shares across copies. The browser probe registers them from tfjs-core itself.
-import '@tensorflow/tfjs';
+// On Node, tfjs-core's build registers no gradients and its gradient modules need a bundler:
+// scripts/build.mjs bundles them (in the registries every copy of tfjs-core shares). The browser
+// probe registers them from tfjs-core itself.
+import './vendor/tfjs-gradients.cjs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname } from 'node:path';
@@ -124,6 +124,7 @@ export async function initBackend(name: BackendChoice): Promise<string> {
       const warn = console.warn;
       console.warn = () => {};
       try {
+        await import('@tensorflow/tfjs-backend-cpu');
         return await activate('cpu', 'cpu');
       } finally {
         console.warn = warn;

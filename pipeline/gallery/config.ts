@@ -43,6 +43,9 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
 
 export const CONFIG_FILE = 'deepvis.config.json';
 
+/** What a run uses for the settings neither the config file nor a flag gives (the model has none). */
+export const RUN_DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], dist: 'dist', base: '/', backend: 'auto', seed: 0 };
+
 /** Reads and validates a config file; a missing default file is fine, a missing named one is not. */
 export async function readConfigFile(path: string | undefined): Promise<Partial<RunConfig>> {
   const file = path ?? CONFIG_FILE;

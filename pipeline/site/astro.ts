@@ -4,13 +4,13 @@
  * from the environment. Progress: the unit pages Astro reports, against the number of units.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readlink, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, readlink, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Progress } from '../core/progress.ts';
 
-/** The project folder that holds astro.config.mjs and site/. */
+/** The package folder that holds astro.config.mjs, site/ and pipeline/. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface AstroBuildOptions {
@@ -43,21 +43,29 @@ function astroDir(): string {
   return dirname(require.resolve('astro/package.json'));
 }
 
-/**
- * The build's work folder is the astro child's cwd, and the output folder lies inside it: Astro
- * then keeps its intermediate server build inside the output (it falls back to a shared
- * `<cwd>/.astro/` when the output is outside the cwd, which made concurrent builds corrupt each
- * other). Those server chunks import Astro's own dependencies by name: a `node_modules` link to
- * the folder that holds Astro lets them resolve from the cache folder.
- */
-async function prepareRoot(root: string): Promise<void> {
-  await mkdir(root, { recursive: true });
-  const link = join(root, 'node_modules');
-  const target = dirname(astroDir());
+/** Replaces `link` with a symlink to `target` unless it already is one. */
+async function linkTo(link: string, target: string): Promise<void> {
   const current = await readlink(link).catch(() => undefined);
   if (current === target) return;
   await rm(link, { force: true, recursive: true });
   await symlink(target, link, 'dir');
+}
+
+/**
+ * The build's work folder (in the user's cache, one per output folder) is Astro's project root:
+ * it holds a copy of astro.config.mjs and site/, links to the package's pipeline/ (the pages import
+ * it) and to the node_modules folder that holds Astro, the staging output and Astro's caches.
+ * So everything Astro and Vite write (`.astro/` types, `node_modules/.vite`, the intermediate server
+ * build) lands there, never in the installed package, and concurrent builds of different outputs
+ * share nothing (Astro's fallback `<cwd>/.astro/` once made them corrupt each other).
+ */
+async function prepareRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true });
+  await linkTo(join(root, 'node_modules'), dirname(astroDir()));
+  await linkTo(join(root, 'pipeline'), join(PROJECT_ROOT, 'pipeline'));
+  await rm(join(root, 'site'), { recursive: true, force: true });
+  await cp(join(PROJECT_ROOT, 'site'), join(root, 'site'), { recursive: true });
+  await cp(join(PROJECT_ROOT, 'astro.config.mjs'), join(root, 'astro.config.mjs'));
 }
 
 /**
@@ -73,6 +81,7 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     DEEPVIS_SNAPSHOT: o.snapshot,
     DEEPVIS_OUT: o.outDir,
     DEEPVIS_CACHE_DIR: o.cacheDir,
+    DEEPVIS_VITE_CACHE_DIR: join(o.cacheDir, 'vite'),
     DEEPVIS_BASE: o.base,
     DEEPVIS_PAGE_SIZE: String(o.pageSize),
     ASTRO_TELEMETRY_DISABLED: '1',
@@ -83,7 +92,7 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
   const progress = new Progress({ label: 'astro build: unit pages', total: o.unitPages, rateUnit: 'pages/s', quiet: o.quiet });
   const root = dirname(o.outDir);
   await prepareRoot(root);
-  const args = [join(astroDir(), 'astro.js'), 'build', '--root', PROJECT_ROOT];
+  const args = [join(astroDir(), 'astro.js'), 'build', '--root', root];
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (line: string) => {

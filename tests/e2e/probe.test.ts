@@ -28,7 +28,7 @@ const C = requireChromium();
 const PHOTO = 'images/imagenet-sample/n01443537_goldfish.JPEG';
 
 async function deepvis(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/deepvis.mjs'), ...args], {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], {
     cwd: ROOT,
     env: { ...process.env, DEEPVIS_QUIET: '1' },
     maxBuffer: 64 << 20,

@@ -10,10 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `deepvis ARGS…` (bin/deepvis.mjs) in a child process from the repository root. */
+/** Runs `deepvis ARGS…` (bin/dev.mjs, the sources) in a child process from the repository root. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 600_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/deepvis.mjs', ...args], {
+    const child = spawn(process.execPath, ['bin/dev.mjs', ...args], {
       cwd: ROOT,
       env: { ...process.env, DEEPVIS_QUIET: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOMS, SIBLING_ROOMS, type Room } from '../../pipeline/rooms.ts';
+import { ENTRY_POINTS, ROOMS, SIBLING_ROOMS, type Room } from '../../pipeline/rooms.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PIPELINE = join(ROOT, 'pipeline');
@@ -59,9 +59,21 @@ export function violations(files: string[]): string[] {
 describe('pipeline layout', () => {
   const files = walk(PIPELINE);
 
-  it('has only the rooms of pipeline/rooms.ts (and rooms.ts itself) at the top', () => {
+  it('has only the rooms of pipeline/rooms.ts, rooms.ts itself and the entry points at the top', () => {
     const top = readdirSync(PIPELINE).sort();
-    expect(top).toEqual([...ROOMS, 'rooms.ts'].sort());
+    expect(top).toEqual([...ROOMS, 'rooms.ts', ...ENTRY_POINTS].sort());
+  });
+
+  it('deepvis/content (content.ts) reaches only the content room (and zod): no engine behind the types', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of importsOf(readFileSync(file, 'utf8'))) visit(resolve(dirname(file), spec));
+    };
+    visit(join(PIPELINE, 'content.ts'));
+    const rooms = new Set([...seen].slice(1).map((f) => roomOf(f).room));
+    expect([...rooms].sort()).toEqual(['content']);
   });
 
   it('imports only point to the same or an earlier room', () => {

@@ -13,7 +13,7 @@ import { closest } from '../../pipeline/cli/suggest.ts';
 import { withTable } from '../../scripts/readme-commands.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin', 'deepvis.mjs');
+const BIN = join(ROOT, 'bin', 'dev.mjs');
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, DEEPVIS_QUIET: '1' } });
 
 describe('deepvis CLI', () => {

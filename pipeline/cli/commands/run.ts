@@ -2,15 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { parseBackend } from '../../engine/backend-choices.ts';
-import { checkProfile, readConfigFile, type RunConfig } from '../../gallery/config.ts';
+import { checkProfile, readConfigFile, RUN_DEFAULTS, type RunConfig } from '../../gallery/config.ts';
 import { formatRunSummary, runGallery } from '../../gallery/run.ts';
 import type { ParsedCommand } from '../options.ts';
 
-const DEFAULTS: RunConfig = { model: '', images: [], profile: 'quick', layers: [], dist: 'dist', base: '/', backend: 'auto', seed: 0 };
-
 export async function run({ values: v, positionals }: ParsedCommand<'run'>): Promise<void> {
   const file = await readConfigFile(v.config);
-  const cfg: RunConfig = { ...DEFAULTS, ...file };
+  const cfg: RunConfig = { ...RUN_DEFAULTS, ...file };
   if (v.model) cfg.model = v.model;
   const images = [...(v.images ?? []), ...positionals];
   if (images.length) cfg.images = images;

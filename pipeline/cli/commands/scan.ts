@@ -17,14 +17,10 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
   const images = [...(v.images ?? []), ...positionals];
   if (images.length === 0) throw new UserError('--images is required: image files, folders or glob patterns');
   const layers = v.layers ?? [];
-  const k = v.top ?? 9;
-  const mode = (v.deconv ?? 'deconv') as GradMode;
-  if (!MODES.includes(mode)) throw new UserError(`--deconv must be one of ${MODES.join(', ')}, got "${v.deconv}"`);
+  const mode = v.deconv as GradMode | undefined;
+  if (mode !== undefined && !MODES.includes(mode)) throw new UserError(`--deconv must be one of ${MODES.join(', ')}, got "${v.deconv}"`);
   const out = resolveDataRoot(v.data);
   const backend = parseBackend(v.backend);
-  const workers = v.workers;
-  const batch = v.batch ?? 8;
-  const chunk = v.chunk ?? 256;
   const quiet = Boolean(process.env.DEEPVIS_QUIET);
 
   const seed = v['random-weights'];
@@ -47,13 +43,13 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
     files,
     layers,
     units,
-    k,
+    k: v.top,
     mode,
     out,
     backend,
-    workers,
-    batch,
-    chunk,
+    workers: v.workers,
+    batch: v.batch,
+    chunk: v.chunk,
     weightsTag: seed === undefined ? 'file' : `random:${seed}`,
     render: !v['no-render'],
     quiet,

@@ -1,11 +1,12 @@
 /**
  * A stage's handlers: the functions its worker threads run. A handlers module exports
  * `handlers = { name: fn, … } satisfies HandlerTable`; the stage names it with
- * `stageHandlers<typeof handlers>(new URL('./handlers.ts', import.meta.url))`, a type-only link,
+ * `stageHandlers<typeof handlers>(import.meta.url, './handlers')`, a type-only link,
  * so `runner.run('name', args)` is checked against the handler's own argument and result types
  * without the stage loading the module itself.
  */
 import type * as TF from '@tensorflow/tfjs-core';
+import { extname } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../net/types.ts';
@@ -28,8 +29,12 @@ export interface StageHandlers<T extends HandlerTable> {
   readonly table?: T;
 }
 
-export function stageHandlers<T extends HandlerTable>(url: URL): StageHandlers<T> {
-  return { module: fileURLToPath(url) };
+/**
+ * `name` beside the module at `base` (its import.meta.url), with that module's own extension:
+ * `.ts` when the sources run (tsx, vitest), `.js` in the compiled package (lib/).
+ */
+export function stageHandlers<T extends HandlerTable>(base: string, name: string): StageHandlers<T> {
+  return { module: fileURLToPath(new URL(`${name}${extname(fileURLToPath(base))}`, base)) };
 }
 
 export type HandlerName<T extends HandlerTable> = keyof T & string;

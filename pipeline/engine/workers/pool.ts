@@ -31,7 +31,13 @@ export interface NetPool {
   close(): Promise<void>;
 }
 
-const WORKER_SCRIPT = fileURLToPath(new URL('../../../bin/worker.mjs', import.meta.url));
+/**
+ * The worker thread's entry: the compiled worker beside this module in the package (lib/), or,
+ * when the TypeScript sources run, bin/worker.mjs, which registers tsx in the thread first.
+ */
+const WORKER_SCRIPT = import.meta.url.endsWith('.ts')
+  ? fileURLToPath(new URL('../../../bin/worker.mjs', import.meta.url))
+  : fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /** Default pool size for a backend. */
 export function defaultWorkers(backend: BackendChoice): number {

@@ -27,7 +27,7 @@ export async function classifyBatch({ net, tf }: HandlerContext, args: ClassifyA
   const { n, h, w, blob } = args;
   const probs = tf.tidy(() => {
     const x = tf.tensor4d(args.data, [n, h, w, 3]);
-    const y = net.forward(x, [blob])[blob].reshape([n, -1]);
+    const y = tf.reshape(net.forward(x, [blob])[blob], [n, -1]);
     return args.softmax ? tf.softmax(y) : y;
   });
   const values = (await probs.data()) as Float32Array;

@@ -4,5 +4,5 @@ import type { Runner } from '../../engine/workers/runner.ts';
 import type { handlers } from './handlers.ts';
 
 export type OptimizeHandlers = typeof handlers;
-export const OPTIMIZE_HANDLERS = stageHandlers<OptimizeHandlers>(new URL('./handlers.ts', import.meta.url));
+export const OPTIMIZE_HANDLERS = stageHandlers<OptimizeHandlers>(import.meta.url, './handlers');
 export type OptimizeRunner = Runner<OptimizeHandlers>;

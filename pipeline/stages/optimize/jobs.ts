@@ -62,8 +62,8 @@ export async function planJobs(
   dataRoot: string,
   modelId: string,
   layers: { name: string; units: number[] }[],
-  presets: string[],
-  seeds: number[],
+  presets: readonly string[],
+  seeds: readonly number[],
   settings: (preset: string) => JobSettings,
   resume: boolean,
 ): Promise<Plan> {

@@ -2,9 +2,8 @@
  * `deepvis optimize` end to end: plan the (layer, unit, preset, seed) jobs, skip finished ones,
  * calibrate step sizes per layer, run batches on the runner, merge each image into its unit record.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { writeJsonAtomic } from '../../io/atomic.ts';
 import { writeModelRecord } from '../../content/model-record.ts';
 import { updateUnitRecord } from '../../content/unit-store.ts';
@@ -12,6 +11,8 @@ import { layerSlug } from '../../content/types.ts';
 import type { BackendChoice } from '../../engine/backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { Progress, formatDuration } from '../../core/progress.ts';
+import { withDefaults } from '../../core/defaults.ts';
+import { OPTIMIZE_DEFAULTS } from './defaults.ts';
 import type { Calibration } from './calibrate.ts';
 import type { OptimizeBatchArgs } from './handlers.ts';
 import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
@@ -20,23 +21,34 @@ import { OPTIMIZE_PRESETS } from './presets.ts';
 import { createRunner } from '../../engine/workers/runner.ts';
 import { OPTIMIZE_HANDLERS, type OptimizeRunner as Runner } from './handler-table.ts';
 
+export { OPTIMIZE_DEFAULTS };
+
 export interface OptimizeOptions {
   dataRoot: string;
   layers: { name: string; units: number[] }[];
-  presets: string[];
-  seeds: number[];
+  /** Preset names (default ['p3'], the paper's most used). */
+  presets?: readonly string[];
+  /** Seeds, one image each per unit and preset (default [0, 1, 2, 3]). */
+  seeds?: readonly number[];
   /** Overrides every preset's step count. */
   steps?: number;
-  batch: number;
-  objective: ObjectiveKind;
-  lrMode: LrMode;
-  resume: boolean;
-  backend: BackendChoice;
+  /** Images per batch (default 8). */
+  batch?: number;
+  /** Default 'center': the unit at the centre of the map. */
+  objective?: ObjectiveKind;
+  /** Default 'calibrated': step sizes scaled per layer. */
+  lrMode?: LrMode;
+  /** Keep the images a previous run finished (default true). */
+  resume?: boolean;
+  /** Default 'auto'. */
+  backend?: BackendChoice;
   workers?: number;
   quiet?: boolean;
   /** Use this runner instead of creating one (tests). */
   runner?: Runner;
 }
+
+type FullOptimizeOptions = ReturnType<typeof withDefaults<OptimizeOptions, typeof OPTIMIZE_DEFAULTS>>;
 
 export interface OptimizeSummary {
   total: number;
@@ -79,7 +91,7 @@ async function layerScales(
   dataRoot: string,
   model: Model,
   layers: string[],
-  opts: OptimizeOptions,
+  opts: FullOptimizeOptions,
   runner: Runner,
   backend: string,
 ): Promise<Map<string, number>> {
@@ -103,8 +115,9 @@ async function layerScales(
   return out;
 }
 
-export async function optimize(model: Model, opts: OptimizeOptions): Promise<OptimizeSummary> {
+export async function optimize(model: Model, options: OptimizeOptions): Promise<OptimizeSummary> {
   const t0 = Date.now();
+  const opts = withDefaults(options, OPTIMIZE_DEFAULTS);
   await writeModelRecord(opts.dataRoot, model);
   const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
   const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume);

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { withDefaults } from '../../core/defaults.ts';
+import { SCAN_DEFAULTS } from './defaults.ts';
 import { join } from 'node:path';
 import type { Model } from '../../graph/types.ts';
 import type { BackendChoice } from '../../engine/backend.ts';
@@ -18,24 +20,31 @@ import type { SkippedImage } from './checkpoint.ts';
  * `deepvis scan` as a function (the CLI and `deepvis run` call it): scan stage, top-k summary,
  * render stage, model and unit records. Resumes whatever an earlier run with the same inputs left.
  */
+export { SCAN_DEFAULTS };
+
 export interface ScanOptions {
   model: Model;
   /** Image files (already expanded), in scan order. */
   files: string[];
   layers: string[];
-  k: number;
-  mode: GradMode;
+  /** Top images kept per unit (default 9). */
+  k?: number;
+  /** How the patches' maps are rendered (default 'deconv'). */
+  mode?: GradMode;
   /** Data root. */
   out: string;
-  backend: BackendChoice;
+  /** Default 'auto'. */
+  backend?: BackendChoice;
   /** Worker threads (0 = this thread; default one per core). Ignored when `runner` is given. */
   workers?: number;
   /** An existing runner with this model's net (not closed here). */
   runner?: Runner;
-  batch: number;
-  chunk: number;
-  /** Identifies the weights in the checkpoint key ('file', 'random:<seed>'). */
-  weightsTag: string;
+  /** Images per batch (default 8). */
+  batch?: number;
+  /** Images per checkpoint (default 256). */
+  chunk?: number;
+  /** Identifies the weights in the checkpoint key ('file', 'random:<seed>'; default 'file'). */
+  weightsTag?: string;
   /** Only these units get patches, deconv and records, per blob (a blob not named: all its units). */
   units?: Record<string, number[]>;
   /** Render patches/deconv and write records (default true). */
@@ -53,7 +62,8 @@ export interface ScanResult {
   summary: string;
 }
 
-export async function scan(o: ScanOptions): Promise<ScanResult> {
+export async function scan(options: ScanOptions): Promise<ScanResult> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
   const { model } = o;
   const plan = makePlan(model, o.layers, o.files, o.k, o.weightsTag);
   const stateDir = join(o.out, model.id, 'state');
