@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, parseBackend, type BackendChoice } from '../pipeline/engine/backend.ts';
 import { loadModel } from '../pipeline/import/load.ts';
-import { createNet } from '../pipeline/engine/net/build.ts';
+import { createNet } from '../pipeline/engine/create-net.ts';
 import { createNetPool } from '../pipeline/engine/workers/pool.ts';
 import { decodeImage } from '../pipeline/image/decode.ts';
 import type { Model } from '../pipeline/graph/types.ts';

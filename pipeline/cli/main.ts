@@ -71,7 +71,9 @@ async function dispatch(argv: string[]): Promise<void> {
   current = `deepvis ${name}`;
   const parsed = parseCommand(name, rest);
   // --quiet: the stages and workers read DEEPVIS_QUIET (workers inherit the environment).
-  const common = parsed.values as { quiet?: boolean; 'cache-dir'?: string };
+  const common = parsed.values as { quiet?: boolean; 'cache-dir'?: string; 'ort-provider'?: string };
+  // --ort-provider: ONNX Runtime's sessions (engine/ort/runtime.ts) read DEEPVIS_ORT_PROVIDER.
+  if (common['ort-provider']) process.env.DEEPVIS_ORT_PROVIDER = common['ort-provider'];
   if (common.quiet) process.env.DEEPVIS_QUIET = '1';
   // --cache-dir: the model downloads and scratch folders (core/cache-dir.ts) read DEEPVIS_CACHE.
   if (common['cache-dir']) process.env.DEEPVIS_CACHE = resolve(common['cache-dir']);

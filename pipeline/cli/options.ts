@@ -8,6 +8,7 @@ import { OPTIMIZE_PRESET_NAMES } from '../stages/optimize/presets.ts';
 import { OPTIMIZE_DEFAULTS } from '../stages/optimize/defaults.ts';
 import { SCAN_DEFAULTS } from '../stages/scan/defaults.ts';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
+import { ORT_PROVIDERS } from '../engine/ort/providers.ts';
 
 export type OptionType = 'string' | 'boolean' | 'int' | 'list' | 'strings';
 
@@ -44,6 +45,12 @@ export const OPTIONS = {
   dist: { type: 'string', arg: 'DIR', description: 'the built site', default: 'dist' },
   base: { type: 'string', arg: '/prefix/', description: 'the sub-path the site is served under', default: '/' },
   backend: { type: 'string', arg: 'B', description: `compute backend: ${BACKEND_CHOICES.join(' | ')}`, default: 'auto' },
+  'ort-provider': {
+    type: 'string',
+    arg: 'P',
+    description: `--backend onnxruntime: its execution provider, ${ORT_PROVIDERS.join(' | ')} (cuda needs onnxruntime-node's CUDA binaries)`,
+    default: 'cpu',
+  },
   workers: { type: 'int', arg: 'N', min: 0, description: 'nets in parallel (worker threads; 0 = this thread)', default: 'one per core on CPU backends' },
   preprocess: {
     type: 'string',
@@ -128,6 +135,7 @@ export const COMMANDS = {
       'dist',
       'base',
       'backend',
+      'ort-provider',
       'workers',
       'preprocess',
       'config',
@@ -156,6 +164,7 @@ export const COMMANDS = {
       { name: 'top', description: 'classes per image', default: '5' },
       { name: 'json', description: 'one JSON object per line: {"file": …, "top": [{"index": 0, "label": "…", "prob": 0.9}, …]}' },
       'backend',
+      'ort-provider',
       { name: 'batch', description: 'images per forward pass' },
       'workers',
       'preprocess',
@@ -179,6 +188,7 @@ export const COMMANDS = {
       { name: 'blobs', required: true },
       { name: 'out', description: 'output folder for the .npy files (created)', required: true },
       'backend',
+      'ort-provider',
       'preprocess',
       'quiet',
       'cache-dir',
@@ -208,6 +218,7 @@ export const COMMANDS = {
       'random-weights',
       'data',
       'backend',
+      'ort-provider',
       'workers',
       'preprocess',
       'json',
@@ -236,6 +247,7 @@ export const COMMANDS = {
       'deconv',
       'data',
       'backend',
+      'ort-provider',
       'workers',
       'preprocess',
       { name: 'batch', description: 'images per forward pass, image copies per deconv pass' },

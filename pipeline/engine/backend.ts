@@ -24,8 +24,11 @@ async function importOptional(name: string): Promise<unknown | undefined> {
   return import(name);
 }
 
-/** What `auto` resolves to, without starting anything: tensorflow when tfjs-node(-gpu) is installed, else wasm. */
-export function autoBackend(): 'tensorflow' | 'wasm' {
+/**
+ * What `auto` resolves to, without starting anything: tensorflow when tfjs-node(-gpu) is installed,
+ * else onnxruntime when onnxruntime-node is, else wasm.
+ */
+export function autoBackend(): 'tensorflow' | 'onnxruntime' | 'wasm' {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       require.resolve(pkg);
@@ -34,7 +37,29 @@ export function autoBackend(): 'tensorflow' | 'wasm' {
       // not installed
     }
   }
-  return 'wasm';
+  try {
+    require.resolve('onnxruntime-node');
+    return 'onnxruntime';
+  } catch {
+    return 'wasm';
+  }
+}
+
+/** The engine the nets of this thread run on (engine/create-net.ts): set by initBackend. */
+let engine: 'tfjs' | 'onnxruntime' = 'tfjs';
+export const currentEngine = () => engine;
+
+/**
+ * ONNX Runtime runs the nets (engine/ort/); TensorFlow.js, on wasm, runs the tensors around them
+ * (parameterisations, priors, objectives).
+ */
+async function startOnnxruntime(): Promise<string> {
+  const { loadRuntime, checkProvider, ortProvider } = await import('./ort/runtime.ts');
+  loadRuntime();
+  checkProvider(ortProvider());
+  await startWasm();
+  engine = 'onnxruntime';
+  return 'onnxruntime';
 }
 
 /** Activates `name` and checks that TensorFlow.js really runs on it (tfjs may fall back silently). */
@@ -102,14 +127,20 @@ async function startWebgpu(): Promise<string> {
 }
 
 /**
- * Starts a TensorFlow.js backend and returns the name of the one active. `auto` prefers
- * tfjs-node-gpu, then tfjs-node (optional packages), else wasm. A backend named explicitly that
- * cannot start is a UserError: never a silent fallback.
+ * Starts a compute backend and returns the name of the one active. `auto` prefers tfjs-node-gpu,
+ * then tfjs-node (optional packages), then ONNX Runtime, else wasm. A backend named explicitly
+ * that cannot start is a UserError: never a silent fallback.
  */
 export async function initBackend(name: BackendChoice): Promise<string> {
+  engine = 'tfjs';
   switch (name) {
-    case 'auto':
-      return (await startTensorflow()) ?? startWasm();
+    case 'auto': {
+      const tfjsNode = await startTensorflow();
+      if (tfjsNode) return tfjsNode;
+      return autoBackend() === 'onnxruntime' ? startOnnxruntime() : startWasm();
+    }
+    case 'onnxruntime':
+      return startOnnxruntime();
     case 'tensorflow': {
       const got = await startTensorflow();
       if (!got) throw new UserError('backend tensorflow needs @tensorflow/tfjs-node or @tensorflow/tfjs-node-gpu (not installed)');

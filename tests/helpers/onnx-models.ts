@@ -3,7 +3,7 @@
  * activations stay O(1) through the depth): the toolbox's CaffeNet (227×227, grouped convs, LRN,
  * fc6–fc8) as PyTorch would export it, and a "modern" net exercising the other operators.
  */
-import { OnnxBuilder, INT64 } from './onnx-writer.ts';
+import { OnnxBuilder, INT64 } from '../../pipeline/io/onnx-writer.ts';
 import { randn, rng } from './net-graph.ts';
 
 export interface BuiltModel {

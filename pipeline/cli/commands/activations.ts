@@ -18,7 +18,7 @@ export async function run({ values }: ParsedCommand<'activations'>): Promise<voi
 
   await initBackend(backend);
   const tf = await import('@tensorflow/tfjs-core');
-  const { createNet } = await import('../../engine/net/build.ts');
+  const { createNet } = await import('../../engine/create-net.ts');
   const net = createNet(model);
   try {
     const x = tf.tensor4d(input.data, [input.n, input.h, input.w, 3]);

@@ -197,16 +197,22 @@ function affineOp(a: Float32Array, b: Float32Array | undefined, name: string): P
   };
 }
 
-export function makeScale(layer: ScaleLayer, params: ParamBlob[] | undefined): ParamOp {
+/** Caffe Scale as a per-channel affine y = a·x (+ b). */
+export function scaleAffine(layer: ScaleLayer, params: ParamBlob[] | undefined): { a: Float32Array; b?: Float32Array } {
   if (layer.bottoms.length !== 1) throw new UserError(`layer ${layer.name}: Scale with the factor from a second bottom is not supported`);
   if (!params || params.length < 1) throw new UserError(`layer ${layer.name}: no weights`);
   const a = params[0].data;
   if (layer.biasTerm && params[1]?.data.length !== a.length) throw new UserError(`layer ${layer.name}: bias must have ${a.length} values`);
-  return affineOp(a, layer.biasTerm ? params[1].data : undefined, layer.name);
+  return { a, b: layer.biasTerm ? params[1].data : undefined };
 }
 
-/** Inference BatchNorm: y = (x − mean·f) / sqrt(var·f + eps), f = 1/blob[2][0] (0 when that is 0), as Caffe. */
-export function makeBatchNorm(layer: BatchNormLayer, params: ParamBlob[] | undefined): ParamOp {
+export function makeScale(layer: ScaleLayer, params: ParamBlob[] | undefined): ParamOp {
+  const { a, b } = scaleAffine(layer, params);
+  return affineOp(a, b, layer.name);
+}
+
+/** Inference BatchNorm as a per-channel affine y = a·x + b: (x − mean·f) / sqrt(var·f + eps), f = 1/blob[2][0] (0 when that is 0), as Caffe. */
+export function batchNormAffine(layer: BatchNormLayer, params: ParamBlob[] | undefined): { a: Float32Array; b: Float32Array } {
   if (!params || params.length < 3) throw new UserError(`layer ${layer.name}: BatchNorm needs mean, variance and factor blobs`);
   const [mean, variance, factor] = params.map((p) => p.data);
   if (variance.length !== mean.length) throw new UserError(`layer ${layer.name}: mean and variance differ in length`);
@@ -217,5 +223,10 @@ export function makeBatchNorm(layer: BatchNormLayer, params: ParamBlob[] | undef
     a[i] = 1 / Math.sqrt(variance[i] * f + layer.eps);
     b[i] = -mean[i] * f * a[i];
   }
+  return { a, b };
+}
+
+export function makeBatchNorm(layer: BatchNormLayer, params: ParamBlob[] | undefined): ParamOp {
+  const { a, b } = batchNormAffine(layer, params);
   return affineOp(a, b, layer.name);
 }

@@ -15,7 +15,7 @@ export interface NetPoolOptions {
   /** A `--model` spec (each worker runs loadModel on it) or a loaded model (cloned into each worker). */
   model: string | Model;
   backend: BackendChoice;
-  /** Default: the cores (at most 2) for wasm/cpu, 1 for tensorflow/webgpu (they use every core or the GPU themselves). */
+  /** Default: the cores (at most 2) for wasm/cpu, 1 for tensorflow/webgpu/onnxruntime (they use every core or the GPU themselves). */
   workers?: number;
   /** Absolute path of a TS/JS module exporting the task functions. */
   handlers: string;
@@ -42,7 +42,7 @@ const WORKER_SCRIPT = import.meta.url.endsWith('.ts')
 /** Default pool size for a backend. */
 export function defaultWorkers(backend: BackendChoice): number {
   const b = backend === 'auto' ? autoBackend() : backend;
-  if (b === 'tensorflow' || b === 'webgpu') return 1;
+  if (b === 'tensorflow' || b === 'webgpu' || b === 'onnxruntime') return 1;
   return Math.max(1, Math.min(2, availableParallelism()));
 }
 
@@ -103,7 +103,9 @@ export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
   };
 
   const started = Array.from({ length: n }, () => {
-    const worker = new Worker(WORKER_SCRIPT, { workerData: setup });
+    // ONNX Runtime nets share the cores between the workers (engine/create-net.ts ortThreads).
+    const ortThreads = process.env.DEEPVIS_ORT_THREADS || String(Math.max(1, Math.floor(availableParallelism() / n)));
+    const worker = new Worker(WORKER_SCRIPT, { workerData: setup, env: { ...process.env, DEEPVIS_ORT_THREADS: ortThreads } });
     const slot: Slot = { worker, alive: true };
     slots.push(slot);
     return new Promise<void>((resolve, reject) => {

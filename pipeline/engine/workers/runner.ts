@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../../graph/types.ts';
-import { createNet } from '../net/build.ts';
+import { createNet } from '../create-net.ts';
 import { loadHandlerTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
 import { createNetPool } from './pool.ts';
 

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.ts';
-import { createNet } from '../net/build.ts';
+import { createNet } from '../create-net.ts';
 import type { Model } from '../../graph/types.ts';
 import { loadHandlerTable } from './handlers.ts';
 import { transferables } from './transfer.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import sharp from 'sharp';
 import { deprocessToRgb } from '../../image/encode.ts';
-import { createNet } from '../../engine/net/build.ts';
+import { createNet } from '../../engine/create-net.ts';
 import type { Net } from '../../engine/net/types.ts';
 import { calibrate as measure, type Calibration } from './calibrate.ts';
 import { optImagePath, type LrMode, type OptImageRecord, type OptJob } from './jobs.ts';

@@ -1,6 +1,7 @@
 /**
- * A small ONNX ModelProto encoder for tests: builds models node by node (protobuf wire format
- * written by hand, field numbers of onnx.proto), so tests can make ONNX CNNs without Python.
+ * A small ONNX ModelProto encoder: builds models node by node (protobuf wire format written by
+ * hand, field numbers of onnx.proto). The ONNX Runtime backend exports the nets it runs with it,
+ * and tests make ONNX CNNs with it without Python.
  */
 
 class Buf {

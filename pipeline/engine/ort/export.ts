@@ -1,0 +1,342 @@
+/**
+ * A Model's graph as an ONNX graph for ONNX Runtime (NCHW, the batch dimension dynamic), with
+ * Caffe's semantics spelled out in plain ONNX ops: CEIL pooling as explicit end pads, AVE pooling
+ * as a depthwise sum divided by Caffe's clipped window size, batch norm and scale as per-channel
+ * affines.
+ *
+ * Two kinds of graph:
+ * - forward: input → the requested blobs;
+ * - gradient: input + one seed per requested blob (dL/dblob) → dL/dinput, the backward pass built
+ *   as more ONNX ops after the forward ones: Conv → ConvTranspose, Gemm → MatMul, ReLU masks (or
+ *   the deconv / guided rules), max pooling through MaxPool's Indices and a scatter-add, average
+ *   pooling as the transposed depthwise sum, LRN by its derivative, Concat → Split, Softmax by its
+ *   Jacobian. An op this cannot express exactly is a UserError naming the layer, never a
+ *   different result.
+ */
+import { UserError } from '../../core/errors.ts';
+import type { Layer, Model, ParamBlob } from '../../graph/types.ts';
+import { isTensorLayer } from '../../graph/tensor-layers.ts';
+import { INT64, OnnxBuilder } from '../../io/onnx-writer.ts';
+import { batchNormAffine, scaleAffine } from '../net/layers.ts';
+import { neededSteps } from '../net/plan.ts';
+import type { GradMode } from '../net/types.ts';
+
+export const INPUT = 'input';
+export const INPUT_GRAD = 'input_grad';
+export const seedName = (blob: string) => `seed:${blob}`;
+
+export interface ExportRequest {
+  blobs: string[];
+  /** Build the gradient graph with this ReLU rule (absent: forward only). */
+  grad?: GradMode;
+}
+
+export interface ExportedGraph {
+  bytes: Uint8Array;
+  /** Forward: the output name of each requested blob, in order. */
+  outputs: string[];
+}
+
+/** Backward of one layer: gradients of its outputs (undefined: none flows) → of its inputs. */
+type Backward = (gOut: (string | undefined)[]) => (string | undefined)[];
+
+const OPSET = 18;
+
+/** Conv filters [O, I/g, kh, kw] → the filters of the input gradient [I, O/g, kh, kw], rotated 180°. */
+export function flipFilters(w: ParamBlob, group: number): { shape: number[]; data: Float32Array } {
+  const [O, Ig, kh, kw] = w.shape;
+  const Og = O / group;
+  const out = new Float32Array(w.data.length);
+  for (let gi = 0; gi < group; gi++)
+    for (let o = 0; o < Og; o++)
+      for (let i = 0; i < Ig; i++)
+        for (let y = 0; y < kh; y++)
+          for (let x = 0; x < kw; x++) {
+            const src = (((gi * Og + o) * Ig + i) * kh + y) * kw + x;
+            const dst = (((gi * Ig + i) * Og + o) * kh + (kh - 1 - y)) * kw + (kw - 1 - x);
+            out[dst] = w.data[src];
+          }
+  return { shape: [Ig * group, Og, kh, kw], data: out };
+}
+
+export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
+  const { graph } = model;
+  if (!graph.weights) throw new UserError(`model ${model.source} has no weights (a .caffemodel is needed to run it)`);
+  const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
+  for (const b of req.blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
+  const layers = neededSteps(graph.layers, req.blobs);
+  const g = new OnnxBuilder(OPSET, model.id);
+  let n = 0;
+  const fresh = (hint: string) => `${hint.replace(/[^A-Za-z0-9_]/g, '_')}__${n++}`;
+  const node = (op: string, inputs: string[], attrs: Parameters<OnnxBuilder['node']>[2] = {}, outputs = 1): string[] => {
+    const outs = Array.from({ length: outputs }, () => fresh(op));
+    g.node(op, inputs, attrs, outs, fresh(`${op}_node`));
+    return outs;
+  };
+  const one = (op: string, inputs: string[], attrs: Parameters<OnnxBuilder['node']>[2] = {}) => node(op, inputs, attrs)[0];
+  const constF = (dims: number[], data: ArrayLike<number>) => g.init(fresh('c'), dims, data);
+  const constI = (data: number[]) => g.init(fresh('i'), [data.length], data, { type: INT64 });
+  const scalar = (v: number) => constF([], [v]);
+
+  const [C0, H0, W0] = graph.input.shape;
+  if (graph.input.shape.length !== 3)
+    throw new UserError(`model ${model.id}: the onnxruntime backend runs image models (C×H×W input), not ${graph.input.shape.join('×')}`);
+  g.input(INPUT, ['N', C0, H0, W0]);
+
+  /** Current ONNX value of each blob (in-place layers make new versions). */
+  const value = new Map<string, string>([[graph.input.blob, INPUT]]);
+  const backs: { layer: Layer; ins: string[]; outs: string[]; back: Backward }[] = [];
+  const nchw = (blob: string) => [-1, ...shapes.get(blob)!];
+  const params = (l: Layer): ParamBlob[] => {
+    const p = graph.weights!.get(l.name);
+    if (!p?.length) throw new UserError(`layer ${l.name}: no weights`);
+    return p;
+  };
+  const refuse = (l: Layer, what: string): never => {
+    throw new UserError(`layer ${l.name}: ${what} is not supported by the onnxruntime backend (use --backend wasm)`);
+  };
+  /** Per-channel constant shaped to broadcast over a blob of `rank` (2: [1,C]; 4: [1,C,1,1]). */
+  const perChannel = (data: Float32Array, rank: number) => constF(rank === 2 ? [1, data.length] : [1, data.length, 1, 1], data);
+
+  for (const l of layers) {
+    const ins = l.bottoms.map((b) => {
+      const v = value.get(b);
+      if (!v) throw new UserError(`layer ${l.name}: unknown bottom blob "${b}"`);
+      return v;
+    });
+    const x = ins[0];
+    const inShape = shapes.get(l.bottoms[0]) ?? [];
+    const rank = inShape.length + 1;
+    let outs: string[];
+    let back: Backward;
+    if (isTensorLayer(l)) refuse(l, `layer kind ${l.kind}`);
+    switch (l.kind) {
+      case 'input':
+        continue;
+      case 'conv': {
+        const [w, b] = params(l);
+        const W = g.init(fresh(`${l.name}_w`), w.shape, w.data);
+        const attrs = {
+          kernel_shape: l.kernel,
+          strides: l.stride,
+          pads: [l.pad[0], l.pad[1], l.pad[0], l.pad[1]],
+          dilations: l.dilation,
+          group: l.group,
+        };
+        const inputs = [x, W];
+        if (l.biasTerm && b) inputs.push(g.init(fresh(`${l.name}_b`), [b.data.length], b.data));
+        outs = [one('Conv', inputs, attrs)];
+        const [, H, Wd] = inShape;
+        const [, Ho, Wo] = shapes.get(l.tops[0])!;
+        const op = (size: number, out: number, k: number, s: number, p: number, d: number) => size - ((out - 1) * s + (k - 1) * d + 1 - 2 * p);
+        const outputPadding = [op(H, Ho, l.kernel[0], l.stride[0], l.pad[0], l.dilation[0]), op(Wd, Wo, l.kernel[1], l.stride[1], l.pad[1], l.dilation[1])];
+        // Stride 1: the input gradient is a forward convolution with the filters flipped and their
+        // in/out channels swapped per group (MLAS's fast path); otherwise ConvTranspose.
+        const flipped = l.stride[0] === 1 && l.stride[1] === 1 && outputPadding[0] === 0 && outputPadding[1] === 0 ? flipFilters(w, l.group) : undefined;
+        back = ([gy]) => {
+          if (!gy) return [undefined];
+          if (!flipped) return [one('ConvTranspose', [gy, W], { ...attrs, output_padding: outputPadding })];
+          const [kh, kw] = l.kernel;
+          const [dh, dw] = l.dilation;
+          const ph = (kh - 1) * dh - l.pad[0],
+            pw = (kw - 1) * dw - l.pad[1];
+          return [
+            one('Conv', [gy, g.init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data)], {
+              kernel_shape: l.kernel,
+              strides: [1, 1],
+              pads: [ph, pw, ph, pw],
+              dilations: l.dilation,
+              group: l.group,
+            }),
+          ];
+        };
+        break;
+      }
+      case 'fc': {
+        const [w, b] = params(l);
+        const W = g.init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
+        const flat = rank > 2 ? one('Flatten', [x], { axis: 1 }) : x;
+        const inputs = [flat, W];
+        if (l.biasTerm && b) inputs.push(g.init(fresh(`${l.name}_b`), [b.data.length], b.data));
+        outs = [one('Gemm', inputs, { transB: 1 })];
+        const back2d = (gy: string) => one('MatMul', [gy, W]);
+        back = ([gy]) => [gy && (rank > 2 ? one('Reshape', [back2d(gy), constI(nchw(l.bottoms[0]))]) : back2d(gy))];
+        break;
+      }
+      case 'relu': {
+        const y = l.negativeSlope === 0 ? one('Relu', [x]) : one('LeakyRelu', [x], { alpha: { f: l.negativeSlope } });
+        outs = [y];
+        const slope = l.negativeSlope;
+        back = ([gy]) => {
+          if (!gy) return [undefined];
+          const positive = () => one('Greater', [y, scalar(0)]);
+          switch (req.grad ?? 'backprop') {
+            case 'backprop':
+              return [slope === 0 ? one('Mul', [gy, one('Cast', [positive()], { to: 1 })]) : one('Where', [positive(), gy, one('Mul', [gy, scalar(slope)])])];
+            case 'deconv':
+              return [one('Relu', [gy])];
+            case 'guided':
+              return [one('Mul', [one('Relu', [gy]), one('Cast', [positive()], { to: 1 })])];
+          }
+        };
+        break;
+      }
+      case 'pool': {
+        if (rank !== 4) refuse(l, 'pooling of a non-spatial blob');
+        const [C, H, W] = inShape;
+        const [, OH, OW] = shapes.get(l.tops[0])!;
+        const [kh, kw] = l.global ? [H, W] : l.kernel;
+        const [sh, sw] = l.global ? [1, 1] : l.stride;
+        const [ph, pw] = l.global ? [0, 0] : l.pad;
+        const bottom = (OH - 1) * sh + kh - H - ph;
+        const right = (OW - 1) * sw + kw - W - pw;
+        if (bottom < 0 || right < 0) refuse(l, 'pooling whose last windows drop input rows or columns');
+        const pads = [ph, pw, bottom, right];
+        if (l.method === 'max') {
+          // Indices (the switches) only where a gradient needs them: MaxPool without them is MLAS's fast kernel.
+          const [y, idx] = node('MaxPool', [x], { kernel_shape: [kh, kw], strides: [sh, sw], pads }, req.grad ? 2 : 1);
+          outs = [y];
+          back = ([gy]) => {
+            if (!gy) return [undefined];
+            const flat = constI([-1]);
+            const shapeX = one('Shape', [x]);
+            const zeros = one('ConstantOfShape', [one('ReduceProd', [shapeX], { keepdims: 1 })]);
+            const scattered = one('ScatterElements', [zeros, one('Reshape', [idx, flat]), one('Reshape', [gy, flat])], { axis: 0, reduction: 'add' });
+            return [one('Reshape', [scattered, shapeX])];
+          };
+        } else {
+          // Caffe's divisor: the window clipped to [−p, in + p) (padding counts, the ceil overhang does not).
+          const inv = new Float32Array(OH * OW);
+          for (let i = 0; i < OH; i++)
+            for (let j = 0; j < OW; j++) {
+              const hs = i * sh - ph,
+                ws = j * sw - pw;
+              inv[i * OW + j] = 1 / ((Math.min(hs + kh, H + ph) - hs) * (Math.min(ws + kw, W + pw) - ws));
+            }
+          const ones = constF([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
+          const div = constF([1, 1, OH, OW], inv);
+          const attrs = { kernel_shape: [kh, kw], strides: [sh, sw], pads, group: C };
+          outs = [one('Mul', [one('Conv', [x, ones], attrs), div])];
+          back = ([gy]) => [gy && one('ConvTranspose', [one('Mul', [gy, div]), ones], attrs)];
+        }
+        break;
+      }
+      case 'lrn': {
+        if (rank !== 4) refuse(l, 'LRN of a non-spatial blob');
+        const size = l.localSize;
+        if (size % 2 === 0) {
+          // ONNX's window for an even size is Caffe's; only the gradient below assumes a centred one.
+          if (req.grad) refuse(l, 'the gradient of an LRN with an even local_size');
+          outs = [one('LRN', [x], { size, alpha: { f: l.alpha }, beta: { f: l.beta }, bias: { f: l.k } })];
+          back = () => [undefined];
+          break;
+        }
+        // Spelled out (ONNX Runtime's LRN kernel is slower than this; s and s^−β serve both passes):
+        // s = k + α/n·Σ_window x², y = x·s^−β, dx = g·s^−β − 2αβ/n · x · Σ_window(g·x·s^−β / s).
+        const [C, H, W] = inShape;
+        const half = (size - 1) / 2;
+        const kernel = constF([1, 1, size, 1], new Float32Array(size).fill(1));
+        const winsum = (t: string) =>
+          one('Reshape', [
+            one('Conv', [one('Reshape', [t, constI([-1, 1, C, H * W])]), kernel], { kernel_shape: [size, 1], pads: [half, 0, half, 0] }),
+            constI([-1, C, H, W]),
+          ]);
+        const s = one('Add', [one('Mul', [winsum(one('Mul', [x, x])), scalar(l.alpha / size)]), scalar(l.k)]);
+        const p = one('Pow', [s, scalar(-l.beta)]);
+        outs = [one('Mul', [x, p])];
+        back = ([gy]) => {
+          if (!gy) return [undefined];
+          const inner = winsum(one('Div', [one('Mul', [one('Mul', [gy, x]), p]), s]));
+          return [one('Sub', [one('Mul', [gy, p]), one('Mul', [one('Mul', [x, inner]), scalar((2 * l.alpha * l.beta) / size)])])];
+        };
+        break;
+      }
+      case 'concat': {
+        if (l.axis !== 1) refuse(l, `Concat along axis ${l.axis}`);
+        outs = [one('Concat', ins, { axis: 1 })];
+        const sizes = l.bottoms.map((b) => shapes.get(b)![0]);
+        back = ([gy]) => (gy ? node('Split', [gy, constI(sizes)], { axis: 1 }, sizes.length) : sizes.map(() => undefined));
+        break;
+      }
+      case 'identity':
+        outs = l.tops.map(() => x);
+        back = (gs) => [gs.filter((s): s is string => Boolean(s)).reduce<string | undefined>((a, b) => (a ? one('Add', [a, b]) : b), undefined)];
+        break;
+      case 'softmax': {
+        const y = one('Softmax', [x], { axis: 1 });
+        outs = [y];
+        back = ([gy]) => [gy && one('Mul', [y, one('Sub', [gy, one('ReduceSum', [one('Mul', [gy, y]), constI([1])], { keepdims: 1 })])])];
+        break;
+      }
+      case 'flatten':
+        outs = [rank > 2 ? one('Flatten', [x], { axis: 1 }) : x];
+        back = ([gy]) => [gy && (rank > 2 ? one('Reshape', [gy, constI(nchw(l.bottoms[0]))]) : gy)];
+        break;
+      case 'eltwise': {
+        if (l.op === 'sum') {
+          const c = l.coeffs.length ? l.coeffs : ins.map(() => 1);
+          if (c.length !== ins.length) throw new UserError(`layer ${l.name}: ${c.length} coefficients for ${ins.length} inputs`);
+          const terms = ins.map((t, i) => (c[i] === 1 ? t : one('Mul', [t, scalar(c[i])])));
+          outs = [terms.length === 1 ? terms[0] : one('Sum', terms)];
+          back = ([gy]) => c.map((ci) => gy && (ci === 1 ? gy : one('Mul', [gy, scalar(ci)])));
+        } else if (l.op === 'prod') {
+          outs = [ins.slice(1).reduce((a, b) => one('Mul', [a, b]), ins[0])];
+          back = ([gy]) => ins.map((_, i) => gy && ins.reduce((a, t, j) => (j === i ? a : one('Mul', [a, t])), gy));
+        } else {
+          outs = [one('Max', ins)];
+          back = () => refuse(l, 'the gradient of Eltwise MAX');
+        }
+        break;
+      }
+      case 'scale':
+      case 'batchnorm': {
+        const { a, b } = l.kind === 'scale' ? scaleAffine(l, graph.weights.get(l.name)) : batchNormAffine(l, graph.weights.get(l.name));
+        const A = perChannel(a, rank);
+        const ax = one('Mul', [x, A]);
+        outs = [b ? one('Add', [ax, perChannel(b, rank)]) : ax];
+        back = ([gy]) => [gy && one('Mul', [gy, A])];
+        break;
+      }
+      default:
+        refuse(l, `layer kind ${(l as Layer).kind}`);
+        continue;
+    }
+    l.tops.forEach((t, i) => value.set(t, outs[i]));
+    backs.push({ layer: l, ins, outs, back: back! });
+  }
+
+  const outputs = req.blobs.map((b) => value.get(b)!);
+  if (!req.grad) {
+    // A blob asked for twice, or the input itself, still needs a distinct graph output.
+    const named = outputs.map((v, i) => (v === INPUT || outputs.indexOf(v) !== i ? one('Identity', [v]) : v));
+    for (const o of named) g.output(o);
+    return { bytes: g.bytes(), outputs: named };
+  }
+
+  // Backward: seeds on the requested blobs, then every layer in reverse, summing where values fan out.
+  const grads = new Map<string, string>();
+  const addGrad = (v: string, gv: string | undefined) => {
+    if (!gv) return;
+    const prev = grads.get(v);
+    grads.set(v, prev ? one('Add', [prev, gv]) : gv);
+  };
+  req.blobs.forEach((b, i) => {
+    const s = shapes.get(b)!;
+    const seed = seedName(b);
+    g.input(seed, ['N', ...s]);
+    // Caffe's shape of a blob may drop 1×1 spatial dimensions that the ONNX value keeps.
+    addGrad(outputs[i], one('Reshape', [seed, one('Shape', [outputs[i]])]));
+  });
+  for (let i = backs.length - 1; i >= 0; i--) {
+    const { ins, outs, back } = backs[i];
+    const gOut = outs.map((o, j) => (outs.indexOf(o) === j ? grads.get(o) : undefined));
+    if (gOut.every((x) => !x)) continue;
+    for (const o of new Set(outs)) grads.delete(o);
+    const gIn = back(gOut);
+    ins.forEach((v, j) => addGrad(v, gIn[j]));
+  }
+  const gx = grads.get(INPUT);
+  g.node('Identity', [gx ?? one('Mul', [INPUT, scalar(0)])], {}, [INPUT_GRAD], 'input_grad_node');
+  g.output(INPUT_GRAD);
+  return { bytes: g.bytes(), outputs: [INPUT_GRAD] };
+}

@@ -1,0 +1,115 @@
+/**
+ * ONNX Runtime (npm onnxruntime-node) through its native binding, synchronously: the binding runs a
+ * session on the calling thread (the package's async `run` only defers that call), which lets a
+ * session sit inside TensorFlow.js's synchronous gradient tape (ort/net.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { UserError } from '../../core/errors.ts';
+import { ORT_PROVIDERS, type OrtProvider } from './providers.ts';
+
+const require = createRequire(import.meta.url);
+
+/** A tensor as the binding takes and returns it. */
+export interface OrtTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, OrtTensor>;
+  dispose(): void;
+}
+
+interface Runtime {
+  Session: new () => NativeSession;
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+  providers: string[];
+}
+
+let runtime: Runtime | undefined;
+
+/** Loads ONNX Runtime once; a UserError (one line) when it is not installed or does not load. */
+export function loadRuntime(): Runtime {
+  if (runtime) return runtime;
+  let b: { binding: { InferenceSession: Runtime['Session']; listSupportedBackends(): { name: string }[] }; initOrt(): void };
+  let common: { Tensor: Runtime['Tensor'] };
+  let main: string;
+  try {
+    main = require.resolve('onnxruntime-node');
+  } catch {
+    throw new UserError('backend onnxruntime needs the package onnxruntime-node (npm install onnxruntime-node)');
+  }
+  try {
+    const own = createRequire(main);
+    b = own('./binding.js');
+    common = own('onnxruntime-common');
+    b.initOrt();
+  } catch (e) {
+    throw new UserError(`backend onnxruntime: onnxruntime-node does not load: ${(e as Error).message.split('\n')[0]}`);
+  }
+  runtime = { Session: b.binding.InferenceSession, Tensor: common.Tensor, providers: b.binding.listSupportedBackends().map((p) => p.name) };
+  return runtime;
+}
+
+export { ORT_PROVIDERS, type OrtProvider };
+
+/** The provider named by --ort-provider (the CLI sets DEEPVIS_ORT_PROVIDER; worker threads inherit it). */
+export function ortProvider(): OrtProvider {
+  const v = (process.env.DEEPVIS_ORT_PROVIDER || 'cpu') as OrtProvider;
+  if (!ORT_PROVIDERS.includes(v)) throw new UserError(`--ort-provider must be one of ${ORT_PROVIDERS.join(', ')}, got "${v}"`);
+  return v;
+}
+
+export interface SessionOptions {
+  /** Intra-op threads (default: every core). */
+  threads?: number;
+  /** Default cpu. */
+  provider?: OrtProvider;
+}
+
+/** Checks that `provider` is in this onnxruntime-node build, with how to get it when it is not. */
+export function checkProvider(provider: OrtProvider): void {
+  const rt = loadRuntime();
+  if (provider === 'cpu' || rt.providers.includes(provider)) return;
+  const how =
+    provider === 'cuda' || provider === 'tensorrt'
+      ? 'install onnxruntime-node with its CUDA binaries (npm install onnxruntime-node --onnxruntime-node-install=cuda12, on Linux x64 with CUDA 12)'
+      : 'use a platform and build of onnxruntime-node that has it';
+  throw new UserError(`--ort-provider ${provider}: not in this onnxruntime-node (it has ${rt.providers.join(', ')}); ${how}`);
+}
+
+export interface Session {
+  run(feeds: Record<string, { data: Float32Array; dims: readonly number[] }>, outputs: string[]): Record<string, OrtTensor>;
+  dispose(): void;
+}
+
+export function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Session {
+  const rt = loadRuntime();
+  const provider = opts.provider ?? ortProvider();
+  checkProvider(provider);
+  const s = new rt.Session();
+  s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+    intraOpNumThreads: opts.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    executionProviders: [provider],
+    // Idle pool threads sleep instead of spinning: the cores are shared with TensorFlow.js's ops
+    // between runs and with the other workers.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+  return {
+    run(feeds, outputs) {
+      const f: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new rt.Tensor('float32', v.data, v.dims);
+      const t0 = performance.now();
+      const r = s.run(f, Object.fromEntries(outputs.map((o) => [o, null])), {});
+      if (process.env.DEEPVIS_ORT_DEBUG) console.error(`ort run ${outputs[0]} ${(performance.now() - t0).toFixed(0)} ms`);
+      return r;
+    },
+    dispose: () => s.dispose(),
+  };
+}
