@@ -23,9 +23,24 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
-  it('auto takes tfjs-node when installed, else wasm', async () => {
-    expect(await initBackend('auto')).toBe(hasTfNode ? 'tensorflow' : 'wasm');
-    expect(autoBackend()).toBe(hasTfNode ? 'tensorflow' : 'wasm');
+  it('auto takes tfjs-node when installed, else ONNX Runtime (a dependency), and says which', async () => {
+    const want = hasTfNode ? 'tensorflow' : 'onnxruntime';
+    expect(await initBackend('auto')).toBe(want);
+    expect(autoBackend()).toBe(want);
+    // ONNX Runtime runs the nets; TensorFlow.js runs the tensors around them on wasm.
+    if (!hasTfNode) expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('an ONNX Runtime provider this build lacks is a one-line UserError saying how to get it', async () => {
+    process.env.DEEPVIS_ORT_PROVIDER = 'tensorrt';
+    try {
+      await expect(initBackend('onnxruntime')).rejects.toMatchObject({
+        name: 'UserError',
+        message: expect.stringMatching(/^--ort-provider tensorrt: not in this onnxruntime-node \(it has cpu[^\n]*$/),
+      });
+    } finally {
+      delete process.env.DEEPVIS_ORT_PROVIDER;
+    }
   });
 
   it.skipIf(hasTfNode)('an explicit tensorflow without tfjs-node is a UserError, not a fallback', async () => {
@@ -45,7 +60,7 @@ describe('initBackend', () => {
 
   it('rejects unknown names', async () => {
     await expect(initBackend('gpu' as never)).rejects.toMatchObject({ name: 'UserError' });
-    expect(() => parseBackend('gpu')).toThrow(/--backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
+    expect(() => parseBackend('gpu')).toThrow(/--backend must be one of auto, onnxruntime, tensorflow, webgpu, wasm, cpu/);
     expect(parseBackend(undefined)).toBe('auto');
   });
 });

@@ -4,7 +4,9 @@
  * session sit inside TensorFlow.js's synchronous gradient tape (ort/net.ts).
  */
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { ORT_PROVIDERS, type OrtProvider } from './providers.ts';
 
@@ -26,6 +28,7 @@ interface NativeSession {
 interface Runtime {
   Session: new () => NativeSession;
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+  /** Providers this build can run now (bundled, or their library installed beside the binding). */
   providers: string[];
 }
 
@@ -34,7 +37,8 @@ let runtime: Runtime | undefined;
 /** Loads ONNX Runtime once; a UserError (one line) when it is not installed or does not load. */
 export function loadRuntime(): Runtime {
   if (runtime) return runtime;
-  let b: { binding: { InferenceSession: Runtime['Session']; listSupportedBackends(): { name: string }[] }; initOrt(): void };
+  let own: NodeJS.Require;
+  let b: { binding: { InferenceSession: Runtime['Session']; listSupportedBackends(): { name: string; bundled: boolean }[] }; initOrt(): void };
   let common: { Tensor: Runtime['Tensor'] };
   let main: string;
   try {
@@ -43,14 +47,25 @@ export function loadRuntime(): Runtime {
     throw new UserError('backend onnxruntime needs the package onnxruntime-node (npm install onnxruntime-node)');
   }
   try {
-    const own = createRequire(main);
+    own = createRequire(main);
     b = own('./binding.js');
     common = own('onnxruntime-common');
     b.initOrt();
   } catch (e) {
     throw new UserError(`backend onnxruntime: onnxruntime-node does not load: ${(e as Error).message.split('\n')[0]}`);
   }
-  runtime = { Session: b.binding.InferenceSession, Tensor: common.Tensor, providers: b.binding.listSupportedBackends().map((p) => p.name) };
+  // A provider listed as not bundled (CUDA, TensorRT) runs only when its library was installed.
+  const dir = dirname(own.resolve('./binding.js'));
+  const bin = join(dir, '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const available = (p: { name: string; bundled: boolean }) => p.bundled || existsSync(join(bin, `libonnxruntime_providers_${p.name}.so`));
+  runtime = {
+    Session: b.binding.InferenceSession,
+    Tensor: common.Tensor,
+    providers: b.binding
+      .listSupportedBackends()
+      .filter(available)
+      .map((p) => p.name),
+  };
   return runtime;
 }
 
@@ -76,7 +91,7 @@ export function checkProvider(provider: OrtProvider): void {
   if (provider === 'cpu' || rt.providers.includes(provider)) return;
   const how =
     provider === 'cuda' || provider === 'tensorrt'
-      ? 'install onnxruntime-node with its CUDA binaries (npm install onnxruntime-node --onnxruntime-node-install=cuda12, on Linux x64 with CUDA 12)'
+      ? 'fetch its CUDA 12 binaries (Linux x64): ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js'
       : 'use a platform and build of onnxruntime-node that has it';
   throw new UserError(`--ort-provider ${provider}: not in this onnxruntime-node (it has ${rt.providers.join(', ')}); ${how}`);
 }
