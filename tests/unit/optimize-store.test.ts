@@ -78,6 +78,13 @@ describe('jobs', () => {
     for (const x of b) expect(new Set(x.map((j) => j.preset)).size).toBe(1);
   });
 
+  it('fewer jobs than a batch per worker are split so that every worker gets some', () => {
+    const jobs: OptJob[] = [0, 1, 2, 3, 4].map((unit) => ({ layer: 'fc', unit, preset: 'p3', seed: 0 }));
+    expect(batches(jobs, 8, 2).map((x) => x.length)).toEqual([3, 2]);
+    expect(batches(jobs, 8, 1).map((x) => x.length)).toEqual([5]);
+    expect(batches(jobs, 2, 2).map((x) => x.length)).toEqual([2, 2, 1]); // already enough batches
+  });
+
   it('a finished image counts only with the same settings and an existing file', async () => {
     const settings = { steps: 10, objective: 'center' as const, lrMode: 'calibrated' as const };
     const plan = (s = settings) => planJobs(tmp, 'toy', [{ name: 'fc', units: [1] }], ['p3'], [0, 1], () => s, true);

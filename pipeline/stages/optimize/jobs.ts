@@ -86,7 +86,20 @@ export async function planJobs(
 }
 
 /** Splits jobs into batches of at most `size`, each of one layer and preset, keeping job order. */
-export function batches(jobs: OptJob[], size: number): OptJob[][] {
+/**
+ * Jobs grouped by (layer, preset) into batches of at most `size`; with `workers`, batches shrink
+ * when there are fewer full ones than workers, so every worker gets one (5 jobs on 2 workers: 3 + 2,
+ * not one batch of 5 with a core idle). Images do not depend on how jobs are batched.
+ */
+export function batches(jobs: OptJob[], size: number, workers = 1): OptJob[][] {
+  const groups = new Map<string, number>();
+  for (const j of jobs) groups.set(`${j.layer}\u0000${j.preset}`, (groups.get(`${j.layer}\u0000${j.preset}`) ?? 0) + 1);
+  const full = [...groups.values()].reduce((a, n) => a + Math.ceil(n / size), 0);
+  if (full < workers && jobs.length > full) size = Math.max(1, Math.ceil(jobs.length / workers));
+  return batchesOf(jobs, size);
+}
+
+function batchesOf(jobs: OptJob[], size: number): OptJob[][] {
   const out: OptJob[][] = [];
   const open = new Map<string, OptJob[]>();
   for (const j of jobs) {

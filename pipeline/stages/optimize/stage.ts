@@ -142,7 +142,7 @@ export async function optimize(model: Model, options: OptimizeOptions): Promise<
     progress.status(`${plan.todo.length} images on ${runner.size} × ${backend}`);
 
     await Promise.all(
-      batches(plan.todo, opts.batch).map(async (jobs) => {
+      batches(plan.todo, opts.batch, runner.size).map(async (jobs) => {
         const j0 = jobs[0];
         const args: OptimizeBatchArgs = {
           dataRoot: opts.dataRoot,
