@@ -1,5 +1,6 @@
 /**
- * A Model's graph as an ONNX graph for ONNX Runtime (NCHW, the batch dimension dynamic), with
+ * A Model's graph as an ONNX graph for ONNX Runtime (NCHW inside, TensorFlow.js's NHWC at the
+ * inputs and outputs, the batch dimension dynamic), with
  * Caffe's semantics spelled out in plain ONNX ops: CEIL pooling as explicit end pads, AVE pooling
  * as a depthwise sum divided by Caffe's clipped window size, batch norm and scale as per-channel
  * affines.
@@ -81,10 +82,12 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
   const [C0, H0, W0] = graph.input.shape;
   if (graph.input.shape.length !== 3)
     throw new UserError(`model ${model.id}: the onnxruntime backend runs image models (C×H×W input), not ${graph.input.shape.join('×')}`);
-  g.input(INPUT, ['N', C0, H0, W0]);
+  // At the boundary the layout is TensorFlow.js's (NHWC; [N, C] for vectors); inside, NCHW.
+  g.input(INPUT, ['N', H0, W0, C0]);
+  const X = one('Transpose', [INPUT], { perm: [0, 3, 1, 2] });
 
   /** Current ONNX value of each blob (in-place layers make new versions). */
-  const value = new Map<string, string>([[graph.input.blob, INPUT]]);
+  const value = new Map<string, string>([[graph.input.blob, X]]);
   const backs: { layer: Layer; ins: string[]; outs: string[]; back: Backward }[] = [];
   const nchw = (blob: string) => [-1, ...shapes.get(blob)!];
   const params = (l: Layer): ParamBlob[] => {
@@ -307,8 +310,8 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
 
   const outputs = req.blobs.map((b) => value.get(b)!);
   if (!req.grad) {
-    // A blob asked for twice, or the input itself, still needs a distinct graph output.
-    const named = outputs.map((v, i) => (v === INPUT || outputs.indexOf(v) !== i ? one('Identity', [v]) : v));
+    // NHWC for C×H×W blobs, [N, C] for the rest (a Caffe [C] blob may be an N×C×1×1 value here).
+    const named = req.blobs.map((b, i) => (shapes.get(b)!.length === 3 ? one('Transpose', [outputs[i]], { perm: [0, 2, 3, 1] }) : one('Flatten', [outputs[i]], { axis: 1 })));
     for (const o of named) g.output(o);
     return { bytes: g.bytes(), outputs: named };
   }
@@ -323,9 +326,14 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
   req.blobs.forEach((b, i) => {
     const s = shapes.get(b)!;
     const seed = seedName(b);
-    g.input(seed, ['N', ...s]);
-    // Caffe's shape of a blob may drop 1×1 spatial dimensions that the ONNX value keeps.
-    addGrad(outputs[i], one('Reshape', [seed, one('Shape', [outputs[i]])]));
+    if (s.length === 3) {
+      g.input(seed, ['N', s[1], s[2], s[0]]);
+      addGrad(outputs[i], one('Transpose', [seed], { perm: [0, 3, 1, 2] }));
+    } else {
+      g.input(seed, ['N', ...s]);
+      // Caffe's shape of a blob may drop 1×1 spatial dimensions that the ONNX value keeps.
+      addGrad(outputs[i], one('Reshape', [seed, one('Shape', [outputs[i]])]));
+    }
   });
   for (let i = backs.length - 1; i >= 0; i--) {
     const { ins, outs, back } = backs[i];
@@ -335,8 +343,8 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
     const gIn = back(gOut);
     ins.forEach((v, j) => addGrad(v, gIn[j]));
   }
-  const gx = grads.get(INPUT);
-  g.node('Identity', [gx ?? one('Mul', [INPUT, scalar(0)])], {}, [INPUT_GRAD], 'input_grad_node');
+  const gx = grads.get(X);
+  g.node('Transpose', [gx ?? one('Mul', [X, scalar(0)])], { perm: [0, 2, 3, 1] }, [INPUT_GRAD], 'input_grad_node');
   g.output(INPUT_GRAD);
   return { bytes: g.bytes(), outputs: [INPUT_GRAD] };
 }

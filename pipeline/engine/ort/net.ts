@@ -7,7 +7,8 @@
  * priors, objectives) stay on the TensorFlow.js backend. Sessions are made on first use, one per
  * (blobs, mode), and cached.
  *
- * Layouts: TensorFlow.js tensors are NHWC (fully connected blobs [N, C]); ONNX Runtime runs NCHW.
+ * Layouts: TensorFlow.js tensors are NHWC (fully connected blobs [N, C]); the exported graphs take
+ * and give that layout and transpose to NCHW inside, where ONNX Runtime does it fastest.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
@@ -17,19 +18,10 @@ import type { ForwardOptions, GradMode, Net } from '../net/types.ts';
 import { exportGraph, INPUT, INPUT_GRAD, seedName } from './export.ts';
 import { createSession, type Session, type SessionOptions } from './runtime.ts';
 
-/** NHWC → NCHW (or back with `back`), for N images of C×H×W. */
-export function transposeImages(src: Float32Array, n: number, c: number, h: number, w: number, back = false): Float32Array {
-  const out = new Float32Array(src.length);
-  const hw = h * w;
-  for (let i = 0; i < n; i++) {
-    const o = i * c * hw;
-    for (let p = 0; p < hw; p++)
-      for (let k = 0; k < c; k++) {
-        if (back) out[o + p * c + k] = src[o + k * hw + p];
-        else out[o + k * hw + p] = src[o + p * c + k];
-      }
-  }
-  return out;
+/** Whether TensorFlow.js is recording a gradient tape (inside tf.grad and friends). */
+function taping(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number } }).state;
+  return state.gradientDepth > 0 && state.kernelDepth === 0;
 }
 
 export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
@@ -61,39 +53,67 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       const mode = fopts?.gradMode ?? 'backprop';
       const unique = [...new Set(blobs)];
       const sizes = unique.map(sizeOf);
-      const total = sizes.reduce((a, b) => a + b, 0);
       const N = s[0];
-      const nchwInput = (x: tf.Tensor) => ({ data: transposeImages(x.dataSync() as Float32Array, N, C, H, W), dims: [N, C, H, W] });
-
-      // One op: [N, Σ sizes] of every blob in Caffe's C,H,W order; its gradient from ONNX Runtime.
-      const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      // TensorFlow.js shape of each blob: N×H×W×C for C×H×W, [N, C] for [C] (the graphs' own layout).
+      const tfShape = (b: string) => {
+        const sh = shapes.get(b)!;
+        return sh.length === 3 ? [N, sh[1], sh[2], sh[0]] : [N, ...sh];
+      };
+      const run = (x: tf.Tensor) => {
         const fwd = sessionFor(unique);
-        const res = fwd.session.run({ [INPUT]: nchwInput(x) }, fwd.outputs);
-        const flat = new Float32Array(N * total);
-        let off = 0;
-        unique.forEach((_, i) => {
-          const d = res[fwd.outputs[i]].data;
-          const per = sizes[i];
-          for (let n = 0; n < N; n++) flat.set(d.subarray(n * per, (n + 1) * per), n * total + off);
-          off += per;
-        });
+        const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, fwd.outputs);
+        return fwd.outputs.map((o) => res[o].data);
+      };
+      const pick = (byBlob: Map<string, tf.Tensor>) => {
+        const out: Record<string, tf.Tensor> = {};
+        for (const b of blobs) {
+          const ch = fopts?.channels?.[b];
+          out[b] = ch ? selectChannels(byBlob.get(b)!, ch) : byBlob.get(b)!;
+        }
+        return out;
+      };
+
+      if (!taping()) {
+        // No gradient wanted: the outputs as they come.
+        const data = run(input);
+        return tf.tidy(() => pick(new Map(unique.map((b, i) => [b, tf.tensor(data[i], tfShape(b))]))));
+      }
+
+      // Differentiable: one op whose value is every blob, flattened per image ([N, Σ sizes]), and
+      // whose gradient comes from the gradient session fed the input and the seeds.
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+        const data = run(x);
+        let flat = data[0];
+        if (data.length > 1) {
+          flat = new Float32Array(N * total);
+          let off = 0;
+          data.forEach((d, i) => {
+            const per = sizes[i];
+            for (let n = 0; n < N; n++) flat.set(d.subarray(n * per, (n + 1) * per), n * total + off);
+            off += per;
+          });
+        }
         save([x]);
         return {
           value: tf.tensor2d(flat, [N, total]),
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
             const gs = sessionFor(unique, mode);
             const d = dy.dataSync() as Float32Array;
-            const feeds: Record<string, { data: Float32Array; dims: number[] }> = { [INPUT]: nchwInput(saved[0]) };
+            const feeds: Record<string, { data: Float32Array; dims: number[] }> = { [INPUT]: { data: saved[0].dataSync() as Float32Array, dims: saved[0].shape } };
             let o = 0;
             unique.forEach((b, i) => {
               const per = sizes[i];
-              const seed = new Float32Array(N * per);
-              for (let n = 0; n < N; n++) seed.set(d.subarray(n * total + o, n * total + o + per), n * per);
-              feeds[seedName(b)] = { data: seed, dims: [N, ...shapes.get(b)!] };
+              let seed = d;
+              if (unique.length > 1) {
+                seed = new Float32Array(N * per);
+                for (let n = 0; n < N; n++) seed.set(d.subarray(n * total + o, n * total + o + per), n * per);
+              }
+              feeds[seedName(b)] = { data: seed, dims: tfShape(b) };
               o += per;
             });
             const gx = gs.session.run(feeds, [INPUT_GRAD])[INPUT_GRAD].data;
-            return tf.tensor4d(transposeImages(gx, N, C, H, W, true), [N, H, W, C]);
+            return tf.tensor4d(gx, [N, H, W, C]);
           },
         };
       }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -101,19 +121,7 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       return tf.tidy(() => {
         const all = op(input) as tf.Tensor2D;
         const parts = sizes.length === 1 ? [all] : tf.split(all, sizes, 1);
-        const byBlob = new Map<string, tf.Tensor>();
-        unique.forEach((b, i) => {
-          const shape = shapes.get(b)!;
-          // Caffe C×H×W → TensorFlow.js N×H×W×C; [C] → [N, C].
-          byBlob.set(b, shape.length === 3 ? tf.transpose(tf.reshape(parts[i], [N, ...shape]), [0, 2, 3, 1]) : tf.reshape(parts[i], [N, ...shape]));
-        });
-        const out: Record<string, tf.Tensor> = {};
-        for (const b of blobs) {
-          const ch = fopts?.channels?.[b];
-          const t = byBlob.get(b)!;
-          out[b] = ch ? selectChannels(t, ch) : t;
-        }
-        return out;
+        return pick(new Map(unique.map((b, i) => [b, tf.reshape(parts[i], tfShape(b))])));
       });
     },
     dispose() {
