@@ -66,7 +66,10 @@ async function measureScan(model: Model, backend: 'wasm' | 'onnxruntime', files:
 }
 
 /** The PyTorch row: the graph and weights written for scripts/torch-reference.py, then its JSON line. */
-async function measureTorch(model: Model, stepBlob: string): Promise<{ forwardImgPerSec: number; msPerImgStep: number; cpuSeconds: number; torch: string } | string> {
+async function measureTorch(
+  model: Model,
+  stepBlob: string,
+): Promise<{ forwardImgPerSec: number; msPerImgStep: number; cpuSeconds: number; torch: string } | string> {
   const python = process.env.DEEPVIS_TORCH_PYTHON || 'python3';
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return `no PyTorch (${python} -c "import torch" failed; set DEEPVIS_TORCH_PYTHON to a python with torch)`;
@@ -79,7 +82,18 @@ async function measureTorch(model: Model, stepBlob: string): Promise<{ forwardIm
       for (const [i, p] of ps.entries()) await writeFile(join(dir, `${layer.replace(/\//g, '_')}.${i}.npy`), encodeNpy(p.data, p.shape));
     const r = spawnSync(
       python,
-      [join(import.meta.dirname, 'torch-reference.py'), dir, '--blob', stepBlob, '--class-blob', classScoreBlob(model), '--batch', String(BATCH), '--threads', String(cores)],
+      [
+        join(import.meta.dirname, 'torch-reference.py'),
+        dir,
+        '--blob',
+        stepBlob,
+        '--class-blob',
+        classScoreBlob(model),
+        '--batch',
+        String(BATCH),
+        '--threads',
+        String(cores),
+      ],
       { encoding: 'utf8' },
     );
     if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').pop()}`;
@@ -111,9 +125,22 @@ for (const name of a.models.split(',')) {
   for (const cfg of configs) {
     if (cfg.threads) process.env.DEEPVIS_ORT_THREADS = String(cfg.threads);
     else delete process.env.DEEPVIS_ORT_THREADS;
-    const arrangement = cfg.engine === 'wasm' ? `${cfg.workers} workers` : `${cfg.workers} worker${cfg.workers > 1 ? 's' : ''} × ${cfg.threads ?? Math.floor(cores / cfg.workers)} threads`;
+    const arrangement =
+      cfg.engine === 'wasm'
+        ? `${cfg.workers} workers`
+        : `${cfg.workers} worker${cfg.workers > 1 ? 's' : ''} × ${cfg.threads ?? Math.floor(cores / cfg.workers)} threads`;
     say(`bench-engines: ${name} on ${cfg.engine} (${arrangement})`);
-    const [r] = await benchNet({ assets, models: [name], workers: cfg.workers, batch: BATCH, images: files.length, steps: 3, backend: cfg.engine, cpuTime: false, log: () => {} });
+    const [r] = await benchNet({
+      assets,
+      models: [name],
+      workers: cfg.workers,
+      batch: BATCH,
+      images: files.length,
+      steps: 3,
+      backend: cfg.engine,
+      cpuTime: false,
+      log: () => {},
+    });
     const s = await measureScan(model, cfg.engine, files, layers, cfg.workers);
     rows.push({
       model: name,
@@ -131,7 +158,14 @@ for (const name of a.models.split(',')) {
   say(`bench-engines: ${name} on PyTorch`);
   const t = await measureTorch(model, stepBlob);
   if (typeof t === 'string') notes.push(`${name}: ${t}`);
-  else rows.push({ model: name, engine: `PyTorch ${t.torch} CPU eager`, arrangement: `${cores} threads`, classifyImgPerSec: t.forwardImgPerSec, msPerImgStep: t.msPerImgStep });
+  else
+    rows.push({
+      model: name,
+      engine: `PyTorch ${t.torch} CPU eager`,
+      arrangement: `${cores} threads`,
+      classifyImgPerSec: t.forwardImgPerSec,
+      msPerImgStep: t.msPerImgStep,
+    });
 }
 
 const f1 = (v?: number) => (v === undefined ? '–' : v.toFixed(1));

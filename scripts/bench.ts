@@ -5,7 +5,7 @@
  *
  *   DEEPVIS_ASSETS=../shared npm run bench [-- --only net,scan] [-- --quick]
  *
- * Parts: net (classify img/s, ms per img-step), optimize (img-steps/s, cross-model quality per
+ * Parts: net (classify img/s, ms per img-step), engines (wasm vs onnxruntime vs PyTorch, one run), optimize (img-steps/s, cross-model quality per
  * preset), scan (images/s, maps/s), site (CaffeNet-scale build time, RSS, page size, search
  * latency), probe (live-mode fps in headless Chromium). Targets are printed beside the figures.
  * Timings depend on the machine being otherwise idle: the load average is recorded.
@@ -35,6 +35,13 @@ const PARTS: Part[] = [
     title: 'Network: classify throughput and img-step (issue 2)',
     script: 'scripts/bench-net.ts',
     args: quick ? ['--images', '32'] : [],
+    needsAssets: true,
+  },
+  {
+    name: 'engines',
+    title: 'Compute engines side by side: wasm, onnxruntime, PyTorch CPU when present (issue 13)',
+    script: 'scripts/bench-engines.ts',
+    args: quick ? ['--images', '32'] : ['--arrangements'],
     needsAssets: true,
   },
   {

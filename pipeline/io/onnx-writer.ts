@@ -65,6 +65,8 @@ class Buf {
 
 export const FLOAT = 1;
 export const INT64 = 7;
+export const INT32 = 6;
+export const BOOL = 9;
 
 export type Attr = number | number[] | string | { f: number } | { floats: number[] } | { t: TensorSpec };
 
@@ -156,8 +158,9 @@ export class OnnxBuilder {
     readonly graphName = 'test',
   ) {}
 
-  input(name: string, dims: (number | string)[]): this {
-    this.inputs.push(valueInfo(name, dims));
+  /** A graph input; `dims` undefined: any shape. */
+  input(name: string, dims: (number | string)[] | undefined, type = FLOAT): this {
+    this.inputs.push(valueInfo(name, dims, type));
     return this;
   }
 

@@ -7,8 +7,8 @@
  *
  * Two kinds of graph:
  * - forward: input → the requested blobs;
- * - gradient: input + one seed per requested blob (dL/dblob) → dL/dinput, the backward pass built
- *   as more ONNX ops after the forward ones: Conv → ConvTranspose, Gemm → MatMul, ReLU masks (or
+ * - gradient: a forward graph that also outputs the values the backward pass reads, and a backward
+ *   graph from those and one seed per requested blob (dL/dblob) to dL/dinput, built from ONNX ops: Conv → ConvTranspose, Gemm → MatMul, ReLU masks (or
  *   the deconv / guided rules), max pooling through MaxPool's Indices and a scatter-add, average
  *   pooling as the transposed depthwise sum, LRN by its derivative, Concat → Split, Softmax by its
  *   Jacobian. An op this cannot express exactly is a UserError naming the layer, never a
@@ -17,7 +17,7 @@
 import { UserError } from '../../core/errors.ts';
 import type { Layer, Model, ParamBlob } from '../../graph/types.ts';
 import { isTensorLayer } from '../../graph/tensor-layers.ts';
-import { INT64, OnnxBuilder } from '../../io/onnx-writer.ts';
+import { BOOL, FLOAT, INT32, INT64, OnnxBuilder } from '../../io/onnx-writer.ts';
 import { batchNormAffine, scaleAffine } from '../net/layers.ts';
 import { neededSteps } from '../net/plan.ts';
 import type { GradMode } from '../net/types.ts';
@@ -33,9 +33,12 @@ export interface ExportRequest {
 }
 
 export interface ExportedGraph {
+  /** The forward graph: input → the requested blobs (and, for a gradient, the saved values). */
   bytes: Uint8Array;
-  /** Forward: the output name of each requested blob, in order. */
+  /** The output name of each requested blob, in order. */
   outputs: string[];
+  /** Gradient graphs: seeds + the forward graph's saved values → dL/dinput (INPUT_GRAD). */
+  backward?: { bytes: Uint8Array; saved: { name: string; type: number }[] };
 }
 
 /** Backward of one layer: gradients of its outputs (undefined: none flows) → of its inputs. */
@@ -67,16 +70,44 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
   for (const b of req.blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
   const layers = neededSteps(graph.layers, req.blobs);
   const g = new OnnxBuilder(OPSET, model.id);
+  /** The gradient graphs' backward half: it reads the forward values it needs as inputs (saved). */
+  const gb = new OnnxBuilder(OPSET, `${model.id}-backward`);
+  let cur = g;
   let n = 0;
   const fresh = (hint: string) => `${hint.replace(/[^A-Za-z0-9_]/g, '_')}__${n++}`;
+  type InitSpec = [number[], ArrayLike<number>, { type?: number } | undefined];
+  const inits = new Map<string, InitSpec>();
+  /** ONNX element types of the values that are not float (saved max-pool switches, ReLU masks). */
+  const valueTypes = new Map<string, number>();
+  const inB = new Set<string>(); // names the backward graph has (made there, an input, or a copied constant)
+  const saved: { name: string; type: number }[] = [];
+  /** In the backward graph, a name made by the forward one: a copied constant, or a saved value. */
+  const bring = (name: string) => {
+    if (cur !== gb || inB.has(name)) return;
+    inB.add(name);
+    const c = inits.get(name);
+    if (c) gb.init(name, c[0], c[1], c[2]);
+    else {
+      const type = valueTypes.get(name) ?? FLOAT;
+      gb.input(name, undefined, type);
+      saved.push({ name, type });
+    }
+  };
+  const init = (name: string, dims: number[], data: ArrayLike<number>, opts?: { type?: number }) => {
+    inits.set(name, [dims, data, opts]);
+    if (cur === gb) inB.add(name);
+    return cur.init(name, dims, data, opts);
+  };
   const node = (op: string, inputs: string[], attrs: Parameters<OnnxBuilder['node']>[2] = {}, outputs = 1): string[] => {
+    for (const i of inputs) bring(i);
     const outs = Array.from({ length: outputs }, () => fresh(op));
-    g.node(op, inputs, attrs, outs, fresh(`${op}_node`));
+    cur.node(op, inputs, attrs, outs, fresh(`${op}_node`));
+    if (cur === gb) for (const o of outs) inB.add(o);
     return outs;
   };
   const one = (op: string, inputs: string[], attrs: Parameters<OnnxBuilder['node']>[2] = {}) => node(op, inputs, attrs)[0];
-  const constF = (dims: number[], data: ArrayLike<number>) => g.init(fresh('c'), dims, data);
-  const constI = (data: number[]) => g.init(fresh('i'), [data.length], data, { type: INT64 });
+  const constF = (dims: number[], data: ArrayLike<number>) => init(fresh('c'), dims, data);
+  const constI = (data: number[]) => init(fresh('i'), [data.length], data, { type: INT64 });
   const scalar = (v: number) => constF([], [v]);
 
   const [C0, H0, W0] = graph.input.shape;
@@ -89,6 +120,8 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
   /** Current ONNX value of each blob (in-place layers make new versions). */
   const value = new Map<string, string>([[graph.input.blob, X]]);
   const backs: { layer: Layer; ins: string[]; outs: string[]; back: Backward }[] = [];
+  /** Values that are N×C×H×W here (a Caffe [C] blob may be N×C×1×1). */
+  const rank4 = new Set<string>([X]);
   const nchw = (blob: string) => [-1, ...shapes.get(blob)!];
   const params = (l: Layer): ParamBlob[] => {
     const p = graph.weights!.get(l.name);
@@ -118,7 +151,7 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
         continue;
       case 'conv': {
         const [w, b] = params(l);
-        const W = g.init(fresh(`${l.name}_w`), w.shape, w.data);
+        const W = init(fresh(`${l.name}_w`), w.shape, w.data);
         const attrs = {
           kernel_shape: l.kernel,
           strides: l.stride,
@@ -127,7 +160,7 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
           group: l.group,
         };
         const inputs = [x, W];
-        if (l.biasTerm && b) inputs.push(g.init(fresh(`${l.name}_b`), [b.data.length], b.data));
+        if (l.biasTerm && b) inputs.push(init(fresh(`${l.name}_b`), [b.data.length], b.data));
         outs = [one('Conv', inputs, attrs)];
         const [, H, Wd] = inShape;
         const [, Ho, Wo] = shapes.get(l.tops[0])!;
@@ -144,7 +177,7 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
           const ph = (kh - 1) * dh - l.pad[0],
             pw = (kw - 1) * dw - l.pad[1];
           return [
-            one('Conv', [gy, g.init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data)], {
+            one('Conv', [gy, init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data)], {
               kernel_shape: l.kernel,
               strides: [1, 1],
               pads: [ph, pw, ph, pw],
@@ -157,10 +190,10 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
       }
       case 'fc': {
         const [w, b] = params(l);
-        const W = g.init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
+        const W = init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
         const flat = rank > 2 ? one('Flatten', [x], { axis: 1 }) : x;
         const inputs = [flat, W];
-        if (l.biasTerm && b) inputs.push(g.init(fresh(`${l.name}_b`), [b.data.length], b.data));
+        if (l.biasTerm && b) inputs.push(init(fresh(`${l.name}_b`), [b.data.length], b.data));
         outs = [one('Gemm', inputs, { transB: 1 })];
         const back2d = (gy: string) => one('MatMul', [gy, W]);
         back = ([gy]) => [gy && (rank > 2 ? one('Reshape', [back2d(gy), constI(nchw(l.bottoms[0]))]) : back2d(gy))];
@@ -170,16 +203,18 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
         const y = l.negativeSlope === 0 ? one('Relu', [x]) : one('LeakyRelu', [x], { alpha: { f: l.negativeSlope } });
         outs = [y];
         const slope = l.negativeSlope;
+        // The forward mask y > 0, saved as booleans (a quarter of y's bytes); deconv needs none.
+        const positive = req.grad && req.grad !== 'deconv' ? one('Greater', [y, scalar(0)]) : undefined;
+        if (positive) valueTypes.set(positive, BOOL);
         back = ([gy]) => {
           if (!gy) return [undefined];
-          const positive = () => one('Greater', [y, scalar(0)]);
           switch (req.grad ?? 'backprop') {
             case 'backprop':
-              return [slope === 0 ? one('Mul', [gy, one('Cast', [positive()], { to: 1 })]) : one('Where', [positive(), gy, one('Mul', [gy, scalar(slope)])])];
+              return [one('Where', [positive!, gy, slope === 0 ? scalar(0) : one('Mul', [gy, scalar(slope)])])];
             case 'deconv':
               return [one('Relu', [gy])];
             case 'guided':
-              return [one('Mul', [one('Relu', [gy]), one('Cast', [positive()], { to: 1 })])];
+              return [one('Where', [positive!, one('Relu', [gy]), scalar(0)])];
           }
         };
         break;
@@ -198,14 +233,18 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
         if (l.method === 'max') {
           // Indices (the switches) only where a gradient needs them: MaxPool without them is MLAS's fast kernel.
           const [y, idx] = node('MaxPool', [x], { kernel_shape: [kh, kw], strides: [sh, sw], pads }, req.grad ? 2 : 1);
+          // Saved as int32 (half the bytes; ScatterElements takes either).
+          const switches = idx ? one('Cast', [idx], { to: INT32 }) : undefined;
+          if (switches) valueTypes.set(switches, INT32);
           outs = [y];
           back = ([gy]) => {
             if (!gy) return [undefined];
             const flat = constI([-1]);
-            const shapeX = one('Shape', [x]);
-            const zeros = one('ConstantOfShape', [one('ReduceProd', [shapeX], { keepdims: 1 })]);
-            const scattered = one('ScatterElements', [zeros, one('Reshape', [idx, flat]), one('Reshape', [gy, flat])], { axis: 0, reduction: 'add' });
-            return [one('Reshape', [scattered, shapeX])];
+            // zeros of N·C·H·W (N from the gradient's own shape), the switches' gradients added in.
+            const count = one('Mul', [one('Slice', [one('Shape', [gy]), constI([0]), constI([1])]), constI([C * H * W])]);
+            const zeros = one('ConstantOfShape', [count]);
+            const scattered = one('ScatterElements', [zeros, one('Reshape', [switches!, flat]), one('Reshape', [gy, flat])], { axis: 0, reduction: 'add' });
+            return [one('Reshape', [scattered, constI([-1, C, H, W])])];
           };
         } else {
           // Caffe's divisor: the window clipped to [−p, in + p) (padding counts, the ceil overhang does not).
@@ -305,18 +344,30 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
         continue;
     }
     l.tops.forEach((t, i) => value.set(t, outs[i]));
+    const four = l.kind === 'conv' || l.kind === 'pool' || l.kind === 'lrn' || l.kind === 'concat' || (l.kind !== 'fc' && l.kind !== 'flatten' && rank4.has(x));
+    if (four) for (const o of outs) rank4.add(o);
     backs.push({ layer: l, ins, outs, back: back! });
   }
 
   const outputs = req.blobs.map((b) => value.get(b)!);
-  if (!req.grad) {
-    // NHWC for C×H×W blobs, [N, C] for the rest (a Caffe [C] blob may be an N×C×1×1 value here).
-    const named = req.blobs.map((b, i) => (shapes.get(b)!.length === 3 ? one('Transpose', [outputs[i]], { perm: [0, 2, 3, 1] }) : one('Flatten', [outputs[i]], { axis: 1 })));
+  /** NHWC for C×H×W blobs, [N, C] for the rest (a Caffe [C] blob may be an N×C×1×1 value here). */
+  function forwardOutputs(): string[] {
+    cur = g;
+    const named = req.blobs.map((b, i) =>
+      shapes.get(b)!.length === 3 ? one('Transpose', [outputs[i]], { perm: [0, 2, 3, 1] }) : one('Flatten', [outputs[i]], { axis: 1 }),
+    );
     for (const o of named) g.output(o);
+    return named;
+  }
+  if (!req.grad) {
+    const named = forwardOutputs();
     return { bytes: g.bytes(), outputs: named };
   }
 
-  // Backward: seeds on the requested blobs, then every layer in reverse, summing where values fan out.
+  // Backward, as its own graph: seeds on the requested blobs, then every layer in reverse, summing
+  // where values fan out. The forward values it reads become its inputs and the forward graph's
+  // outputs (saved), so the forward pass is not computed twice.
+  cur = gb;
   const grads = new Map<string, string>();
   const addGrad = (v: string, gv: string | undefined) => {
     if (!gv) return;
@@ -326,13 +377,14 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
   req.blobs.forEach((b, i) => {
     const s = shapes.get(b)!;
     const seed = seedName(b);
+    inB.add(seed);
     if (s.length === 3) {
-      g.input(seed, ['N', s[1], s[2], s[0]]);
+      gb.input(seed, ['N', s[1], s[2], s[0]]);
       addGrad(outputs[i], one('Transpose', [seed], { perm: [0, 3, 1, 2] }));
     } else {
-      g.input(seed, ['N', ...s]);
-      // Caffe's shape of a blob may drop 1×1 spatial dimensions that the ONNX value keeps.
-      addGrad(outputs[i], one('Reshape', [seed, one('Shape', [outputs[i]])]));
+      gb.input(seed, ['N', ...s]);
+      // Caffe's [C] may be an N×C×1×1 value here.
+      addGrad(outputs[i], rank4.has(outputs[i]) ? one('Reshape', [seed, constI([-1, s[0], 1, 1])]) : seed);
     }
   });
   for (let i = backs.length - 1; i >= 0; i--) {
@@ -344,7 +396,12 @@ export function exportGraph(model: Model, req: ExportRequest): ExportedGraph {
     ins.forEach((v, j) => addGrad(v, gIn[j]));
   }
   const gx = grads.get(X);
-  g.node('Transpose', [gx ?? one('Mul', [X, scalar(0)])], { perm: [0, 2, 3, 1] }, [INPUT_GRAD], 'input_grad_node');
-  g.output(INPUT_GRAD);
-  return { bytes: g.bytes(), outputs: [INPUT_GRAD] };
+  if (!gx) throw new UserError(`model ${model.id}: no gradient reaches the input from ${req.blobs.join(', ')}`);
+  gb.node('Transpose', [gx], { perm: [0, 2, 3, 1] }, [INPUT_GRAD], 'input_grad_node');
+  gb.output(INPUT_GRAD);
+
+  // The forward graph: the requested blobs, then the saved values.
+  const named = forwardOutputs();
+  for (const s of saved) g.output(s.name, s.type);
+  return { bytes: g.bytes(), outputs: named, backward: { bytes: gb.bytes(), saved } };
 }

@@ -1,8 +1,8 @@
 /**
  * A Net (engine/net/types.ts) that runs on ONNX Runtime: the same interface as the TensorFlow.js
  * executor, so every stage runs on it unchanged. `forward` is one TensorFlow.js op whose value
- * comes from an ONNX Runtime forward session and whose gradient from a gradient session (the
- * backward graph of ort/export.ts, fed the input and the seeds dL/dblob): tf.grad over code that
+ * comes from an ONNX Runtime forward session and whose gradient from a backward session (ort/export.ts:
+ * fed the values the forward session saved and the seeds dL/dblob): tf.grad over code that
  * calls `forward` gets dL/dinput from ONNX Runtime, while the tensors around it (parameterisations,
  * priors, objectives) stay on the TensorFlow.js backend. Sessions are made on first use, one per
  * (blobs, mode), and cached.
@@ -16,7 +16,7 @@ import type { Model } from '../../graph/types.ts';
 import { selectChannels } from '../net/select.ts';
 import type { ForwardOptions, GradMode, Net } from '../net/types.ts';
 import { exportGraph, INPUT, INPUT_GRAD, seedName } from './export.ts';
-import { createSession, type Session, type SessionOptions } from './runtime.ts';
+import { createSession, type Feed, type Session, type SessionOptions } from './runtime.ts';
 
 /** Whether TensorFlow.js is recording a gradient tape (inside tf.grad and friends). */
 function taping(): boolean {
@@ -30,13 +30,20 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
   if (graph.input.shape.length !== 3) throw new UserError(`model ${model.id}: the onnxruntime backend runs image models (C×H×W input)`);
   const [C, H, W] = graph.input.shape;
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
-  const sessions = new Map<string, { session: Session; outputs: string[] }>();
-  const sessionFor = (blobs: string[], grad?: GradMode) => {
+  interface Sessions {
+    session: Session;
+    outputs: string[];
+    backward?: { session: Session; saved: string[] };
+  }
+  const sessions = new Map<string, Sessions>();
+  /** The forward session of `blobs`; with `grad`, one that also outputs the saved values, and the backward one. */
+  const sessionFor = (blobs: string[], grad?: GradMode): Sessions => {
     const key = `${grad ?? 'forward'}\u0001${blobs.join('\u0000')}`;
     let s = sessions.get(key);
     if (!s) {
       const g = exportGraph(model, { blobs, grad });
       s = { session: createSession(g.bytes, opts), outputs: g.outputs };
+      if (g.backward) s.backward = { session: createSession(g.backward.bytes, opts), saved: g.backward.saved.map((v) => v.name) };
       sessions.set(key, s);
     }
     return s;
@@ -59,10 +66,12 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
         const sh = shapes.get(b)!;
         return sh.length === 3 ? [N, sh[1], sh[2], sh[0]] : [N, ...sh];
       };
-      const run = (x: tf.Tensor) => {
-        const fwd = sessionFor(unique);
-        const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, fwd.outputs);
-        return fwd.outputs.map((o) => res[o].data);
+      const run = (x: tf.Tensor, grad?: GradMode) => {
+        const fwd = sessionFor(unique, grad);
+        const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, [...fwd.outputs, ...(fwd.backward?.saved ?? [])]);
+        const saved: Record<string, Feed> = {};
+        for (const name of fwd.backward?.saved ?? []) saved[name] = { data: res[name].data, dims: res[name].dims };
+        return { data: fwd.outputs.map((o) => res[o].data as Float32Array), saved, backward: fwd.backward };
       };
       const pick = (byBlob: Map<string, tf.Tensor>) => {
         const out: Record<string, tf.Tensor> = {};
@@ -75,15 +84,16 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
 
       if (!taping()) {
         // No gradient wanted: the outputs as they come.
-        const data = run(input);
+        const { data } = run(input);
         return tf.tidy(() => pick(new Map(unique.map((b, i) => [b, tf.tensor(data[i], tfShape(b))]))));
       }
 
       // Differentiable: one op whose value is every blob, flattened per image ([N, Σ sizes]), and
       // whose gradient comes from the gradient session fed the input and the seeds.
       const total = sizes.reduce((a, b) => a + b, 0);
-      const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-        const data = run(x);
+      const op = tf.customGrad(((x: tf.Tensor) => {
+        // The values the backward graph needs stay here, as ONNX Runtime gave them, until the gradient.
+        const { data, saved, backward } = run(x, mode);
         let flat = data[0];
         if (data.length > 1) {
           flat = new Float32Array(N * total);
@@ -94,13 +104,11 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
             off += per;
           });
         }
-        save([x]);
         return {
           value: tf.tensor2d(flat, [N, total]),
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const gs = sessionFor(unique, mode);
+          gradFunc: (dy: tf.Tensor) => {
             const d = dy.dataSync() as Float32Array;
-            const feeds: Record<string, { data: Float32Array; dims: number[] }> = { [INPUT]: { data: saved[0].dataSync() as Float32Array, dims: saved[0].shape } };
+            const feeds: Record<string, Feed> = { ...saved };
             let o = 0;
             unique.forEach((b, i) => {
               const per = sizes[i];
@@ -112,7 +120,7 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
               feeds[seedName(b)] = { data: seed, dims: tfShape(b) };
               o += per;
             });
-            const gx = gs.session.run(feeds, [INPUT_GRAD])[INPUT_GRAD].data;
+            const gx = backward!.session.run(feeds, [INPUT_GRAD])[INPUT_GRAD].data as Float32Array;
             return tf.tensor4d(gx, [N, H, W, C]);
           },
         };
@@ -125,7 +133,10 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       });
     },
     dispose() {
-      for (const s of sessions.values()) s.session.dispose();
+      for (const s of sessions.values()) {
+        s.session.dispose();
+        s.backward?.session.dispose();
+      }
       sessions.clear();
     },
   };

@@ -16,8 +16,16 @@ const require = createRequire(import.meta.url);
 export interface OrtTensor {
   readonly type: string;
   readonly dims: readonly number[];
-  readonly data: Float32Array;
+  readonly data: Feed['data'];
 }
+
+/** What a session is fed: float32, or what one graph hands the next (int32 switches, bool masks). */
+export interface Feed {
+  data: Float32Array | Int32Array | Uint8Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+const feedType = (d: Feed['data']) => (d instanceof Float32Array ? 'float32' : d instanceof Int32Array ? 'int32' : d instanceof Uint8Array ? 'bool' : 'int64');
 
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
@@ -27,7 +35,7 @@ interface NativeSession {
 
 interface Runtime {
   Session: new () => NativeSession;
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown;
+  Tensor: new (type: string, data: Feed['data'], dims: readonly number[]) => unknown;
   /** Providers this build can run now (bundled, or their library installed beside the binding). */
   providers: string[];
 }
@@ -97,7 +105,7 @@ export function checkProvider(provider: OrtProvider): void {
 }
 
 export interface Session {
-  run(feeds: Record<string, { data: Float32Array; dims: readonly number[] }>, outputs: string[]): Record<string, OrtTensor>;
+  run(feeds: Record<string, Feed>, outputs: string[]): Record<string, OrtTensor>;
   dispose(): void;
 }
 
@@ -119,7 +127,7 @@ export function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Ses
   return {
     run(feeds, outputs) {
       const f: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(feeds)) f[k] = new rt.Tensor('float32', v.data, v.dims);
+      for (const [k, v] of Object.entries(feeds)) f[k] = new rt.Tensor(feedType(v.data), v.data, v.dims);
       const t0 = performance.now();
       const r = s.run(f, Object.fromEntries(outputs.map((o) => [o, null])), {});
       if (process.env.DEEPVIS_ORT_DEBUG) console.error(`ort run ${outputs[0]} ${(performance.now() - t0).toFixed(0)} ms`);
