@@ -18,6 +18,36 @@ import type { ForwardOptions, GradMode, Net } from '../net/types.ts';
 import { exportGraph, INPUT, INPUT_GRAD, seedName } from './export.ts';
 import { createSession, type Feed, type Session, type SessionOptions } from './runtime.ts';
 
+interface Sessions {
+  session: Session;
+  outputs: string[];
+  backward?: { session: Session; saved: string[] };
+  /** Removes it from its net's cache. */
+  drop(): void;
+  /** Gradients still to come from it (a forward on the tape whose backward has not run): not closed meanwhile. */
+  pins: number;
+}
+
+/**
+ * Every ONNX Runtime session keeps the memory of its largest run in its arena (which makes runs
+ * faster): the sessions of this thread, across nets (a stage may make one per layer, per gradient
+ * mode, per pre-ReLU view), are capped; the least recently used beyond the cap are closed.
+ */
+const MAX_LIVE_SESSIONS = 4;
+const live = new Set<Sessions>();
+function touch(s: Sessions): void {
+  live.delete(s);
+  live.add(s);
+  for (const old of [...live]) {
+    if (live.size <= MAX_LIVE_SESSIONS) break;
+    if (old.pins > 0) continue;
+    live.delete(old);
+    old.drop();
+    old.session.dispose();
+    old.backward?.session.dispose();
+  }
+}
+
 /** Whether TensorFlow.js is recording a gradient tape (inside tf.grad and friends). */
 function taping(): boolean {
   const state = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number } }).state;
@@ -30,11 +60,6 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
   if (graph.input.shape.length !== 3) throw new UserError(`model ${model.id}: the onnxruntime backend runs image models (C×H×W input)`);
   const [C, H, W] = graph.input.shape;
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
-  interface Sessions {
-    session: Session;
-    outputs: string[];
-    backward?: { session: Session; saved: string[] };
-  }
   const sessions = new Map<string, Sessions>();
   /** The forward session of `blobs`; with `grad`, one that also outputs the saved values, and the backward one. */
   const sessionFor = (blobs: string[], grad?: GradMode): Sessions => {
@@ -42,10 +67,11 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
     let s = sessions.get(key);
     if (!s) {
       const g = exportGraph(model, { blobs, grad });
-      s = { session: createSession(g.bytes, opts), outputs: g.outputs };
+      s = { session: createSession(g.bytes, opts), outputs: g.outputs, drop: () => sessions.delete(key), pins: 0 };
       if (g.backward) s.backward = { session: createSession(g.backward.bytes, opts), saved: g.backward.saved.map((v) => v.name) };
       sessions.set(key, s);
     }
+    touch(s);
     return s;
   };
   const sizeOf = (b: string) => shapes.get(b)!.reduce((a, x) => a * x, 1);
@@ -71,7 +97,7 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
         const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, [...fwd.outputs, ...(fwd.backward?.saved ?? [])]);
         const saved: Record<string, Feed> = {};
         for (const name of fwd.backward?.saved ?? []) saved[name] = { data: res[name].data, dims: res[name].dims };
-        return { data: fwd.outputs.map((o) => res[o].data as Float32Array), saved, backward: fwd.backward };
+        return { data: fwd.outputs.map((o) => res[o].data as Float32Array), saved, sessions: fwd };
       };
       const pick = (byBlob: Map<string, tf.Tensor>) => {
         const out: Record<string, tf.Tensor> = {};
@@ -93,7 +119,8 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       const total = sizes.reduce((a, b) => a + b, 0);
       const op = tf.customGrad(((x: tf.Tensor) => {
         // The values the backward graph needs stay here, as ONNX Runtime gave them, until the gradient.
-        const { data, saved, backward } = run(x, mode);
+        const { data, saved, sessions: pair } = run(x, mode);
+        pair.pins++;
         let flat = data[0];
         if (data.length > 1) {
           flat = new Float32Array(N * total);
@@ -120,7 +147,8 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
               feeds[seedName(b)] = { data: seed, dims: tfShape(b) };
               o += per;
             });
-            const gx = backward!.session.run(feeds, [INPUT_GRAD])[INPUT_GRAD].data as Float32Array;
+            pair.pins--;
+            const gx = pair.backward!.session.run(feeds, [INPUT_GRAD])[INPUT_GRAD].data as Float32Array;
             return tf.tensor4d(gx, [N, H, W, C]);
           },
         };
@@ -134,6 +162,7 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
     },
     dispose() {
       for (const s of sessions.values()) {
+        live.delete(s);
         s.session.dispose();
         s.backward?.session.dispose();
       }
