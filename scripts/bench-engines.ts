@@ -8,8 +8,8 @@
  *
  *   DEEPVIS_ASSETS=../shared node bin/run-ts.mjs scripts/bench-engines.ts [--images 64] [--models bvlc_googlenet,squeezenet_v1.1] [--json]
  *
- * Also: `--arrangements` measures onnxruntime as 1 worker × all cores and as one worker per core
- * with one thread each (how the pool and ONNX Runtime's threads share the cores).
+ * Also: `--arrangements` measures onnxruntime as 1 worker × every core too, beside its default of
+ * one worker per core with one thread each (how the pool and ONNX Runtime's threads share the cores).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -117,11 +117,13 @@ for (const name of a.models.split(',')) {
   const model = await loadModel(join(assets, 'models', name));
   const stepBlob = NET_TARGETS[name].blob;
   const layers = Object.values(BENCH_LAYERS).find((l) => l.spec === name)!.layers;
+  // Each engine's default arrangement (a worker per core, at most 2, one thread each); with
+  // --arrangements also ONNX Runtime as one worker with every core.
   const configs: { engine: 'wasm' | 'onnxruntime'; workers: number; threads?: number }[] = [
     { engine: 'wasm', workers: Math.min(2, cores) },
-    { engine: 'onnxruntime', workers: 1 },
+    { engine: 'onnxruntime', workers: Math.min(2, cores), threads: Math.max(1, Math.floor(cores / Math.min(2, cores))) },
   ];
-  if (a.arrangements) configs.push({ engine: 'onnxruntime', workers: cores, threads: 1 });
+  if (a.arrangements) configs.push({ engine: 'onnxruntime', workers: 1, threads: cores });
   for (const cfg of configs) {
     if (cfg.threads) process.env.DEEPVIS_ORT_THREADS = String(cfg.threads);
     else delete process.env.DEEPVIS_ORT_THREADS;
