@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requireAssets } from './helpers/assets.ts';
 import { tempModels } from './helpers/model-dir.ts';
 
-const BIN = resolve(__dirname, '..', 'bin', 'deepvis.mjs');
+const BIN = resolve(__dirname, '..', 'bin', 'dev.mjs');
 const A = requireAssets();
 const tmp = tempModels();
 afterAll(() => tmp.cleanup());

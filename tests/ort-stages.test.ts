@@ -1,7 +1,7 @@
 // The stages on --backend onnxruntime, beside wasm: optimize from the same seeds reaches the same
 // activations (within 2 %: float order differs, so not byte-identical) and is deterministic on each
 // backend; scan finds the same top images with the same values.
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { optimize, scan } from '../pipeline/index.ts';
 import type { UnitRecord } from '../pipeline/content.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { loadModel } from '../pipeline/import/load.ts';
+import { listLayerUnits, readUnitRecord } from '../pipeline/content/unit-store.ts';
 import { requireAssets } from './helpers/assets.ts';
 
 const assets = requireAssets();
@@ -16,10 +17,8 @@ const LAYER = 'fire9/concat';
 const UNITS = [3, 200, 411];
 
 async function records(data: string): Promise<UnitRecord[]> {
-  const dir = join(data, 'squeezenet_v1.1', 'units', 'fire9-concat');
-  const names = (await readdir(dir)).sort();
-  const recs = await Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as UnitRecord));
-  return recs.sort((x, y) => x.unit - y.unit);
+  const units = await listLayerUnits(data, 'squeezenet_v1.1', 'fire9-concat');
+  return Promise.all(units.map(async (u) => (await readUnitRecord(data, 'squeezenet_v1.1', LAYER, u))!));
 }
 
 describe.skipIf(!assets.dir)(`stages on onnxruntime and wasm ${assets.skipReason ?? ''}`, () => {

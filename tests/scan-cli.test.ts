@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { readUnitRecord } from '../pipeline/content/unit-store.ts';
 import fg from 'fast-glob';
 import { writeTinyModel, writePhotos, writeBadImages } from './helpers/scan-fixture.ts';
 import { decodeState } from '../pipeline/stages/scan/checkpoint.ts';
@@ -86,7 +87,7 @@ describe('deepvis scan (CLI, tiny random-weight model)', () => {
     const m = await loadModel(model, { weights: false });
     for (const blob of ['conv1', 'conv2', 'fc3']) {
       const info = m.graph.blobs.find((b) => b.name === blob)!;
-      const rec = JSON.parse(await readFile(join(out, 'tiny', 'units', blob, '1.json'), 'utf8'));
+      const rec = (await readUnitRecord(out, 'tiny', blob, 1))!;
       expect(rec.maxImages).toHaveLength(3);
       expect(rec.layer).toBe(blob);
       for (const mi of rec.maxImages) {

@@ -7,7 +7,8 @@
  *
  * Layout (paths relative to the data root, default `data/`):
  *   <model>/model.json                              ModelRecord
- *   <model>/units/<layer-slug>/<unit>.json          UnitRecord (one per unit, merged by optimize and scan)
+ *   <model>/units/<layer-slug>/<unit>/opt-<preset>-<seed>.json, scan.json   the parts of a UnitRecord
+ *                                                   (assembled when read: ./unit-store.ts)
  *   <model>/img/<layer-slug>/<unit>/opt-<preset>-<seed>.webp   optimised images
  *   <model>/img/<layer-slug>/<unit>/max-<k>.webp, deconv-<k>.webp  top-k patches and their deconv
  *   <model>/state/…                                 resumable checkpoints (not read by the site)
@@ -82,7 +83,8 @@ export const optImageSchema = z.object({
   steps: z.number().int(),
   /** First step at which the unit was the arg-max of its layer, or null. */
   argmax_step: z.number().int().nullable(),
-  wall_ms: z.number(),
+  /** Compute time (older records only: records now hold nothing that differs between identical runs). */
+  wall_ms: z.number().optional(),
   objective: z.enum(['center', 'channel']),
 });
 

@@ -1,51 +1,63 @@
 /**
- * Read-merge-write of per-unit JSON records (`<model>/units/<layer-slug>/<unit>.json`), shared by
- * the stages that fill them (optimize writes `optimized`, scan writes `maxImages`/`topClasses`).
+ * Per-unit content as parts, one file per (unit, stage output), so that processes on different
+ * machines never write the same file except with the same bytes:
  *
- * `updateUnitRecord` reads the record (or starts an empty one), lets the caller change it and
- * writes it atomically (temp file + rename: readers only ever see a complete record). Calls for
- * the same record within one process are serialised, so concurrent updates from one process never
- * lose each other's changes. Separate processes updating the same unit at the same moment are not
- * coordinated (last writer wins): run one stage per model at a time, or different units.
+ *   <model>/units/<layer-slug>/<unit>/opt-<preset>-<seed>.json   one optimised image (optimize)
+ *   <model>/units/<layer-slug>/<unit>/scan.json                  max images + top classes (scan)
+ *
+ * Each part is written whole and atomically (temp file + rename) by the one job that computes it;
+ * a job run twice (a lost worker's job retried) writes the same content. Nothing is read, merged
+ * and written back: the UnitRecord the site shows is assembled from the parts when it is read
+ * (`readUnitRecord`, and the site's reader pipeline/site/data.ts), with the unit's identity,
+ * receptive field and label taken from `<model>/model.json`. A whole record
+ * `<model>/units/<layer-slug>/<unit>.json` (hand-made, or written by an older deepvis) is still
+ * read as the base the parts complete.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
-import type { Model } from '../graph/types.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
-import { classLayers } from '../graph/classes.ts';
-import { layerSlug, type UnitRecord } from './types.ts';
+import { describeZodError, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema } from './schema.ts';
+import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord } from './types.ts';
 
-/** Absolute path of a unit's record. */
-export function unitRecordPath(dataRoot: string, modelId: string, layer: string, unit: number): string {
+/** What the scan stage stores for a unit. */
+export const scanPartSchema = z.object({ maxImages: z.array(maxImageSchema), topClasses: z.array(topClassSchema) });
+export interface ScanPart {
+  maxImages: MaxImage[];
+  topClasses: TopClass[];
+}
+
+const OPT_PART = /^opt-(.+)-(\d+)\.json$/;
+
+/** Folder of a unit's parts. */
+export function unitPartsDir(dataRoot: string, modelId: string, layer: string, unit: number): string {
+  return join(dataRoot, modelId, 'units', layerSlug(layer), String(unit));
+}
+
+export function optPartPath(dataRoot: string, modelId: string, layer: string, unit: number, preset: string, seed: number): string {
+  return join(unitPartsDir(dataRoot, modelId, layer, unit), `opt-${preset}-${seed}.json`);
+}
+
+export function scanPartPath(dataRoot: string, modelId: string, layer: string, unit: number): string {
+  return join(unitPartsDir(dataRoot, modelId, layer, unit), 'scan.json');
+}
+
+/** The whole-record file an older deepvis wrote (still read as a base). */
+export function wholeRecordPath(dataRoot: string, modelId: string, layer: string, unit: number): string {
   return join(dataRoot, modelId, 'units', layerSlug(layer), `${unit}.json`);
 }
 
-/** A record with nothing computed yet: identity, receptive field and (for class layers) the label. */
-export function emptyUnitRecord(model: Model, layer: string, unit: number): UnitRecord {
-  const info = model.graph.blobs.find((b) => b.name === layer);
-  if (!info) throw new UserError(`model ${model.id} has no blob "${layer}"`);
-  const rec: UnitRecord = {
-    model: model.id,
-    layer,
-    layerSlug: layerSlug(layer),
-    unit,
-    rf: { size: info.rf.size, stride: info.rf.stride },
-    optimized: [],
-    maxImages: [],
-    topClasses: [],
-  };
-  const label = classLayers(model).has(layer) ? model.labels?.[unit] : undefined;
-  if (label) {
-    rec.label = label.name;
-    if (label.synset) rec.synset = label.synset;
-  }
-  return rec;
+/** Writes one optimised image's part (the image's record; extra fields are kept in the file). */
+export async function writeOptPart(dataRoot: string, modelId: string, layer: string, unit: number, image: OptImage): Promise<void> {
+  await writeJsonAtomic(optPartPath(dataRoot, modelId, layer, unit, image.preset, image.seed), image);
 }
 
-/** Reads a unit's record; undefined when absent. A file that is not valid JSON is a UserError naming it. */
-export async function readUnitRecord(dataRoot: string, modelId: string, layer: string, unit: number): Promise<UnitRecord | undefined> {
-  const path = unitRecordPath(dataRoot, modelId, layer, unit);
+export async function writeScanPart(dataRoot: string, modelId: string, layer: string, unit: number, part: ScanPart): Promise<void> {
+  await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), { maxImages: part.maxImages, topClasses: part.topClasses });
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -54,37 +66,123 @@ export async function readUnitRecord(dataRoot: string, modelId: string, layer: s
     throw e;
   }
   try {
-    return JSON.parse(text) as UnitRecord;
+    return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]}); delete it to rebuild`);
+    throw new UserError(`${path}: invalid JSON (${(e as Error).message.split('\n')[0]}); delete it to rebuild`);
   }
 }
 
-const queues = new Map<string, Promise<unknown>>();
+function parse<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new UserError(`${path}: ${describeZodError(r.error)}`);
+  return r.data;
+}
 
-/**
- * Applies `change` to a unit's record and writes it atomically. `change` may mutate the record in
- * place or return a new one. Serialised per record within this process. Returns the record written.
- */
-export function updateUnitRecord(
+/** One optimised image's part as written (unvalidated extra fields included); undefined when absent. */
+export async function readOptPart<T extends OptImage = OptImage>(
   dataRoot: string,
-  model: Model,
+  modelId: string,
   layer: string,
   unit: number,
-  change: (rec: UnitRecord) => UnitRecord | void | Promise<UnitRecord | void>,
-): Promise<UnitRecord> {
-  const path = unitRecordPath(dataRoot, model.id, layer, unit);
-  const prev = queues.get(path) ?? Promise.resolve();
-  const next = prev.then(async () => {
-    const rec = (await readUnitRecord(dataRoot, model.id, layer, unit)) ?? emptyUnitRecord(model, layer, unit);
-    const out = (await change(rec)) ?? rec;
-    await writeJsonAtomic(path, out);
-    return out;
-  });
-  const settled = next.catch(() => undefined);
-  queues.set(path, settled);
-  void settled.then(() => {
-    if (queues.get(path) === settled) queues.delete(path);
-  });
-  return next;
+  preset: string,
+  seed: number,
+): Promise<T | undefined> {
+  const path = optPartPath(dataRoot, modelId, layer, unit, preset, seed);
+  const raw = await readJsonFile(path);
+  if (raw === undefined) return undefined;
+  parse(optImageSchema, raw, path);
+  return raw as T;
+}
+
+/** A record with nothing computed yet: identity, receptive field and (for class layers) the label. */
+export function emptyUnitRecord(model: ModelRecord, layer: LayerRecord, unit: number): UnitRecord {
+  const rec: UnitRecord = {
+    model: model.id,
+    layer: layer.name,
+    layerSlug: layer.slug,
+    unit,
+    rf: { size: layer.rf.size, stride: layer.rf.stride },
+    optimized: [],
+    maxImages: [],
+    topClasses: [],
+  };
+  const label = layer.classLayer ? model.labels?.find((l) => l.index === unit) : undefined;
+  if (label) {
+    rec.label = label.name;
+    if (label.synset) rec.synset = label.synset;
+  }
+  return rec;
+}
+
+/** Order of optimised images in a record: by preset, then seed. */
+function byPresetSeed(a: OptImage, b: OptImage): number {
+  return a.preset === b.preset ? a.seed - b.seed : a.preset < b.preset ? -1 : 1;
+}
+
+/**
+ * Assembles one unit's record from its whole-record file (if any) and its parts folder (if any);
+ * undefined when neither exists. Validates every file with the content schemas and checks that
+ * names and contents agree; a bad file is a UserError naming it.
+ */
+export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: LayerRecord, unit: number): Promise<UnitRecord | undefined> {
+  const wholePath = join(dataRoot, model.id, 'units', layer.slug, `${unit}.json`);
+  const dir = join(dataRoot, model.id, 'units', layer.slug, String(unit));
+  const [wholeRaw, names] = await Promise.all([readJsonFile(wholePath), readdir(dir).catch(() => undefined)]);
+  if (wholeRaw === undefined && names === undefined) return undefined;
+  let rec: UnitRecord;
+  if (wholeRaw !== undefined) {
+    rec = parse(unitSchema, wholeRaw, wholePath);
+    if (rec.model !== model.id || rec.layerSlug !== layer.slug || rec.unit !== unit) {
+      throw new UserError(`${wholePath}: record says ${rec.model}/${rec.layerSlug}/${rec.unit}, its path says ${model.id}/${layer.slug}/${unit}`);
+    }
+  } else rec = emptyUnitRecord(model, layer, unit);
+  const opt = new Map(rec.optimized.map((o) => [`${o.preset}\u0000${o.seed}`, o]));
+  for (const name of (names ?? []).sort()) {
+    if (!name.endsWith('.json')) continue;
+    const path = join(dir, name);
+    if (name === 'scan.json') {
+      const part = parse(scanPartSchema, await readJsonFile(path), path);
+      rec.maxImages = part.maxImages;
+      rec.topClasses = part.topClasses;
+      continue;
+    }
+    const m = OPT_PART.exec(name);
+    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json or scan.json`);
+    const raw = await readJsonFile(path);
+    const o = parse(optImageSchema, raw, path);
+    if (o.preset !== m[1] || o.seed !== Number(m[2])) throw new UserError(`${path}: part says preset ${o.preset} seed ${o.seed}, its name says ${m[1]} ${m[2]}`);
+    opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
+  }
+  rec.optimized = [...opt.values()].sort(byPresetSeed);
+  return rec;
+}
+
+/** The unit indices of a layer that have a whole record or a parts folder, ascending. */
+export async function listLayerUnits(dataRoot: string, modelId: string, slug: string): Promise<number[]> {
+  const dir = join(dataRoot, modelId, 'units', slug);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out = new Set<number>();
+  for (const n of names) {
+    if (n.endsWith('.tmp')) continue;
+    const m = /^(\d+)(\.json)?$/.exec(n);
+    if (!m) throw new UserError(`${join(dir, n)}: unit entries must be named <unit>.json or <unit>/`);
+    out.add(Number(m[1]));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** Reads `<model>/model.json` with the content schema; undefined when absent. */
+export async function readModelRecordFile(dataRoot: string, modelId: string): Promise<ModelRecord | undefined> {
+  const path = join(dataRoot, modelId, 'model.json');
+  const raw = await readJsonFile(path);
+  return raw === undefined ? undefined : parse(modelSchema, raw, path);
+}
+
+/** A unit's assembled record (see assembleUnit); undefined when nothing of it exists. */
+export async function readUnitRecord(dataRoot: string, modelId: string, layer: string, unit: number): Promise<UnitRecord | undefined> {
+  const model = await readModelRecordFile(dataRoot, modelId);
+  if (!model) return undefined;
+  const info = model.layers.find((l) => l.name === layer);
+  if (!info) throw new UserError(`${join(dataRoot, modelId, 'model.json')}: no layer "${layer}"`);
+  return assembleUnit(dataRoot, model, info, unit);
 }

@@ -1,5 +1,6 @@
 /**
- * Reads and validates the gallery content under a data root (layout: pipeline/content/types.ts).
+ * Reads and validates the gallery content under a data root (layout: pipeline/content/schema.ts;
+ * unit records are assembled from their parts by pipeline/content/unit-store.ts).
  * Used by the Astro content loader (site/content.config.ts) and by `deepvis site build`
  * (image placement), so both see the same records and the same errors.
  */
@@ -7,7 +8,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelRecord, UnitRecord } from '../content/types.ts';
 import { UserError } from '../core/errors.ts';
-import { describeZodError, modelSchema, unitSchema } from '../content/schema.ts';
+import { describeZodError, modelSchema } from '../content/schema.ts';
+import { assembleUnit, listLayerUnits } from '../content/unit-store.ts';
 
 export interface GalleryData {
   root: string;
@@ -65,21 +67,12 @@ export async function readModel(root: string, dir: string): Promise<ModelRecord>
 async function readLayerUnits(root: string, model: ModelRecord, layer: ModelRecord['layers'][number]): Promise<UnitRecord[]> {
   const dir = join(root, model.id, 'units', layer.slug);
   if (!(await isDir(dir))) return [];
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
-  const units = await mapLimit(names, 32, async (name) => {
-    const file = join(dir, name);
-    if (!/^\d+\.json$/.test(name)) throw new UserError(`${file}: unit files must be named <unit>.json`);
-    const parsed = unitSchema.safeParse(await readJson(file));
-    if (!parsed.success) throw new UserError(`${file}: ${describeZodError(parsed.error)}`);
-    const u = parsed.data;
-    const index = Number(name.slice(0, -5));
-    if (u.model !== model.id || u.layerSlug !== layer.slug || u.unit !== index) {
-      throw new UserError(`${file}: record says ${u.model}/${u.layerSlug}/${u.unit}, its path says ${model.id}/${layer.slug}/${index}`);
-    }
-    if (index >= layer.units) throw new UserError(`${file}: unit ${index} out of range (layer ${layer.name} has ${layer.units} units)`);
-    return u;
+  const indices = await listLayerUnits(root, model.id, layer.slug);
+  const units = await mapLimit(indices, 32, async (index) => {
+    if (index >= layer.units) throw new UserError(`${join(dir, String(index))}: unit ${index} out of range (layer ${layer.name} has ${layer.units} units)`);
+    return (await assembleUnit(root, model, layer, index))!;
   });
-  return units.sort((a, b) => a.unit - b.unit);
+  return units;
 }
 
 /** The folders of `root` that hold a model.json, sorted. */

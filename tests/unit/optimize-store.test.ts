@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readUnitRecord, updateUnitRecord, unitRecordPath } from '../../pipeline/content/unit-store.ts';
+import { readUnitRecord, scanPartPath, unitPartsDir, writeOptPart, writeScanPart, wholeRecordPath } from '../../pipeline/content/unit-store.ts';
 import { modelRecord, writeModelRecord } from '../../pipeline/content/model-record.ts';
 import { batches, planJobs, optImagePath, type OptJob } from '../../pipeline/stages/optimize/jobs.ts';
 import type { OptImage } from '../../pipeline/content/types.ts';
@@ -26,31 +26,46 @@ const img = (preset: string, seed: number, steps = 10): OptImage => ({
   final_activation: 1,
   steps,
   argmax_step: null,
-  wall_ms: 1,
   objective: 'center',
 });
 
 describe('unit store', () => {
-  it('serialises concurrent updates of one record: none is lost', async () => {
-    await Promise.all(Array.from({ length: 20 }, (_, s) => updateUnitRecord(tmp, model, 'fc', 1, (r) => void r.optimized.push(img('p3', s)))));
+  it('assembles a record from its parts: one file per image and one for the scan, nothing merged in place', async () => {
+    await writeModelRecord(tmp, model);
+    await Promise.all(Array.from({ length: 20 }, (_, s) => writeOptPart(tmp, 'toy', 'fc', 1, img('p3', s))));
+    await writeScanPart(tmp, 'toy', 'fc', 1, { maxImages: [], topClasses: [{ name: 'b', source: 'topk', count: 2 }] });
+    expect(readdirSync(unitPartsDir(tmp, 'toy', 'fc', 1))).toHaveLength(21);
     const rec = await readUnitRecord(tmp, 'toy', 'fc', 1);
-    expect(rec!.optimized.map((o) => o.seed).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(rec).toMatchObject({ model: 'toy', layer: 'fc', layerSlug: 'fc', unit: 1, label: 'b', synset: 'n00000001', maxImages: [], topClasses: [] });
+    expect(rec!.optimized.map((o) => o.seed)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(rec).toMatchObject({ model: 'toy', layer: 'fc', layerSlug: 'fc', unit: 1, label: 'b', synset: 'n00000001', maxImages: [] });
+    expect(rec!.topClasses).toHaveLength(1);
   });
 
-  it('keeps what another stage wrote and labels only class layers', async () => {
-    await updateUnitRecord(tmp, model, 'conv1', 2, (r) => void (r.topClasses = [{ name: 'x', source: 'topk', count: 3 }]));
-    const rec = await updateUnitRecord(tmp, model, 'conv1', 2, (r) => void r.optimized.push(img('p1', 0)));
-    expect(rec.topClasses).toHaveLength(1);
-    expect(rec.label).toBeUndefined();
-    expect(rec.rf).toEqual({ size: [3, 3], stride: [1, 1] });
+  it('labels only class layers, takes the receptive field from model.json, and is absent when nothing was written', async () => {
+    const rec = await writeOptPart(tmp, 'toy', 'conv1', 2, img('p1', 0)).then(() => readUnitRecord(tmp, 'toy', 'conv1', 2));
+    expect(rec!.label).toBeUndefined();
+    expect(rec!.rf).toEqual({ size: [3, 3], stride: [1, 1] });
+    expect(await readUnitRecord(tmp, 'toy', 'conv1', 3)).toBeUndefined();
   });
 
-  it('a corrupt record is a one-line error naming the file', async () => {
-    const p = unitRecordPath(tmp, 'toy', 'pool1', 0);
+  it('a whole record from an older deepvis is the base its parts complete', async () => {
+    const whole = wholeRecordPath(tmp, 'toy', 'pool1', 1);
+    mkdirSync(join(whole, '..'), { recursive: true });
+    const old = { model: 'toy', layer: 'pool1', layerSlug: 'pool1', unit: 1, rf: { size: [4, 4], stride: [2, 2] }, optimized: [{ ...img('p3', 0), wall_ms: 5 }], maxImages: [], topClasses: [] };
+    writeFileSync(whole, JSON.stringify(old));
+    await writeOptPart(tmp, 'toy', 'pool1', 1, img('p3', 1));
+    const rec = await readUnitRecord(tmp, 'toy', 'pool1', 1);
+    expect(rec!.optimized.map((o) => [o.seed, o.wall_ms])).toEqual([
+      [0, 5],
+      [1, undefined],
+    ]);
+  });
+
+  it('a corrupt part is a one-line error naming the file', async () => {
+    const p = scanPartPath(tmp, 'toy', 'pool1', 0);
     mkdirSync(join(p, '..'), { recursive: true });
     writeFileSync(p, '{"trunc');
-    await expect(readUnitRecord(tmp, 'toy', 'pool1', 0)).rejects.toThrow(/pool1\/0\.json: not valid JSON/);
+    await expect(readUnitRecord(tmp, 'toy', 'pool1', 0)).rejects.toThrow(/pool1\/0\/scan\.json: invalid JSON/);
   });
 });
 
@@ -64,8 +79,8 @@ describe('model record', () => {
       ['prob', 5, true],
     ]);
     expect(rec.labels).toHaveLength(5);
-    expect(await writeModelRecord(tmp, model)).toBe(true);
-    expect(await writeModelRecord(tmp, model)).toBe(false); // unchanged: not rewritten
+    expect(await writeModelRecord(join(tmp, 'fresh'), model)).toBe(true);
+    expect(await writeModelRecord(join(tmp, 'fresh'), model)).toBe(false); // unchanged: not rewritten
   });
 });
 
@@ -88,7 +103,8 @@ describe('jobs', () => {
   it('a finished image counts only with the same settings and an existing file', async () => {
     const settings = { steps: 10, objective: 'center' as const, lrMode: 'calibrated' as const };
     const plan = (s = settings) => planJobs(tmp, 'toy', [{ name: 'fc', units: [1] }], ['p3'], [0, 1], () => s, true);
-    expect((await plan()).todo).toHaveLength(2); // records exist but the files do not
+    for (const seed of [0, 1]) await writeOptPart(tmp, 'toy', 'fc', 1, img('p3', seed));
+    expect((await plan()).todo).toHaveLength(2); // parts exist but the files do not
     const f = join(tmp, optImagePath('toy', { layer: 'fc', unit: 1, preset: 'p3', seed: 0 }));
     mkdirSync(join(f, '..'), { recursive: true });
     writeFileSync(f, 'x');

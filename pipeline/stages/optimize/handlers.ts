@@ -79,7 +79,6 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
   const preset = OPTIMIZE_PRESETS[args.preset];
   if (!preset) throw new Error(`unknown preset ${args.preset}`);
   const { net, preRelu } = netFor(ctx, args.blob);
-  const t0 = Date.now();
   const out = await render(net, {
     blob: args.blob,
     objective: args.objective,
@@ -89,7 +88,6 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
     preRelu,
     images: args.jobs.map((j) => ({ unit: j.unit, rng: jobRng(ctx.model.id, j.layer, j.unit, j.preset, j.seed) })),
   });
-  const wall = (Date.now() - t0) / args.jobs.length;
   const [h, w] = ctx.model.preprocess.size;
   const images = await Promise.all(
     out.map(async (r, i) => {
@@ -107,7 +105,6 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
         final_activation: r.final_activation,
         steps: r.steps,
         argmax_step: r.argmax_step,
-        wall_ms: Math.round(wall),
         objective: args.objective,
         lr_mode: args.lrMode,
         lr_scale: preset.family === 'pixel' ? args.gradScale : 1,

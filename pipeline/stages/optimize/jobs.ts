@@ -1,13 +1,13 @@
 /**
- * The work list: one job per (layer, unit, preset, seed). A job is finished when the unit's record
- * holds an image for its preset and seed made with the same settings (steps, objective, step-size
+ * The work list: one job per (layer, unit, preset, seed). A job is finished when its part of the
+ * unit's record (content/unit-store.ts) holds an image made with the same settings (steps, objective, step-size
  * mode) and its WebP exists; `--resume` (default) skips finished jobs, so a killed run redoes only
  * what is missing. Batches group jobs of one layer and preset (one render loop each).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readUnitRecord } from '../../content/unit-store.ts';
-import { layerSlug, type OptImage, type UnitRecord } from '../../content/types.ts';
+import { readOptPart } from '../../content/unit-store.ts';
+import { layerSlug, type OptImage } from '../../content/types.ts';
 import type { ObjectiveKind } from './objectives.ts';
 
 export type LrMode = 'calibrated' | 'literal';
@@ -44,11 +44,15 @@ export function optImagePath(modelId: string, job: OptJob): string {
   return `${modelId}/img/${layerSlug(job.layer)}/${job.unit}/opt-${job.preset}-${job.seed}.webp`;
 }
 
-/** The record's image for this job, when it matches the settings. */
-export function findImage(rec: UnitRecord | undefined, job: OptJob, s: JobSettings): OptImageRecord | undefined {
-  return (rec?.optimized as OptImageRecord[] | undefined)?.find(
-    (o) => o.preset === job.preset && o.seed === job.seed && o.steps === s.steps && o.objective === s.objective && (o.lr_mode ?? 'calibrated') === s.lrMode,
-  );
+/** The job's stored image when it was made with these settings. */
+export function sameSettings(o: OptImageRecord | undefined, s: JobSettings): o is OptImageRecord {
+  return !!o && o.steps === s.steps && o.objective === s.objective && (o.lr_mode ?? 'calibrated') === s.lrMode;
+}
+
+/** True when the job's image and its part exist, made with these settings. */
+export async function isDone(dataRoot: string, modelId: string, job: OptJob, s: JobSettings): Promise<boolean> {
+  const o = await readOptPart<OptImageRecord>(dataRoot, modelId, job.layer, job.unit, job.preset, job.seed);
+  return sameSettings(o, s) && existsSync(join(dataRoot, o.file));
 }
 
 export interface Plan {
@@ -71,13 +75,11 @@ export async function planJobs(
   const todo: OptJob[] = [];
   for (const { name, units } of layers) {
     for (const unit of units) {
-      const rec = resume ? await readUnitRecord(dataRoot, modelId, name, unit) : undefined;
       for (const preset of presets) {
         for (const seed of seeds) {
           const job = { layer: name, unit, preset, seed };
           all.push(job);
-          const done = findImage(rec, job, settings(preset));
-          if (!done || !existsSync(join(dataRoot, done.file))) todo.push(job);
+          if (!resume || !(await isDone(dataRoot, modelId, job, settings(preset)))) todo.push(job);
         }
       }
     }
@@ -85,7 +87,6 @@ export async function planJobs(
   return { all, todo };
 }
 
-/** Splits jobs into batches of at most `size`, each of one layer and preset, keeping job order. */
 /**
  * Jobs grouped by (layer, preset) into batches of at most `size`; with `workers`, batches shrink
  * when there are fewer full ones than workers, so every worker gets one (5 jobs on 2 workers: 3 + 2,

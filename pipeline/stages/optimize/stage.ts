@@ -1,12 +1,13 @@
 /**
  * `deepvis optimize` end to end: plan the (layer, unit, preset, seed) jobs, skip finished ones,
- * calibrate step sizes per layer, run batches on the runner, merge each image into its unit record.
+ * calibrate step sizes per layer, run batches on the runner, write each image's part of its unit
+ * record (content/unit-store.ts).
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../io/atomic.ts';
+import { HOST_TAG, tempOwner, writeJsonAtomic } from '../../io/atomic.ts';
 import { writeModelRecord } from '../../content/model-record.ts';
-import { updateUnitRecord } from '../../content/unit-store.ts';
+import { writeOptPart } from '../../content/unit-store.ts';
 import { layerSlug } from '../../content/types.ts';
 import type { BackendChoice } from '../../engine/backend.ts';
 import type { Model } from '../../graph/types.ts';
@@ -59,14 +60,14 @@ export interface OptimizeSummary {
   backend?: string;
 }
 
-/** Removes temp files a killed run left in the image folders of `jobs` (only those of dead processes). */
+/** Removes temp files a killed run left in the image folders of `jobs` (only those of dead processes of this host). */
 async function removeStaleTemps(dataRoot: string, modelId: string, jobs: OptJob[]): Promise<void> {
   const dirs = new Set(jobs.map((j) => join(dataRoot, modelId, 'img', layerSlug(j.layer), String(j.unit))));
   for (const dir of dirs) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const n of names) {
-      const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
-      if (m && !alive(Number(m[1]))) await rm(join(dir, n), { force: true });
+      const owner = tempOwner(n);
+      if (owner && owner.host === HOST_TAG && !alive(owner.pid)) await rm(join(dir, n), { force: true });
     }
   }
 }
@@ -157,11 +158,7 @@ export async function optimize(model: Model, options: OptimizeOptions): Promise<
         };
         const res = await runner.run('optimizeBatch', args);
         for (const { job, image } of res.images) {
-          await updateUnitRecord(opts.dataRoot, model, job.layer, job.unit, (rec) => {
-            rec.optimized = rec.optimized.filter((o) => !(o.preset === image.preset && o.seed === image.seed));
-            rec.optimized.push(image);
-            rec.optimized.sort((a, b) => (a.preset === b.preset ? a.seed - b.seed : a.preset < b.preset ? -1 : 1));
-          });
+          await writeOptPart(opts.dataRoot, model.id, job.layer, job.unit, image);
           summary.done++;
           summary.imgSteps += image.steps;
           const k = unitKey(job);

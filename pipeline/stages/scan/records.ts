@@ -1,6 +1,6 @@
 import type { Model } from '../../graph/types.ts';
 import { layerSlug, type MaxImage, type TopClass } from '../../content/types.ts';
-import { updateUnitRecord } from '../../content/unit-store.ts';
+import { writeScanPart } from '../../content/unit-store.ts';
 import { entries } from './topk.ts';
 import { classIndex, corrClasses, labelName, synsetOfFile, topkClasses } from './classes.ts';
 import { positionYX } from './patches.ts';
@@ -9,8 +9,8 @@ import type { ScanPlan } from './plan.ts';
 
 /**
  * From the final scan state to the gallery content: each tracked unit's top-k as MaxImage entries
- * (with the paths of its patch and deconv images) and its top classes; written into the unit's
- * record, keeping what other stages (optimize) put there.
+ * (with the paths of its patch and deconv images) and its top classes, written as the unit's scan
+ * part.
  */
 export interface UnitScanResult {
   blob: string;
@@ -63,13 +63,7 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
   return out;
 }
 
-/**
- * Sets a unit's maxImages and topClasses in its record (read-merge-write through the shared unit
- * store, keeping what other stages put there).
- */
+/** Writes a unit's scan part (maxImages and topClasses; content/unit-store.ts). */
 export async function writeUnitScan(out: string, model: Model, r: UnitScanResult): Promise<void> {
-  await updateUnitRecord(out, model, r.blob, r.unit, (rec) => {
-    rec.maxImages = r.maxImages;
-    rec.topClasses = r.topClasses;
-  });
+  await writeScanPart(out, model.id, r.blob, r.unit, { maxImages: r.maxImages, topClasses: r.topClasses });
 }
