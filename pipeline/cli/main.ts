@@ -3,9 +3,9 @@
  * --version from the table alone (nothing heavy is loaded), parses the options, then loads the
  * command's module and runs it. A UserError prints one line and exits 2.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isUserError, oneLine, UserError } from '../core/errors.ts';
+import { version } from '../core/version.ts';
 import { commandHelp, groupHelp, mainHelp } from './help.ts';
 import { COMMANDS, type CommandName, type ParsedCommand } from './options.ts';
 import { parseCommand } from './parse.ts';
@@ -22,14 +22,13 @@ const LOADERS: Record<CommandName, Loader> = {
   activations: async () => (await import('./commands/activations.ts')).run as Handler,
   optimize: async () => (await import('./commands/optimize.ts')).run as Handler,
   scan: async () => (await import('./commands/scan.ts')).run as Handler,
+  worker: async () => (await import('./commands/queue.ts')).worker as Handler,
+  status: async () => (await import('./commands/queue.ts')).status as Handler,
   'site build': async () => (await import('./commands/site.ts')).build as Handler,
   'site serve': async () => (await import('./commands/site.ts')).serve as Handler,
 };
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { version };
 
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 const TOP_WORDS = [...new Set(NAMES.map((n) => n.split(' ')[0])), 'help'];
@@ -89,6 +88,10 @@ export async function main(argv: string[]): Promise<void> {
     if (isUserError(e)) {
       console.error(`${where}: ${oneLine(e)}`);
       process.exit(2);
+    }
+    if (e instanceof Error && e.name === 'RunFailedError') {
+      console.error(`${where}: ${oneLine(e)}`);
+      process.exit(1);
     }
     if (process.env.DEEPVIS_DEBUG) console.error(e);
     console.error(`${where}: internal error: ${oneLine(e)} (set DEEPVIS_DEBUG=1 for the stack trace)`);

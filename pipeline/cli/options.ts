@@ -97,6 +97,15 @@ export const OPTIONS = {
   // run
   profile: { type: 'string', arg: 'P', description: 'quick (CPU demo, minutes), paper (p3, 4 seeds, every unit), full (every preset)', default: 'quick' },
   config: { type: 'string', arg: 'FILE', description: 'settings file; flags override it', default: './deepvis.config.json when present' },
+  shard: {
+    type: 'string',
+    arg: 'K/N',
+    description:
+      "do shard K of N's share of the optimize batches and scan chunks (a SLURM array or Kubernetes Indexed Job: auto reads the index and count from the environment); then run --merge once",
+  },
+  merge: { type: 'boolean', description: "after every --shard K/N finished: merge the scan, render, write records, build the site" },
+  queue: { type: 'string', arg: 'redis://H:P/DB', description: 'a Redis (≥ 6.2) holding the run as BullMQ jobs for `deepvis worker` processes on any machine' },
+  forever: { type: 'boolean', description: 'keep waiting for jobs when the queue is empty' },
   // site
   'page-size': { type: 'int', arg: 'N', min: 1, description: 'units per layer page', default: '256' },
   port: { type: 'int', arg: 'N', description: 'port (0 picks a free one)', default: '4321' },
@@ -138,6 +147,12 @@ export const COMMANDS = {
       'ort-provider',
       'workers',
       'preprocess',
+      { name: 'seeds', description: 'random restarts per unit', default: "the profile's" },
+      { name: 'steps', description: 'steps per optimised image', default: "the profile's" },
+      { name: 'chunk', description: 'images per scan checkpoint, and per scan job of a shard or queue' },
+      'shard',
+      'merge',
+      'queue',
       'config',
       'json',
       'quiet',
@@ -145,6 +160,21 @@ export const COMMANDS = {
     ],
     positionals: 'IMAGES…',
     readme: { call: 'deepvis run --model M --images DIR', does: 'everything below, resumable, then the site' },
+  },
+  worker: {
+    summary: 'take jobs from a run queued with run --queue until none is left',
+    usage: 'worker --queue redis://host:port/db [--backend B] [--workers N] [--forever]',
+    description:
+      'Runs the jobs of the run a queue holds (`deepvis run --queue`), one at a time, writing into the data folder that run names (it must be mounted at the same path here), until the queue is empty. A worker that dies mid-job leaves the job to another worker; every machine must run the same deepvis version.',
+    options: [{ name: 'queue', required: true }, { name: 'backend', default: "the run's" }, 'ort-provider', 'workers', 'forever', 'cache-dir'],
+    readme: { call: 'deepvis worker --queue redis://H:P/DB', does: 'one machine of a queued run (docs/cluster.md)' },
+  },
+  status: {
+    summary: "a queued run's jobs per stage: waiting, active, done, failed",
+    usage: 'status --queue redis://host:port/db [--json]',
+    description: 'The run a queue holds, and per stage how many of its jobs are waiting, active, done or failed; each failed job with its error.',
+    options: [{ name: 'queue', required: true }, { name: 'json', description: 'print one JSON object instead of the table' }],
+    readme: { call: 'deepvis status --queue redis://H:P/DB', does: 'jobs per stage of a queued run, failures with their errors' },
   },
   inspect: {
     summary: 'list the blobs of a model: shapes, unit counts, receptive fields',

@@ -9,6 +9,14 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * Work that failed for a reason already reported (e.g. queue jobs that failed every attempt, each
+ * listed with its error): the CLI prints the message on one line and exits with code 1.
+ */
+export class RunFailedError extends Error {
+  override name = 'RunFailedError';
+}
+
 export function isUserError(e: unknown): e is UserError {
   return e instanceof Error && e.name === 'UserError';
 }

@@ -19,6 +19,12 @@ export interface RunConfig {
   backend: string;
   workers?: number;
   seed: number;
+  /** Seeds per unit (default: the profile's). */
+  seeds?: number;
+  /** Steps per optimised image (default: the profile's). */
+  steps?: number;
+  /** Images per scan chunk: a checkpoint, and the scan's unit of work on shards and queues (default 256). */
+  chunk?: number;
   /** ONNX / TF.js models: the --preprocess value (preset, JSON file or key=value list). */
   preprocess?: string;
 }
@@ -38,6 +44,9 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
   backend: 'string',
   workers: 'number',
   seed: 'number',
+  seeds: 'number',
+  steps: 'number',
+  chunk: 'number',
   preprocess: 'string',
 };
 

@@ -20,6 +20,9 @@ export async function run({ values: v, positionals }: ParsedCommand<'run'>): Pro
   if (v.base) cfg.base = v.base;
   if (v.backend) cfg.backend = v.backend;
   if (v.workers !== undefined) cfg.workers = v.workers;
+  if (v.seeds !== undefined) cfg.seeds = v.seeds;
+  if (v.steps !== undefined) cfg.steps = v.steps;
+  if (v.chunk !== undefined) cfg.chunk = v.chunk;
   if (!cfg.model) throw new UserError('--model is required (a model folder, file, or preset name)');
   if (!cfg.images.length) {
     const sample = process.env.DEEPVIS_ASSETS ? join(process.env.DEEPVIS_ASSETS, 'images', 'imagenet-sample') : undefined;
@@ -28,6 +31,18 @@ export async function run({ values: v, positionals }: ParsedCommand<'run'>): Pro
   }
   if (!cfg.base.startsWith('/')) throw new UserError(`--base must start with "/", got "${cfg.base}"`);
   const backend = parseBackend(cfg.backend);
-  const summary = await runGallery(cfg, backend);
+  const modes = [v.shard && '--shard', v.merge && '--merge', v.queue && '--queue'].filter(Boolean);
+  if (modes.length > 1) throw new UserError(`${modes.join(' and ')} do not go together: shards and their merge are separate runs, a queue does both`);
+  if (v.shard) {
+    const { formatShardSummary, parseShard, runShard } = await import('../../gallery/shard.ts');
+    const summary = await runShard(cfg, backend, parseShard(v.shard));
+    return void console.log(v.json ? JSON.stringify(summary) : formatShardSummary(summary));
+  }
+  if (v.queue) {
+    const { formatQueuedSummary, runQueued } = await import('../../gallery/queue/coordinator.ts');
+    const summary = await runQueued(cfg, backend, v.queue);
+    return void console.log(v.json ? JSON.stringify(summary) : formatQueuedSummary(summary));
+  }
+  const summary = await runGallery(cfg, backend, { merge: v.merge });
   console.log(v.json ? JSON.stringify(summary) : formatRunSummary(summary, cfg));
 }

@@ -70,21 +70,19 @@ export async function planJobs(
   seeds: readonly number[],
   settings: (preset: string) => JobSettings,
   resume: boolean,
+  only?: readonly OptJob[],
 ): Promise<Plan> {
-  const all: OptJob[] = [];
+  const all = only ? [...only] : allJobs(layers, presets, seeds);
   const todo: OptJob[] = [];
-  for (const { name, units } of layers) {
-    for (const unit of units) {
-      for (const preset of presets) {
-        for (const seed of seeds) {
-          const job = { layer: name, unit, preset, seed };
-          all.push(job);
-          if (!resume || !(await isDone(dataRoot, modelId, job, settings(preset)))) todo.push(job);
-        }
-      }
-    }
-  }
+  for (const job of all) if (!resume || !(await isDone(dataRoot, modelId, job, settings(job.preset)))) todo.push(job);
   return { all, todo };
+}
+
+/** Every (layer, unit, preset, seed) job, in plan order. */
+export function allJobs(layers: { name: string; units: number[] }[], presets: readonly string[], seeds: readonly number[]): OptJob[] {
+  const all: OptJob[] = [];
+  for (const { name, units } of layers) for (const unit of units) for (const preset of presets) for (const seed of seeds) all.push({ layer: name, unit, preset, seed });
+  return all;
 }
 
 /**

@@ -3,6 +3,7 @@
  * calibrate step sizes per layer, run batches on the runner, write each image's part of its unit
  * record (content/unit-store.ts).
  */
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HOST_TAG, tempOwner, writeJsonAtomic } from '../../io/atomic.ts';
@@ -45,8 +46,10 @@ export interface OptimizeOptions {
   backend?: BackendChoice;
   workers?: number;
   quiet?: boolean;
-  /** Use this runner instead of creating one (tests). */
+  /** Use this runner instead of creating one (tests, and a worker that runs many jobs). */
   runner?: Runner;
+  /** Only these jobs of the (layers × presets × seeds) plan (a shard's or a queue job's share). */
+  only?: readonly OptJob[];
 }
 
 type FullOptimizeOptions = ReturnType<typeof withDefaults<OptimizeOptions, typeof OPTIMIZE_DEFAULTS>>;
@@ -81,13 +84,16 @@ function alive(pid: number): boolean {
   }
 }
 
-type CalibrationCache = Record<string, Calibration>;
-
-function calibrationPath(dataRoot: string, modelId: string): string {
-  return join(dataRoot, modelId, 'state', 'optimize-calibration.json');
+/** One file per (layer, objective, backend): processes on many machines never update one file. */
+function calibrationPath(dataRoot: string, modelId: string, key: string): string {
+  const name = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return join(dataRoot, modelId, 'state', 'optimize-calibration', `${name}.json`);
 }
 
-/** Step-size scale per layer (cached under <model>/state; the key includes the backend). */
+/**
+ * Step-size scale per layer, cached under <model>/state (keyed by layer, objective and backend).
+ * The measurement is deterministic, so two processes that both compute it write the same bytes.
+ */
 async function layerScales(
   dataRoot: string,
   model: Model,
@@ -97,22 +103,21 @@ async function layerScales(
   backend: string,
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (opts.lrMode === 'literal') {
-    for (const l of layers) out.set(l, 1);
-    return out;
-  }
-  const path = calibrationPath(dataRoot, model.id);
-  const cache = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as CalibrationCache;
-  let changed = false;
   for (const l of layers) {
-    const key = `${l}|${opts.objective}|${backend}`;
-    if (!cache[key]) {
-      cache[key] = await runner.run('calibrate', { blob: l, objective: opts.objective });
-      changed = true;
+    if (opts.lrMode === 'literal') {
+      out.set(l, 1);
+      continue;
     }
-    out.set(l, cache[key].scale);
+    const key = `${l}|${opts.objective}|${backend}`;
+    const path = calibrationPath(dataRoot, model.id, key);
+    const cached = JSON.parse(await readFile(path, 'utf8').catch(() => 'null')) as (Calibration & { key: string }) | null;
+    let cal: Calibration | null = cached?.key === key ? cached : null;
+    if (!cal) {
+      cal = await runner.run('calibrate', { blob: l, objective: opts.objective });
+      await writeJsonAtomic(path, { key, ...cal });
+    }
+    out.set(l, cal.scale);
   }
-  if (changed) await writeJsonAtomic(path, cache);
   return out;
 }
 
@@ -121,7 +126,7 @@ export async function optimize(model: Model, options: OptimizeOptions): Promise<
   const opts = withDefaults(options, OPTIMIZE_DEFAULTS);
   await writeModelRecord(opts.dataRoot, model);
   const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
-  const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume);
+  const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume, opts.only);
   const summary: OptimizeSummary = { total: plan.all.length, skipped: plan.all.length - plan.todo.length, done: 0, imgSteps: 0, wallMs: 0 };
   if (!plan.todo.length) {
     summary.wallMs = Date.now() - t0;

@@ -168,6 +168,20 @@ export function addCorrBatch(s: CorrState, acts: ArrayLike<number>, probs: Array
   for (let i = 0; i < ap.length; i++) ap[i] += cross[i];
 }
 
+/** into += from (same shape): how per-chunk sums are combined, in chunk order. */
+export function addCorr(into: CorrState, from: CorrState): void {
+  if (into.units !== from.units || into.classes !== from.classes) throw new Error(`class correlations: ${from.units}×${from.classes} sums added to ${into.units}×${into.classes}`);
+  into.n += from.n;
+  const pairs: [Float64Array, Float64Array][] = [
+    [into.sumA, from.sumA],
+    [into.sumA2, from.sumA2],
+    [into.sumP, from.sumP],
+    [into.sumP2, from.sumP2],
+    [into.sumAP, from.sumAP],
+  ];
+  for (const [a, b] of pairs) for (let i = 0; i < a.length; i++) a[i] += b[i];
+}
+
 /** Pearson correlation of unit u with every class (NaN-free: 0 where a variance is 0). */
 export function correlations(s: CorrState, u: number): Float64Array {
   const C = s.classes;

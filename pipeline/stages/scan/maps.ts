@@ -26,6 +26,12 @@ export interface RenderStageOptions {
   stateDir: string;
   /** Names the unit selection when only some units are rendered (part of the progress file's name). */
   selection?: string;
+  /**
+   * Only the images with index in [from, to) (a queue job's share). Such a render keeps no
+   * progress file (its job is small and redone whole when lost); the maps of an image are the same
+   * whichever share renders it.
+   */
+  range?: { from: number; to: number };
   quiet?: boolean;
 }
 
@@ -57,9 +63,10 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
   }
   for (const list of byImage.values()) list.sort((a, b) => blobOrder.get(a.blob)! - blobOrder.get(b.blob)! || a.unit - b.unit);
 
-  const progressPath = join(o.stateDir, `scan-${plan.key}${o.selection ? `-${o.selection}` : ''}.render.json`);
+  const range = o.range;
+  const progressPath = range ? null : join(o.stateDir, `scan-${plan.key}${o.selection ? `-${o.selection}` : ''}.render.json`);
   let saved: RenderProgress | undefined;
-  if (existsSync(progressPath)) {
+  if (progressPath && existsSync(progressPath)) {
     try {
       saved = JSON.parse(await readFile(progressPath, 'utf8')) as RenderProgress;
     } catch {
@@ -67,7 +74,9 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
     }
   }
   const done = new Set(saved && saved.key === plan.key && saved.mode === o.mode ? saved.done : []);
-  const images = [...byImage.keys()].sort((a, b) => a - b).filter((i) => !done.has(i));
+  const images = [...byImage.keys()]
+    .sort((a, b) => a - b)
+    .filter((i) => !done.has(i) && (!range || (i >= range.from && i < range.to)));
   const maps = images.reduce((n, i) => n + byImage.get(i)!.length, 0);
   const progress = new Progress({ label: `render ${o.mode}`, total: maps, rateUnit: 'maps/s', quiet: o.quiet });
   const mismatches: RenderSummary['mismatches'] = [];
@@ -75,7 +84,9 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
   const pending: { image: number; p: Promise<RenderImageResult> }[] = [];
   let next = 0;
   let lastSave = Date.now();
-  const save = () => writeJsonAtomic(progressPath, { key: plan.key, mode: o.mode, done: [...done].sort((a, b) => a - b) } satisfies RenderProgress);
+  const save = async () => {
+    if (progressPath) await writeJsonAtomic(progressPath, { key: plan.key, mode: o.mode, done: [...done].sort((a, b) => a - b) } satisfies RenderProgress);
+  };
   for (let i = 0; i < images.length; i++) {
     while (next < images.length && pending.length < window) {
       const image = images[next++];
@@ -101,5 +112,5 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
   }
   await save();
   progress.finish();
-  return { images: byImage.size, maps, mismatches };
+  return { images: range ? images.length : byImage.size, maps, mismatches };
 }

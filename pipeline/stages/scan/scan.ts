@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Progress } from '../../core/progress.ts';
 import { createTopK, offerBatch } from './topk.ts';
-import { addCorrBatch, createCorr } from './classes.ts';
+import { addCorr, addCorrBatch, createCorr, type CorrState } from './classes.ts';
 import { loadState, saveState, type ScanState } from './checkpoint.ts';
 import type { ScanBatchArgs, ScanBatchResult } from './handlers.ts';
 import type { ScanRunner as Runner } from './handler-table.ts';
@@ -12,6 +12,12 @@ import type { ScanPlan } from './plan.ts';
  * results merged in image order into the running top-k (and class-correlation sums); after each
  * chunk of images the whole state is checkpointed atomically, so a killed scan resumes at the last
  * chunk boundary and ends with exactly the state an uninterrupted scan reaches.
+ *
+ * The arithmetic is fixed by the chunks, not by who computes them: each chunk's correlation sums
+ * start from zero and are added to the total in chunk order, and the top-k is a pure function of
+ * the entries offered (a total order, ./topk.ts). So a chunk can be scanned anywhere
+ * (`runScanChunk`, written as a partial file) and `mergeScanChunks` of all of them gives the same
+ * bytes as one process scanning them in turn.
  */
 export interface ScanStageOptions {
   plan: ScanPlan;
@@ -47,14 +53,14 @@ export function freshState(plan: ScanPlan, classes: number): ScanState {
   };
 }
 
-interface BatchJob {
+export interface BatchJob {
   start: number;
   end: number;
   /** Last batch of a chunk (or of the list): checkpoint after merging it. */
   chunkEnd: boolean;
 }
 
-function jobs(from: number, total: number, batch: number, chunk: number): BatchJob[] {
+export function batchJobs(from: number, total: number, batch: number, chunk: number): BatchJob[] {
   const out: BatchJob[] = [];
   // Chunks are aligned to multiples of `chunk` so that a resumed scan batches images as the
   // uninterrupted one does.
@@ -70,37 +76,33 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   const path = statePath(o.stateDir, plan.key);
   const state = (await loadState(path, plan.key)) ?? freshState(plan, plan.classCount);
   if (state.complete) return state;
-  const todo = jobs(state.done, plan.files.length, o.batch, o.chunk);
+  const todo = batchJobs(state.done, plan.files.length, o.batch, o.chunk);
   const progress = new Progress({
     label: state.done > 0 ? `scan (resumed at ${state.done})` : 'scan',
     total: plan.files.length - state.done,
     rateUnit: 'img/s',
     quiet: o.quiet,
   });
-  const corrOffsets = new Map<string, number>();
-  let off = 0;
-  for (const b of plan.corrBlobs) {
-    corrOffsets.set(b.name, off);
-    off += b.shape[0];
-  }
-  const args = (j: BatchJob): ScanBatchArgs => ({
-    files: plan.files.slice(j.start, j.end),
-    blobs: plan.blobs.map((b) => b.name),
-    probBlob: state.corr ? plan.probBlob : null,
-    corrBlobs: state.corr ? plan.corrBlobs.map((b) => b.name) : [],
-  });
+  const corrOffsets = corrOffsetsOf(plan);
+  const args = (j: BatchJob) => batchArgs(plan, j, !!state.corr);
   const window = Math.max(2, runner.size * 2);
   const pending: Promise<ScanBatchResult>[] = [];
   let next = 0;
+  // This chunk's correlation sums, added to the total at the chunk's end (see above).
+  const chunkCorr = state.corr ? createCorr(state.corr.units, state.corr.classes) : null;
   for (let i = 0; i < todo.length; i++) {
     while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', args(todo[next++])));
     const r = await pending.shift()!;
     const j = todo[i];
     const t0 = performance.now();
-    merge(state, plan, j, r, corrOffsets);
+    mergeBatch(state, chunkCorr, plan, j, r, corrOffsets);
     const t1 = performance.now();
     progress.tick(j.end - j.start);
     if (j.chunkEnd) {
+      if (state.corr && chunkCorr) {
+        addCorr(state.corr, chunkCorr);
+        clearCorr(chunkCorr);
+      }
       state.done = j.end;
       state.complete = state.done === plan.files.length;
       await saveState(path, state);
@@ -117,7 +119,33 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   return state;
 }
 
-function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult, corrOffsets: Map<string, number>): void {
+/** Where each correlation blob's units start in the flat list of correlation units. */
+export function corrOffsetsOf(plan: ScanPlan): Map<string, number> {
+  const out = new Map<string, number>();
+  let off = 0;
+  for (const b of plan.corrBlobs) {
+    out.set(b.name, off);
+    off += b.shape[0];
+  }
+  return out;
+}
+
+export function batchArgs(plan: ScanPlan, j: BatchJob, corr: boolean): ScanBatchArgs {
+  return {
+    files: plan.files.slice(j.start, j.end),
+    blobs: plan.blobs.map((b) => b.name),
+    probBlob: corr ? plan.probBlob : null,
+    corrBlobs: corr ? plan.corrBlobs.map((b) => b.name) : [],
+  };
+}
+
+export function clearCorr(c: CorrState): void {
+  c.n = 0;
+  for (const a of [c.sumA, c.sumA2, c.sumP, c.sumP2, c.sumAP]) a.fill(0);
+}
+
+/** Merges one batch's results: top-k entries into `state`, correlation sums into `corr`, errors into the skipped list. */
+export function mergeBatch(state: ScanState, corr: CorrState | null, plan: ScanPlan, j: BatchJob, r: ScanBatchResult, corrOffsets: Map<string, number>): void {
   const okIdx: number[] = [];
   r.errors.forEach((e, i) => {
     if (e === null) okIdx.push(j.start + i);
@@ -125,9 +153,9 @@ function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult
   });
   if (okIdx.length === 0) return;
   plan.blobs.forEach((_b, bi) => offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx));
-  if (state.corr) {
+  if (corr) {
     if (!r.probs || !r.cross) throw new Error('scan: a batch came back without class probabilities');
-    const U = state.corr.units;
+    const U = corr.units;
     const acts = new Float32Array(okIdx.length * U);
     plan.blobs.forEach((b, bi) => {
       const o = corrOffsets.get(b.name);
@@ -136,6 +164,6 @@ function merge(state: ScanState, plan: ScanPlan, j: BatchJob, r: ScanBatchResult
       const v = r.values[bi];
       for (let n = 0; n < okIdx.length; n++) acts.set(v.subarray(n * Ub, (n + 1) * Ub), n * U + o);
     });
-    addCorrBatch(state.corr, acts, r.probs, okIdx.length, r.cross);
+    addCorrBatch(corr, acts, r.probs, okIdx.length, r.cross);
   }
 }

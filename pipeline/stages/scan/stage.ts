@@ -10,11 +10,14 @@ import { writeModelRecord } from '../../content/model-record.ts';
 import { makePlan } from './plan.ts';
 import { createRunner } from '../../engine/workers/runner.ts';
 import { SCAN_HANDLERS, type ScanRunner as Runner } from './handler-table.ts';
-import { runScanStage } from './scan.ts';
+import { runScanStage, statePath } from './scan.ts';
+import { chunkCount, chunkDone, mergeScanChunks, runScanChunk, scanMerged } from './chunks.ts';
+import { loadState, type ScanState, type SkippedImage } from './checkpoint.ts';
+import type { ScanPlan } from './plan.ts';
+import { UserError } from '../../core/errors.ts';
 import { runRenderStage, type RenderSummary } from './maps.ts';
-import { unitResults, writeUnitScan } from './records.ts';
+import { unitResults, writeUnitScan, type UnitScanResult } from './records.ts';
 import { skippedReport, topkSummary } from './report.ts';
-import type { SkippedImage } from './checkpoint.ts';
 
 /**
  * `deepvis scan` as a function (the CLI and `deepvis run` call it): scan stage, top-k summary,
@@ -62,47 +65,129 @@ export interface ScanResult {
   summary: string;
 }
 
+type FullScanOptions = ReturnType<typeof withDefaults<ScanOptions, typeof SCAN_DEFAULTS>>;
+
+function scanPlanOf(o: FullScanOptions) {
+  return makePlan(o.model, o.layers, o.files, o.k, o.weightsTag);
+}
+
+function stateDirOf(o: FullScanOptions): string {
+  return join(o.out, o.model.id, 'state');
+}
+
+async function withRunner<T>(o: FullScanOptions, fn: (runner: Runner) => Promise<T>): Promise<T> {
+  const runner = o.runner ?? (await createRunner({ model: o.model, backend: o.backend, workers: o.workers, handlers: SCAN_HANDLERS }));
+  try {
+    return await fn(runner);
+  } finally {
+    if (!o.runner) await runner.close();
+  }
+}
+
+/** The units that get records and renders (all of each tracked blob unless `units` names some), and the selection's name. */
+function selectedUnits(o: FullScanOptions, plan: ScanPlan, state: ScanState): { units: UnitScanResult[]; selection?: string } {
+  const all = unitResults(o.model, plan, state);
+  const pick = o.units;
+  if (!pick) return { units: all };
+  const units = all.filter((u) => !pick[u.blob] || pick[u.blob].includes(u.unit));
+  const selection = createHash('sha256')
+    .update(JSON.stringify(Object.entries(pick).sort()))
+    .digest('hex')
+    .slice(0, 12);
+  return { units, selection };
+}
+
+/** Summary file, model record and every selected unit's scan part, from a complete scan state. */
+async function writeScanRecords(o: FullScanOptions, plan: ScanPlan, state: ScanState, units: UnitScanResult[], run: Record<string, unknown>): Promise<string> {
+  const summary = join(stateDirOf(o), `scan-${plan.key}.summary.json`);
+  await writeJsonAtomic(summary, topkSummary(plan, state, units, run));
+  if (o.render !== false) {
+    await writeModelRecord(o.out, o.model);
+    for (const u of units) await writeUnitScan(o.out, o.model, u);
+  }
+  return summary;
+}
+
+function warnMismatches(render: RenderSummary): void {
+  if (render.mismatches.length > 0) {
+    const m = render.mismatches[0];
+    console.error(
+      `warning: ${render.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`,
+    );
+  }
+}
+
 export async function scan(options: ScanOptions): Promise<ScanResult> {
   const o = withDefaults(options, SCAN_DEFAULTS);
-  const { model } = o;
-  const plan = makePlan(model, o.layers, o.files, o.k, o.weightsTag);
-  const stateDir = join(o.out, model.id, 'state');
-  const runner = o.runner ?? (await createRunner({ model, backend: o.backend, workers: o.workers, handlers: SCAN_HANDLERS }));
-  try {
+  const plan = scanPlanOf(o);
+  const stateDir = stateDirOf(o);
+  return withRunner(o, async (runner) => {
     const t0 = Date.now();
     const state = await runScanStage({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir, quiet: o.quiet });
     const scanSeconds = (Date.now() - t0) / 1000;
-    const all = unitResults(model, plan, state);
-    const pick = o.units;
-    const units = pick ? all.filter((u) => !pick[u.blob] || pick[u.blob].includes(u.unit)) : all;
-    const selection = pick
-      ? createHash('sha256')
-          .update(JSON.stringify(Object.entries(pick).sort()))
-          .digest('hex')
-          .slice(0, 12)
-      : undefined;
-    const summary = join(stateDir, `scan-${plan.key}.summary.json`);
-    await writeJsonAtomic(summary, topkSummary(plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds }));
+    const { units, selection } = selectedUnits(o, plan, state);
     let render: RenderSummary | undefined;
     if (o.render !== false) {
       render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, selection, quiet: o.quiet });
-      await writeModelRecord(o.out, model);
-      for (const u of units) await writeUnitScan(o.out, model, u);
-      if (render.mismatches.length > 0) {
-        const m = render.mismatches[0];
-        console.error(
-          `warning: ${render.mismatches.length} rendered activations differ from the scan's (e.g. ${m.blob} unit ${m.unit} on ${m.file}: ${m.recorded} vs ${m.reproduced})`,
-        );
-      }
+      warnMismatches(render);
     }
+    const summary = await writeScanRecords(o, plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds });
     const report = skippedReport(state.skipped);
     if (report) console.error(report);
     if (!o.quiet)
       console.error(
-        `scan: ${plan.files.length - state.skipped.length} of ${plan.files.length} images, ${units.length} units of ${o.layers.join(', ')} → ${join(o.out, model.id)}`,
+        `scan: ${plan.files.length - state.skipped.length} of ${plan.files.length} images, ${units.length} units of ${o.layers.join(', ')} → ${join(o.out, o.model.id)}`,
       );
     return { images: plan.files.length, scanned: plan.files.length - state.skipped.length, skipped: state.skipped, units: units.length, render, summary };
-  } finally {
-    if (!o.runner) await runner.close();
-  }
+  });
+}
+
+/**
+ * The scan split into work that runs anywhere (./chunks.ts): how many chunks (= render shares)
+ * there are, whether each is done, and the three kinds of work — scan a chunk, merge the chunks
+ * (records + summary), render one share of the images.
+ */
+export function scanShares(options: ScanOptions): { plan: ScanPlan; chunks: number } {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  return { plan, chunks: chunkCount(plan, o.chunk) };
+}
+
+export async function scanChunkDone(options: ScanOptions, index: number): Promise<boolean> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  return chunkDone(plan, stateDirOf(o), index) || (await scanMerged(plan, stateDirOf(o)));
+}
+
+export async function scanChunk(options: ScanOptions, index: number): Promise<number> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  if (await scanChunkDone(options, index)) return 0;
+  return withRunner(o, (runner) => runScanChunk({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir: stateDirOf(o), index }));
+}
+
+/** Merges the chunks (a UserError names any missing) and writes the summary and unit scan parts. */
+export async function mergeScan(options: ScanOptions): Promise<{ units: number; skipped: SkippedImage[] }> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  const state = await mergeScanChunks(plan, stateDirOf(o), o.chunk);
+  const { units } = selectedUnits(o, plan, state);
+  await writeScanRecords(o, plan, state, units, { merged: chunkCount(plan, o.chunk) });
+  return { units: units.length, skipped: state.skipped };
+}
+
+/** Renders the patches and maps of the images in share `index` (images [index·chunk, (index+1)·chunk)). */
+export async function renderShare(options: ScanOptions, index: number): Promise<RenderSummary> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  const stateDir = stateDirOf(o);
+  const state = await loadState(statePath(stateDir, plan.key), plan.key);
+  if (!state?.complete) throw new UserError(`render: the scan of ${o.model.id} is not merged yet`);
+  const { units } = selectedUnits(o, plan, state);
+  const range = { from: index * o.chunk, to: (index + 1) * o.chunk };
+  return withRunner(o, async (runner) => {
+    const r = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, range, quiet: true });
+    warnMismatches(r);
+    return r;
+  });
 }
