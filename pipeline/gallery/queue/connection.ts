@@ -44,7 +44,9 @@ const MIN_VERSION = [6, 2];
 /** Connects once with no retries: a UserError when Redis cannot be reached or is older than 6.2. */
 export async function checkRedis(addr: QueueAddress): Promise<string> {
   const client = new Redis({ ...addr.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
-  client.on('error', () => undefined); // reported by connect() below
+  // The socket's error (connect() itself only says "Connection is closed").
+  let cause: NodeJS.ErrnoException | undefined;
+  client.on('error', (e: NodeJS.ErrnoException) => void (cause ??= e));
   try {
     await client.connect();
     const info = await client.info('server');
@@ -56,7 +58,7 @@ export async function checkRedis(addr: QueueAddress): Promise<string> {
     return version;
   } catch (e) {
     if (e instanceof UserError) throw e;
-    const err = e as NodeJS.ErrnoException;
+    const err = cause ?? (e as NodeJS.ErrnoException);
     const why = err.code ?? err.message?.split('\n')[0] ?? String(e);
     throw new UserError(`cannot reach Redis at ${addr.shown} (${why})`);
   } finally {

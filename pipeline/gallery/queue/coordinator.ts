@@ -123,7 +123,7 @@ async function watch(queue: Queue, total: number, state: (id: string) => Promise
   const progress = new Progress({ label: 'queue', total, rateUnit: 'jobs/s' });
   let shown = 0;
   for (;;) {
-    const c = await queue.getJobCounts('completed', 'active', 'failed');
+    const c = await queue.getJobCounts('completed', 'active', 'failed', 'delayed');
     if (c.completed > shown) {
       progress.tick(c.completed - shown);
       shown = c.completed;
@@ -131,7 +131,8 @@ async function watch(queue: Queue, total: number, state: (id: string) => Promise
     progress.status(`${c.active} active${c.failed ? `, ${c.failed} failed` : ''}`);
     if ((await state('site')) === 'completed') break;
     const stuck = (await state('gather')) === 'failed' || (await state('site')) === 'failed';
-    if (stuck && c.active === 0) {
+    // Report once nothing runs or waits to retry, so that every failure is listed.
+    if (stuck && c.active === 0 && c.delayed === 0) {
       // Parents fail with "child … failed": list the children that failed for their own reasons.
       const failed = (await queue.getFailed(0, -1)).filter((j) => !/^child \S+ failed/.test(j.failedReason ?? ''));
       for (const j of failed) process.stderr.write(`  failed: ${j.id} after ${j.attemptsMade} attempt(s): ${j.failedReason}\n`);
