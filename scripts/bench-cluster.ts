@@ -95,7 +95,9 @@ try {
   console.log(`| one process (deepvis run) | ${(one / 1000).toFixed(1)} s | |`);
   console.log(`| queue, ${WORKERS} workers (coordinator start → site built) | ${(queue / 1000).toFixed(1)} s | |`);
   console.log(`| one process ÷ queue | ${(one / queue).toFixed(2)}× | ≈ 1× on a shared 2-core box |`);
-  console.log(`| queue over finished data: ${jobCount} jobs | ${(again / 1000).toFixed(1)} s → ${(again / jobCount).toFixed(0)} ms per job (process starts included) | |`);
+  console.log(
+    `| queue over finished data: ${jobCount} jobs | ${(again / 1000).toFixed(1)} s → ${(again / jobCount).toFixed(0)} ms per job (process starts included) | |`,
+  );
   console.log(`| bare BullMQ round trip (500 no-op jobs, 1 worker) | ${bare.toFixed(2)} ms per job | |`);
 } finally {
   await redis.stop();

@@ -114,7 +114,9 @@ describe.skipIf(!!skip)(`a gallery over many processes ${skip ?? ''}`, () => {
     const dir = join(tmp, 'shards');
     const early = cli(['run', ...settings(dir), '--merge']);
     expect(early.status).toBe(2);
-    expect(early.stderr.trim()).toMatch(/^deepvis run: --merge: the shards have not finished: missing 24 optimised image\(s\) .* and scan chunk\(s\) 0, 1, 2, 3 of 4; run every shard/);
+    expect(early.stderr.trim()).toMatch(
+      /^deepvis run: --merge: the shards have not finished: missing 24 optimised image\(s\) .* and scan chunk\(s\) 0, 1, 2, 3 of 4; run every shard/,
+    );
     const shards = [0, 1, 2].map((k) => start(['run', ...settings(dir), '--shard', `${k}/3`, '--workers', '1']));
     for (const s of shards) expect(await s.exit, s.out).toBe(0);
     const merge = cli(['run', ...settings(dir), '--merge']);
@@ -154,7 +156,14 @@ describe.skipIf(!!skip)(`a gallery over many processes ${skip ?? ''}`, () => {
     const status = cli(['status', '--queue', url, '--json']);
     expect(status.status, status.stderr).toBe(0);
     const s = JSON.parse(status.stdout) as { stages: Record<string, { done: number; failed: number; waiting: number }>; failed: unknown[] };
-    expect(Object.fromEntries(Object.entries(s.stages).map(([k, v]) => [k, v.done]))).toEqual({ scan: 4, merge: 1, optimize: 4, gather: 1, render: 4, site: 1 });
+    expect(Object.fromEntries(Object.entries(s.stages).map(([k, v]) => [k, v.done]))).toEqual({
+      scan: 4,
+      merge: 1,
+      optimize: 4,
+      gather: 1,
+      render: 4,
+      site: 1,
+    });
     expect(s.failed).toEqual([]);
     // Rerun after the fact: nothing to do.
     const again = cli(['run', ...settings(dir), '--queue', url]);
@@ -194,12 +203,16 @@ describe.skipIf(!!skip)(`a gallery over many processes ${skip ?? ''}`, () => {
     await first.exit;
     const other = cli(['run', ...settings(dir), '--seeds', '1', '--queue', url]);
     expect(other.status).toBe(2);
-    expect(other.stderr.trim()).toMatch(/^deepvis run: redis:\/\/127\.0\.0\.1:\d+\/2 holds an unfinished run \(model squeezenet_v1\.1 with other images, layers or settings\): let it finish, or use another database/);
+    expect(other.stderr.trim()).toMatch(
+      /^deepvis run: redis:\/\/127\.0\.0\.1:\d+\/2 holds an unfinished run \(model squeezenet_v1\.1 with other images, layers or settings\): let it finish, or use another database/,
+    );
     // a worker of another version is refused
     const meta = JSON.parse(redis.cli('-n', '2', 'hget', 'deepvis:run', 'json'));
     redis.cli('-n', '2', 'hset', 'deepvis:run', 'json', JSON.stringify({ ...meta, version: '0.0.1-other' }));
     const w = cli(['worker', '--queue', url]);
     expect(w.status).toBe(2);
-    expect(w.stderr.trim()).toMatch(/^deepvis worker: redis:\/\/127\.0\.0\.1:\d+\/2 holds a run made by deepvis 0\.0\.1-other; this worker is deepvis \d+\.\d+\.\d+/);
+    expect(w.stderr.trim()).toMatch(
+      /^deepvis worker: redis:\/\/127\.0\.0\.1:\d+\/2 holds a run made by deepvis 0\.0\.1-other; this worker is deepvis \d+\.\d+\.\d+/,
+    );
   }, 300_000);
 });

@@ -103,7 +103,7 @@ export const OPTIONS = {
     description:
       "do shard K of N's share of the optimize batches and scan chunks (a SLURM array or Kubernetes Indexed Job: auto reads the index and count from the environment); then run --merge once",
   },
-  merge: { type: 'boolean', description: "after every --shard K/N finished: merge the scan, render, write records, build the site" },
+  merge: { type: 'boolean', description: 'after every --shard K/N finished: merge the scan, render, write records, build the site' },
   queue: { type: 'string', arg: 'redis://H:P/DB', description: 'a Redis (≥ 6.2) holding the run as BullMQ jobs for `deepvis worker` processes on any machine' },
   forever: { type: 'boolean', description: 'keep waiting for jobs when the queue is empty' },
   // site
@@ -173,7 +173,10 @@ export const COMMANDS = {
     summary: "a queued run's jobs per stage: waiting, active, done, failed",
     usage: 'status --queue redis://host:port/db [--json]',
     description: 'The run a queue holds, and per stage how many of its jobs are waiting, active, done or failed; each failed job with its error.',
-    options: [{ name: 'queue', required: true }, { name: 'json', description: 'print one JSON object instead of the table' }],
+    options: [
+      { name: 'queue', required: true },
+      { name: 'json', description: 'print one JSON object instead of the table' },
+    ],
     readme: { call: 'deepvis status --queue redis://H:P/DB', does: 'jobs per stage of a queued run, failures with their errors' },
   },
   inspect: {

@@ -150,7 +150,8 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json or scan.json`);
     const raw = await readJsonFile(path);
     const o = parse(optImageSchema, raw, path);
-    if (o.preset !== m[1] || o.seed !== Number(m[2])) throw new UserError(`${path}: part says preset ${o.preset} seed ${o.seed}, its name says ${m[1]} ${m[2]}`);
+    if (o.preset !== m[1] || o.seed !== Number(m[2]))
+      throw new UserError(`${path}: part says preset ${o.preset} seed ${o.seed}, its name says ${m[1]} ${m[2]}`);
     opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
   }
   rec.optimized = [...opt.values()].sort(byPresetSeed);

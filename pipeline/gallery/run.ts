@@ -71,7 +71,9 @@ export async function runGallery(cfg: RunConfig, backend: BackendChoice, mode: R
 
   // Stage 2: max images and deconv.
   t = Date.now();
-  say(`\n[2/3] scan: top-9 of ${run.files.length} images for every unit of ${run.layers.length} layers; patches + deconv for the ${run.totalUnits} chosen units`);
+  say(
+    `\n[2/3] scan: top-9 of ${run.files.length} images for every unit of ${run.layers.length} layers; patches + deconv for the ${run.totalUnits} chosen units`,
+  );
   const sc = await scan(run.scan);
   times.push({
     stage: 'scan',

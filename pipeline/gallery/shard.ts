@@ -34,10 +34,13 @@ export function parseShard(value: string, env: NodeJS.ProcessEnv = process.env):
       return checkShard(id, Number(env.SLURM_ARRAY_TASK_COUNT), 'SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT');
     }
     if (env.JOB_COMPLETION_INDEX !== undefined) {
-      if (env.DEEPVIS_SHARDS === undefined) throw new UserError('--shard auto: JOB_COMPLETION_INDEX is set but not DEEPVIS_SHARDS (set it to the Job\'s completions)');
+      if (env.DEEPVIS_SHARDS === undefined)
+        throw new UserError("--shard auto: JOB_COMPLETION_INDEX is set but not DEEPVIS_SHARDS (set it to the Job's completions)");
       return checkShard(Number(env.JOB_COMPLETION_INDEX), Number(env.DEEPVIS_SHARDS), 'JOB_COMPLETION_INDEX/DEEPVIS_SHARDS');
     }
-    throw new UserError('--shard auto: neither SLURM_ARRAY_TASK_ID (SLURM array job) nor JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set; give --shard K/N');
+    throw new UserError(
+      '--shard auto: neither SLURM_ARRAY_TASK_ID (SLURM array job) nor JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set; give --shard K/N',
+    );
   }
   const m = /^(\d+)\/(\d+)$/.exec(value);
   if (!m) throw new UserError(`--shard: expected K/N (e.g. 0/4) or auto, got "${value}"`);
@@ -81,7 +84,9 @@ export async function runShard(cfg: RunConfig, backend: BackendChoice, shard: Sh
   const mine = <T>(xs: T[]) => xs.filter((_, i) => i % shard.count === shard.index);
   const batches = mine(run.optimizeBatches);
   const chunks = mine(Array.from({ length: run.chunks }, (_, c) => c));
-  say(`run: ${run.model.id}, shard ${shard.index}/${shard.count}: ${batches.length} of ${run.optimizeBatches.length} optimize batches, ${chunks.length} of ${run.chunks} scan chunks → ${run.dataRoot}`);
+  say(
+    `run: ${run.model.id}, shard ${shard.index}/${shard.count}: ${batches.length} of ${run.optimizeBatches.length} optimize batches, ${chunks.length} of ${run.chunks} scan chunks → ${run.dataRoot}`,
+  );
 
   say(`\n[1/2] optimize (shard ${shard.index}/${shard.count})`);
   const opt = await optimize(run.model, { ...run.optimize, only: batches.flat() });

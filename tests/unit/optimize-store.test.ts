@@ -51,7 +51,16 @@ describe('unit store', () => {
   it('a whole record from an older deepvis is the base its parts complete', async () => {
     const whole = wholeRecordPath(tmp, 'toy', 'pool1', 1);
     mkdirSync(join(whole, '..'), { recursive: true });
-    const old = { model: 'toy', layer: 'pool1', layerSlug: 'pool1', unit: 1, rf: { size: [4, 4], stride: [2, 2] }, optimized: [{ ...img('p3', 0), wall_ms: 5 }], maxImages: [], topClasses: [] };
+    const old = {
+      model: 'toy',
+      layer: 'pool1',
+      layerSlug: 'pool1',
+      unit: 1,
+      rf: { size: [4, 4], stride: [2, 2] },
+      optimized: [{ ...img('p3', 0), wall_ms: 5 }],
+      maxImages: [],
+      topClasses: [],
+    };
     writeFileSync(whole, JSON.stringify(old));
     await writeOptPart(tmp, 'toy', 'pool1', 1, img('p3', 1));
     const rec = await readUnitRecord(tmp, 'toy', 'pool1', 1);

@@ -43,7 +43,14 @@ const MIN_VERSION = [6, 2];
 
 /** Connects once with no retries: a UserError when Redis cannot be reached or is older than 6.2. */
 export async function checkRedis(addr: QueueAddress): Promise<string> {
-  const client = new Redis({ ...addr.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
+  const client = new Redis({
+    ...addr.options,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5000,
+    enableOfflineQueue: false,
+  });
   // The socket's error (connect() itself only says "Connection is closed").
   let cause: NodeJS.ErrnoException | undefined;
   client.on('error', (e: NodeJS.ErrnoException) => void (cause ??= e));

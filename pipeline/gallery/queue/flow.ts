@@ -44,7 +44,13 @@ export function gatherFlow(optimizeBatches: number, chunks: number): FlowJob {
   // Scan chunks first (priority 1): the renders wait for their merge, the optimize jobs for nothing.
   const scans = Array.from({ length: chunks }, (_, c) => child('scan', c, 1));
   const optimizes = Array.from({ length: optimizeBatches }, (_, i) => child('optimize', i, 2));
-  return { name: 'gather', queueName: QUEUE_NAME, data: { kind: 'gather' } satisfies JobData, opts: opts('gather'), children: [child('merge', undefined, 1, scans), ...optimizes] };
+  return {
+    name: 'gather',
+    queueName: QUEUE_NAME,
+    data: { kind: 'gather' } satisfies JobData,
+    opts: opts('gather'),
+    children: [child('merge', undefined, 1, scans), ...optimizes],
+  };
 }
 
 /** The second flow (added by the gather job): every render share, under the site build. */

@@ -43,7 +43,8 @@ export async function queueStatus(url: string): Promise<QueueStatus> {
         const kind = j.data.kind;
         const row = (stages[kind] ??= { waiting: 0, active: 0, done: 0, failed: 0 });
         row[column]++;
-        if (type === 'failed' && !/^child \S+ failed/.test(j.failedReason ?? '')) failed.push({ id: j.id ?? '?', error: j.failedReason ?? '', attempts: j.attemptsMade });
+        if (type === 'failed' && !/^child \S+ failed/.test(j.failedReason ?? ''))
+          failed.push({ id: j.id ?? '?', error: j.failedReason ?? '', attempts: j.attemptsMade });
       }
     }
     return { queue: addr.shown, run: meta ? { model: meta.model, version: meta.version, backend: meta.backend, created: meta.created } : null, stages, failed };
@@ -60,7 +61,9 @@ export function formatStatus(s: QueueStatus): string {
   for (const k of JOB_KINDS) {
     const r = s.stages[k];
     if (!r) continue;
-    lines.push(`  ${k.padEnd(9)} ${String(r.waiting).padStart(7)} ${String(r.active).padStart(7)} ${String(r.done).padStart(7)} ${String(r.failed).padStart(7)}`);
+    lines.push(
+      `  ${k.padEnd(9)} ${String(r.waiting).padStart(7)} ${String(r.active).padStart(7)} ${String(r.done).padStart(7)} ${String(r.failed).padStart(7)}`,
+    );
   }
   if (!s.stages.site) lines.push('  (render and site jobs are queued once the scan is merged)');
   for (const f of s.failed) lines.push(`  failed: ${f.id} after ${f.attempts} attempt(s): ${f.error}`);

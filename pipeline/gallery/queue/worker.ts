@@ -56,7 +56,10 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       log(`no run in ${addr.shown}: nothing to do`);
       return { done: 0, failed: 0 };
     }
-    if (meta.version !== version()) throw new UserError(`${addr.shown} holds a run made by deepvis ${meta.version}; this worker is deepvis ${version()} (use the same version on every machine)`);
+    if (meta.version !== version())
+      throw new UserError(
+        `${addr.shown} holds a run made by deepvis ${meta.version}; this worker is deepvis ${version()} (use the same version on every machine)`,
+      );
     const backend = o.backend ?? meta.backend;
     const cfg = { ...meta.config, workers: o.workers ?? meta.config.workers };
     const run = await prepareRun(cfg, backend, { quiet: true });

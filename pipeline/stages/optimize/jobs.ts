@@ -81,7 +81,8 @@ export async function planJobs(
 /** Every (layer, unit, preset, seed) job, in plan order. */
 export function allJobs(layers: { name: string; units: number[] }[], presets: readonly string[], seeds: readonly number[]): OptJob[] {
   const all: OptJob[] = [];
-  for (const { name, units } of layers) for (const unit of units) for (const preset of presets) for (const seed of seeds) all.push({ layer: name, unit, preset, seed });
+  for (const { name, units } of layers)
+    for (const unit of units) for (const preset of presets) for (const seed of seeds) all.push({ layer: name, unit, preset, seed });
   return all;
 }
 

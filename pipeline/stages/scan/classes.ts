@@ -170,7 +170,8 @@ export function addCorrBatch(s: CorrState, acts: ArrayLike<number>, probs: Array
 
 /** into += from (same shape): how per-chunk sums are combined, in chunk order. */
 export function addCorr(into: CorrState, from: CorrState): void {
-  if (into.units !== from.units || into.classes !== from.classes) throw new Error(`class correlations: ${from.units}×${from.classes} sums added to ${into.units}×${into.classes}`);
+  if (into.units !== from.units || into.classes !== from.classes)
+    throw new Error(`class correlations: ${from.units}×${from.classes} sums added to ${into.units}×${into.classes}`);
   into.n += from.n;
   const pairs: [Float64Array, Float64Array][] = [
     [into.sumA, from.sumA],

@@ -74,9 +74,7 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
     }
   }
   const done = new Set(saved && saved.key === plan.key && saved.mode === o.mode ? saved.done : []);
-  const images = [...byImage.keys()]
-    .sort((a, b) => a - b)
-    .filter((i) => !done.has(i) && (!range || (i >= range.from && i < range.to)));
+  const images = [...byImage.keys()].sort((a, b) => a - b).filter((i) => !done.has(i) && (!range || (i >= range.from && i < range.to)));
   const maps = images.reduce((n, i) => n + byImage.get(i)!.length, 0);
   const progress = new Progress({ label: `render ${o.mode}`, total: maps, rateUnit: 'maps/s', quiet: o.quiet });
   const mismatches: RenderSummary['mismatches'] = [];
