@@ -7,7 +7,8 @@
  *
  * Parts: net (classify img/s, ms per img-step), engines (wasm vs onnxruntime vs PyTorch, one run), optimize (img-steps/s, cross-model quality per
  * preset), scan (images/s, maps/s), site (CaffeNet-scale build time, RSS, page size, search
- * latency), probe (live-mode fps in headless Chromium). Targets are printed beside the figures.
+ * latency), probe (live-mode fps in headless Chromium), cluster (a queue of 3 workers vs one
+ * process, queue overhead per job). Targets are printed beside the figures.
  * Timings depend on the machine being otherwise idle: the load average is recorded.
  */
 import { spawn } from 'node:child_process';
@@ -60,6 +61,13 @@ const PARTS: Part[] = [
   },
   { name: 'site', title: 'Gallery site at CaffeNet scale (issue 5)', script: 'scripts/bench-site.ts', args: [], needsAssets: false },
   { name: 'probe', title: 'Live probe in headless Chromium (issue 8)', script: 'scripts/bench-probe.ts', args: [], needsAssets: true },
+  {
+    name: 'cluster',
+    title: 'One gallery on a BullMQ queue with 3 workers vs one process; overhead per job (issue 14)',
+    script: 'scripts/bench-cluster.ts',
+    args: quick ? ['--images', '40'] : [],
+    needsAssets: true,
+  },
 ];
 
 function runPart(p: Part, log: string[]): Promise<number> {

@@ -102,7 +102,7 @@ describe('ONNX models in the CLI', () => {
     expect(await fg('tinynet/img/{conv2,fc}/*/*.webp', { cwd: out })).toHaveLength(4);
     r = run('scan', '--model', modelDir, '--images', photos, '--layers', 'conv2,fc', '--top', '2', '--workers', '0', '--backend', 'wasm', '--data', out);
     expect(r.status, r.stderr).toBe(0);
-    expect(existsSync(join(out, 'tinynet', 'units', 'fc', '9.json'))).toBe(true);
+    expect(existsSync(join(out, 'tinynet', 'units', 'fc', '9', 'scan.json'))).toBe(true);
   }, 240_000);
 });
 
