@@ -16,20 +16,14 @@ import { writeModelRecord } from '../../content/model-record.ts';
 import type { BackendChoice } from '../../engine/backend-choices.ts';
 import type { RunConfig } from '../config.ts';
 import { prepareRun } from '../prepare.ts';
+import type { RunSummary } from '../run.ts';
 import { checkRedis, parseQueueUrl } from './connection.ts';
 import { QUEUE_NAME, gatherFlow, jobTotal } from './flow.ts';
 import { clearMeta, readMeta, settingsDiff, writeMeta, type RunMeta } from './meta.ts';
 
-export interface QueuedRunSummary {
-  model: string;
+export interface QueuedRunSummary extends Pick<RunSummary, 'model' | 'units' | 'images' | 'data' | 'dist' | 'base' | 'ms'> {
   queue: string;
   jobs: number;
-  units: number;
-  images: number;
-  data: string;
-  dist: string;
-  base: string;
-  ms: number;
   /** True when the queue already held this run, finished. */
   alreadyDone: boolean;
 }
