@@ -6,7 +6,7 @@
  *        [--labels synset_words.txt] [--seed N]
  *
  * `caffenet`: the CaffeNet blobs conv1…fc8 (10,568 units), each with 4 optimised images and 9 max
- * patches + 9 deconvs (small solid-colour WebPs). `small`: a few hundred units, some with only
+ * patches + 9 deconvs + 9 heat maps (small solid-colour WebPs). `small`: a few hundred units, some with only
  * optimised or only max images, for tests. Class names come from a synset_words.txt file
  * (default $DEEPVIS_ASSETS/models/bvlc_googlenet/synset_words.txt); without one, "class N".
  */
@@ -175,10 +175,11 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
             x: Math.floor(rand() * (layer.shape[2] ?? 1)),
             patch: `${img}/max-${k}.webp`,
             deconv: `${img}/deconv-${k}.webp`,
+            heat: `${img}/heat-${k}.webp`,
             ...(labels[cls] ? { label: labels[cls].name } : {}),
             ...(synset ? { synset } : {}),
           });
-          files.push([`${img}/max-${k}.webp`, pick(size)], [`${img}/deconv-${k}.webp`, pick(size)]);
+          files.push([`${img}/max-${k}.webp`, pick(size)], [`${img}/deconv-${k}.webp`, pick(size)], [`${img}/heat-${k}.webp`, pick(size)]);
           value *= 0.9;
         }
       }

@@ -78,12 +78,14 @@ describe.skipIf(!A.dir)(`patch and deconv images are receptive-field sized on re
         value: 0,
         patch: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-p.webp`),
         deconv: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-d.webp`),
+        heat: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-h.webp`),
+        scale: join(out, `${model.id}-${blob.replace(/\//g, '-')}-${i}-scale.json`),
       }));
     });
     const r = await renderImage({ net, model, tf }, { file: image, targets, mode: 'deconv', batch: 4 });
     expect(r.error).toBeNull();
     for (const t of targets) {
-      for (const f of [t.patch, t.deconv]) {
+      for (const f of [t.patch, t.deconv, t.heat]) {
         const meta = await sharp(f).metadata();
         expect([t.blob, meta.width, meta.height]).toEqual([t.blob, layers[t.blob], layers[t.blob]]);
       }

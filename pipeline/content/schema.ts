@@ -88,6 +88,9 @@ export const optImageSchema = z.object({
   objective: z.enum(['center', 'channel']),
 });
 
+/** How a gradient map was scaled into its 8-bit image (pipeline/image/maps.ts). */
+export const mapScaleSchema = z.object({ clip: z.number(), max: z.number() });
+
 export const maxImageSchema = z.object({
   /** Source image, relative to the scanned images root. */
   file: z.string(),
@@ -99,6 +102,10 @@ export const maxImageSchema = z.object({
   patch: dataPath,
   /** Deconv of the unit on this image, cropped like the patch (WebP), relative to the data root. */
   deconv: dataPath,
+  /** The same map as a heat map of its per-pixel norm over the patch (WebP), relative to the data root. */
+  heat: dataPath.optional(),
+  /** The raw maps' scale: the |value| each image's range spans (a high percentile) and the largest. */
+  scale: z.object({ deconv: mapScaleSchema, heat: mapScaleSchema }).optional(),
   /** True class of the source image when its name or folder gives a synset. */
   label: z.string().optional(),
   synset: z.string().optional(),

@@ -4,6 +4,7 @@
  *
  *   <model>/units/<layer-slug>/<unit>/opt-<preset>-<seed>.json   one optimised image (optimize)
  *   <model>/units/<layer-slug>/<unit>/scan.json                  max images + top classes (scan)
+ *   <model>/units/<layer-slug>/<unit>/map-<rank>.json            the raw scale of a max image's maps (render)
  *
  * Each part is written whole and atomically (temp file + rename) by the one job that computes it;
  * a job run twice (a lost worker's job retried) writes the same content. Nothing is read, merged
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
-import { describeZodError, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema } from './schema.ts';
+import { describeZodError, mapScaleSchema, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema } from './schema.ts';
 import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord } from './types.ts';
 
 /** What the scan stage stores for a unit. */
@@ -28,7 +29,12 @@ export interface ScanPart {
   topClasses: TopClass[];
 }
 
+/** What the render stage stores per max image: how its deconv and heat maps were scaled. */
+export const mapPartSchema = z.object({ deconv: mapScaleSchema, heat: mapScaleSchema });
+export type MapPart = z.infer<typeof mapPartSchema>;
+
 const OPT_PART = /^opt-(.+)-(\d+)\.json$/;
+const MAP_PART = /^map-(\d+)\.json$/;
 
 /** Folder of a unit's parts. */
 export function unitPartsDir(dataRoot: string, modelId: string, layer: string, unit: number): string {
@@ -41,6 +47,10 @@ export function optPartPath(dataRoot: string, modelId: string, layer: string, un
 
 export function scanPartPath(dataRoot: string, modelId: string, layer: string, unit: number): string {
   return join(unitPartsDir(dataRoot, modelId, layer, unit), 'scan.json');
+}
+
+export function mapPartPath(dataRoot: string, modelId: string, layer: string, unit: number, rank: number): string {
+  return join(unitPartsDir(dataRoot, modelId, layer, unit), `map-${rank}.json`);
 }
 
 /** The whole-record file an older deepvis wrote (still read as a base). */
@@ -137,6 +147,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     }
   } else rec = emptyUnitRecord(model, layer, unit);
   const opt = new Map(rec.optimized.map((o) => [`${o.preset}\u0000${o.seed}`, o]));
+  const maps = new Map<number, MapPart>();
   for (const name of (names ?? []).sort()) {
     if (!name.endsWith('.json')) continue;
     const path = join(dir, name);
@@ -146,8 +157,13 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       rec.topClasses = part.topClasses;
       continue;
     }
+    const mm = MAP_PART.exec(name);
+    if (mm) {
+      maps.set(Number(mm[1]), parse(mapPartSchema, await readJsonFile(path), path));
+      continue;
+    }
     const m = OPT_PART.exec(name);
-    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json or scan.json`);
+    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, scan.json or map-<rank>.json`);
     const raw = await readJsonFile(path);
     const o = parse(optImageSchema, raw, path);
     if (o.preset !== m[1] || o.seed !== Number(m[2]))
@@ -155,6 +171,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
   }
   rec.optimized = [...opt.values()].sort(byPresetSeed);
+  rec.maxImages = rec.maxImages.map((m, r) => (maps.has(r) && m.heat ? { ...m, scale: maps.get(r)! } : m));
   return rec;
 }
 

@@ -24,21 +24,3 @@ export function deprocessToRgb(x: Float32Array | ArrayLike<number>, height: numb
   }
   return out;
 }
-
-/**
- * Maps a signed map (HWC float, network channel order) to 8-bit RGB for display, as the toolbox
- * shows deconv: centred at grey, scaled by the largest absolute value.
- */
-export function signedMapToRgb(x: ArrayLike<number>, height: number, width: number, channelOrder: 'BGR' | 'RGB'): Uint8Array {
-  let maxAbs = 0;
-  for (let i = 0; i < x.length; i++) maxAbs = Math.max(maxAbs, Math.abs(x[i]));
-  const out = new Uint8Array(height * width * 3);
-  const s = maxAbs > 0 ? 127.5 / maxAbs : 0;
-  for (let i = 0; i < height * width; i++) {
-    for (let c = 0; c < 3; c++) {
-      const dst = channelOrder === 'BGR' ? 2 - c : c;
-      out[i * 3 + dst] = Math.max(0, Math.min(255, Math.round(127.5 + x[i * 3 + c] * s)));
-    }
-  }
-  return out;
-}

@@ -124,6 +124,7 @@ export function referencedImages(units: UnitRecord[]): string[] {
     for (const m of u.maxImages) {
       out.add(m.patch);
       out.add(m.deconv);
+      if (m.heat) out.add(m.heat);
     }
   }
   return [...out];

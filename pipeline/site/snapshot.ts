@@ -15,7 +15,7 @@ import type { MaxImage, ModelRecord, OptImage, TopClass, UnitRecord } from '../c
 import type { GalleryData } from './data.ts';
 
 export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activation' | 'argmax_step'>;
-export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'label'>;
+export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'heat' | 'label'>;
 export type SiteTopClass = Pick<TopClass, 'name' | 'synset' | 'count' | 'corr'>;
 
 export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf'> & {
@@ -39,7 +39,14 @@ export function encodeSiteUnit(u: UnitRecord): string {
     synset: u.synset,
     rf: u.rf,
     optimized: u.optimized.map((o) => ({ preset: o.preset, seed: o.seed, file: p(o.file), activation: round(o.activation), argmax_step: o.argmax_step })),
-    maxImages: u.maxImages.map((m) => ({ file: m.file, value: round(m.value), patch: p(m.patch), deconv: p(m.deconv), label: m.label })),
+    maxImages: u.maxImages.map((m) => ({
+      file: m.file,
+      value: round(m.value),
+      patch: p(m.patch),
+      deconv: p(m.deconv),
+      heat: m.heat && p(m.heat),
+      label: m.label,
+    })),
     topClasses: u.topClasses.map((c) => ({ name: c.name, synset: c.synset, count: c.count, corr: c.corr === undefined ? undefined : round(c.corr) })),
   };
   return JSON.stringify(out);
@@ -53,6 +60,7 @@ export function decodeSiteUnit(json: string): SiteUnit {
   for (const m of u.maxImages) {
     m.patch = p(m.patch);
     m.deconv = p(m.deconv);
+    if (m.heat) m.heat = p(m.heat);
   }
   return u;
 }

@@ -135,6 +135,31 @@ describe.skipIf(skip)(`gallery in Chromium ${why}`, () => {
     await context.close();
   });
 
+  it('the deconvolutions switch to heat maps and back (radio buttons, no reload)', async () => {
+    const u = fx.units.find((x) => x.maxImages.length > 0 && x.maxImages.every((m) => m.heat))!;
+    expect(u, 'the content has a unit with heat maps').toBeDefined();
+    const page = await open(unitPath(u.model, u.layerSlug, u.unit));
+    await page.setViewportSize({ width: 1200, height: 900 });
+    const pairs = page.locator('ol.pairs');
+    await expectImagesLoaded(page, 'ol.pairs img');
+    const shown = (cls: string) => page.locator(`ol.pairs img.${cls}`).evaluateAll((els) => els.filter((e) => getComputedStyle(e).display !== 'none').length);
+    expect([await shown('signed'), await shown('heat')]).toEqual([u.maxImages.length, 0]);
+    const before = await pairs.screenshot();
+    await page.getByLabel('heat map over the patch').check();
+    expect([await shown('signed'), await shown('heat')]).toEqual([0, u.maxImages.length]);
+    // the heat maps sit where the deconvolutions were: same boxes, beside their patches
+    const box = async (sel: string) => page.locator(sel).first().boundingBox();
+    const heatBox = await box('ol.pairs li:first-child img.heat');
+    const patchBox = await box('ol.pairs li:first-child img:first-child');
+    expect(heatBox!.width).toBeCloseTo(patchBox!.width, 0);
+    expect(heatBox!.y).toBeCloseTo(patchBox!.y, 0);
+    expect((await pairs.screenshot()).equals(before)).toBe(false);
+    await page.getByLabel('signed map (grey = 0)').check();
+    expect([await shown('signed'), await shown('heat')]).toEqual([u.maxImages.length, 0]);
+    expect((await pairs.screenshot()).equals(before)).toBe(true);
+    await page.close();
+  });
+
   it('units with only some of their images render with a note for the rest', async () => {
     const noOpt = fx.units.find((u) => u.optimized.length === 0 && u.maxImages.length > 0);
     const noMax = fx.units.find((u) => u.maxImages.length === 0 && u.optimized.length > 0);

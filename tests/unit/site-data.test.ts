@@ -60,8 +60,8 @@ describe('readGallery', () => {
     const g = await readGallery(root);
     const files = referencedImages(g.units);
     expect(new Set(files).size).toBe(files.length);
-    // 4 optimised + 9 patches + 9 deconvs, minus what the partial units lack
-    expect(files.length).toBe(8 * 22 - 4 - 18);
+    // 4 optimised + 9 patches + 9 deconvs + 9 heat maps, minus what the partial units lack
+    expect(files.length).toBe(8 * 31 - 4 - 27);
   });
 
   it('names the file and the problem when a record is bad', async () => {

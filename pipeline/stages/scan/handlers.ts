@@ -3,7 +3,9 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { Model } from '../../graph/types.ts';
 import type { GradMode } from '../../engine/net/types.ts';
 import { decodeImage, type DecodedImage } from '../../image/decode.ts';
-import { deprocessToRgb, encodeWebp, signedMapToRgb } from '../../image/encode.ts';
+import { deprocessToRgb, encodeWebp } from '../../image/encode.ts';
+import { heatMapImage, signedMapImage } from '../../image/maps.ts';
+import { writeJsonAtomic } from '../../io/atomic.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { oneLine } from '../../core/errors.ts';
 import { unitInputGradients } from './deconv.ts';
@@ -156,9 +158,11 @@ export interface RenderTarget {
   pos: number;
   /** Recorded activation (to check the render reproduces it). */
   value: number;
-  /** Absolute output paths. */
+  /** Absolute output paths: the patch, the signed map, its heat map and the maps' scale (a record part). */
   patch: string;
   deconv: string;
+  heat: string;
+  scale: string;
 }
 
 export interface RenderImageArgs {
@@ -199,9 +203,12 @@ export async function renderImage({ net, model }: HandlerContext, args: RenderIm
         const patch = cropZeroPadded(img.input, H, W, C, win);
         const rgb = deprocessToRgb(patch, win.height, win.width, model.preprocess);
         const map = cropZeroPadded(grads[i], H, W, C, win);
-        const drgb = signedMapToRgb(map, win.height, win.width, model.preprocess.channelOrder);
+        const signed = signedMapImage(map, win.height, win.width, model.preprocess.channelOrder);
+        const heat = heatMapImage(map, rgb, win.height, win.width);
         await writeFileAtomic(t.patch, await encodeWebp(rgb, win.width, win.height));
-        await writeFileAtomic(t.deconv, await encodeWebp(drgb, win.width, win.height));
+        await writeFileAtomic(t.deconv, await encodeWebp(signed.rgb, win.width, win.height));
+        await writeFileAtomic(t.heat, await encodeWebp(heat.rgb, win.width, win.height));
+        await writeJsonAtomic(t.scale, { deconv: signed.scale, heat: heat.scale });
       }),
     );
   }

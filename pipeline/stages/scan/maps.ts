@@ -8,6 +8,7 @@ import type { RenderImageArgs, RenderImageResult, RenderTarget } from './handler
 import type { ScanRunner as Runner } from './handler-table.ts';
 import type { ScanPlan } from './plan.ts';
 import type { UnitScanResult } from './records.ts';
+import { mapPartPath } from '../../content/unit-store.ts';
 
 /**
  * The render stage, run once on the FINAL top-k only: per image that appears in any unit's top-k,
@@ -55,7 +56,16 @@ export async function runRenderStage(o: RenderStageOptions): Promise<RenderSumma
   for (const u of o.units) {
     u.sources.forEach((s, r) => {
       const m = u.maxImages[r];
-      const t: RenderTarget = { blob: u.blob, unit: u.unit, pos: s.pos, value: m.value, patch: join(o.out, m.patch), deconv: join(o.out, m.deconv) };
+      const t: RenderTarget = {
+        blob: u.blob,
+        unit: u.unit,
+        pos: s.pos,
+        value: m.value,
+        patch: join(o.out, m.patch),
+        deconv: join(o.out, m.deconv),
+        heat: join(o.out, m.heat!),
+        scale: mapPartPath(o.out, plan.modelId, u.blob, u.unit, r),
+      };
       const list = byImage.get(s.image);
       if (list) list.push(t);
       else byImage.set(s.image, [t]);

@@ -22,9 +22,9 @@ export interface UnitScanResult {
 }
 
 /** Data-root-relative image paths of rank `r` of a unit. */
-export function maxImagePaths(model: string, blob: string, unit: number, r: number): { patch: string; deconv: string } {
+export function maxImagePaths(model: string, blob: string, unit: number, r: number): { patch: string; deconv: string; heat: string } {
   const dir = `${model}/img/${layerSlug(blob)}/${unit}`;
-  return { patch: `${dir}/max-${r}.webp`, deconv: `${dir}/deconv-${r}.webp` };
+  return { patch: `${dir}/max-${r}.webp`, deconv: `${dir}/deconv-${r}.webp`, heat: `${dir}/heat-${r}.webp` };
 }
 
 export function unitResults(model: Model, plan: ScanPlan, state: ScanState): UnitScanResult[] {
