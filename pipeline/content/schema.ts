@@ -30,6 +30,33 @@ const dataPath = z
     message: 'must be a path relative to the data root (no leading "/", no "..")',
   });
 
+/** A unit's activation over the scanned images (conv units: the maximum over positions, per image). */
+export const unitStatsSchema = z.object({
+  images: z.number().int().nonnegative(),
+  mean: z.number(),
+  std: z.number(),
+  /** Fraction of images where the unit is ≤ 0 everywhere. */
+  dead: z.number(),
+  /** Fraction of images where it reaches half its largest activation (to within a ×1.19 bin). */
+  selectivity: z.number(),
+  /** Images ≤ 0, then counts of log-spaced bins (perOctave per ×2) from `from` up. */
+  hist: z.object({ dead: z.number().int(), from: z.number(), perOctave: z.number().int().positive(), counts: z.array(z.number().int()) }),
+});
+
+/** A layer's units at a glance (`<model>/layers/<layer-slug>.json`, written by the scan). */
+export const layerStatsSchema = z.object({
+  layer: z.string(),
+  images: z.number().int().nonnegative(),
+  units: z.number().int().nonnegative(),
+  /** Units dead on every scanned image. */
+  dead: z.number().int().nonnegative(),
+  /** Units active (> 0) on fewer than 1 % of the images, dead ones excluded. */
+  rare: z.number().int().nonnegative(),
+  /** Per unit: its largest activation over the scan, and the fraction of images where it is dead. */
+  max: z.array(z.number()),
+  deadFraction: z.array(z.number()),
+});
+
 export const layerSchema = z.object({
   /** Blob name, e.g. `inception_4c/output`. */
   name: z.string().min(1),
@@ -46,6 +73,8 @@ export const layerSchema = z.object({
   rf: rfSchema,
   /** True for the layer whose units are the output classes (labels apply by unit index). */
   classLayer: z.boolean(),
+  /** The scan's statistics of every unit (from `<model>/layers/<slug>.json`, added when the gallery is read; not in model.json). */
+  stats: layerStatsSchema.optional(),
 });
 
 export const labelSchema = z.object({ index: z.number().int(), synset: z.string().optional(), name: z.string() });
@@ -133,6 +162,8 @@ export const unitSchema = z.object({
   optimized: z.array(optImageSchema),
   maxImages: z.array(maxImageSchema),
   topClasses: z.array(topClassSchema),
+  /** Activation statistics from the scan (absent before a scan). */
+  stats: unitStatsSchema.optional(),
 });
 
 /** "units.0.optimized.2.file: must be …" — the first problem of a failed parse, on one line. */

@@ -19,14 +19,15 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
-import { describeZodError, mapScaleSchema, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema } from './schema.ts';
-import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord } from './types.ts';
+import { describeZodError, mapScaleSchema, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema, unitStatsSchema } from './schema.ts';
+import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord, type UnitStats } from './types.ts';
 
 /** What the scan stage stores for a unit. */
-export const scanPartSchema = z.object({ maxImages: z.array(maxImageSchema), topClasses: z.array(topClassSchema) });
+export const scanPartSchema = z.object({ maxImages: z.array(maxImageSchema), topClasses: z.array(topClassSchema), stats: unitStatsSchema.optional() });
 export interface ScanPart {
   maxImages: MaxImage[];
   topClasses: TopClass[];
+  stats?: UnitStats;
 }
 
 /** What the render stage stores per max image: how its deconv and heat maps were scaled. */
@@ -64,7 +65,11 @@ export async function writeOptPart(dataRoot: string, modelId: string, layer: str
 }
 
 export async function writeScanPart(dataRoot: string, modelId: string, layer: string, unit: number, part: ScanPart): Promise<void> {
-  await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), { maxImages: part.maxImages, topClasses: part.topClasses });
+  await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), {
+    maxImages: part.maxImages,
+    topClasses: part.topClasses,
+    ...(part.stats ? { stats: part.stats } : {}),
+  });
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
@@ -155,6 +160,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       const part = parse(scanPartSchema, await readJsonFile(path), path);
       rec.maxImages = part.maxImages;
       rec.topClasses = part.topClasses;
+      if (part.stats) rec.stats = part.stats;
       continue;
     }
     const mm = MAP_PART.exec(name);

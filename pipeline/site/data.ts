@@ -10,6 +10,7 @@ import type { ModelRecord, UnitRecord } from '../content/types.ts';
 import { UserError } from '../core/errors.ts';
 import { describeZodError, modelSchema } from '../content/schema.ts';
 import { assembleUnit, listLayerUnits } from '../content/unit-store.ts';
+import { readLayerStats } from '../content/layer-stats.ts';
 
 export interface GalleryData {
   root: string;
@@ -102,6 +103,12 @@ export async function readGallery(root: string, opts: { allowEmpty?: boolean } =
   const modelDirs = await listModelDirs(root);
   if (!modelDirs.length && !opts.allowEmpty) throw new UserError(`no model in ${root} (expected <model>/model.json)`);
   const models = await Promise.all(modelDirs.map((d) => readModel(root, d)));
+  for (const model of models) {
+    for (const layer of model.layers) {
+      const stats = await readLayerStats(root, model.id, layer.name);
+      if (stats) layer.stats = stats;
+    }
+  }
   const units: UnitRecord[] = [];
   for (const model of models) {
     const unitsDir = join(root, model.id, 'units');

@@ -18,7 +18,7 @@ export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activati
 export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'heat' | 'label'>;
 export type SiteTopClass = Pick<TopClass, 'name' | 'synset' | 'count' | 'corr'>;
 
-export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf'> & {
+export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf' | 'stats'> & {
   optimized: SiteOptImage[];
   maxImages: SiteMaxImage[];
   topClasses: SiteTopClass[];
@@ -48,6 +48,7 @@ export function encodeSiteUnit(u: UnitRecord): string {
       label: m.label,
     })),
     topClasses: u.topClasses.map((c) => ({ name: c.name, synset: c.synset, count: c.count, corr: c.corr === undefined ? undefined : round(c.corr) })),
+    stats: u.stats,
   };
   return JSON.stringify(out);
 }

@@ -30,6 +30,11 @@ export function searchPath(query?: string): string {
   return query ? `/search/?q=${encodeURIComponent(query)}` : '/search/';
 }
 
+/** The page that says what each evidence badge of a unit page means (`#ratio`, `#selectivity`, …). */
+export function evidencePath(section?: string): string {
+  return section ? `/evidence/#${section}` : '/evidence/';
+}
+
 export function modelPath(model: string): string {
   return `/${model}/`;
 }

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import { addStatsBatch, binLow, binOf, createStats, HIST_BINS, unitStats } from '../../pipeline/stages/scan/stats.ts';
 import { createTopK, offerBatch, entries } from '../../pipeline/stages/scan/topk.ts';
 import { createCorr, addToCorr, correlations, corrClasses, synsetOfFile, classIndex, topkClasses } from '../../pipeline/stages/scan/classes.ts';
 import { encodeState, decodeState, type ScanState } from '../../pipeline/stages/scan/checkpoint.ts';
@@ -143,10 +144,12 @@ describe('scan checkpoint', () => {
       done: 2,
       total: 10,
       topk: [t, createTopK('fc', 1, 1)],
+      stats: [createStats(3), createStats(1)],
       corr,
       skipped: [{ file: 'x.jpg', reason: 'empty file' }],
       complete: false,
     };
+    addStatsBatch(s.stats[0], Float32Array.from([1.5, -2, 3, 4, 5, 0.25]), 2);
     const back = decodeState(encodeState(s), 'mem');
     expect(back).toEqual(s);
   });
@@ -162,5 +165,32 @@ describe('per-channel max and first arg-max of NHWC blobs', () => {
     const r = maxArgmaxNhwc(d, n, hw, c);
     expect(Array.from(r.values)).toEqual([3, 5, -1, 0, 7, 0]);
     expect(Array.from(r.positions)).toEqual([1, 2, 0, 0, 4, 0]);
+  });
+});
+
+describe('activation statistics', () => {
+  it('count, mean, std, dead fraction, selectivity and a log histogram of a unit over the images', () => {
+    const s = createStats(2);
+    // unit 0 over 8 images: 0, 0, 1, 1, 1, 2, 4, 8 (max 8: half is 4 → 2 of 8 images at or above)
+    const u0 = [0, 0, 1, 1, 1, 2, 4, 8];
+    const values = new Float32Array(16);
+    u0.forEach((v, n) => {
+      values[n * 2] = v;
+      values[n * 2 + 1] = -1; // unit 1: dead everywhere
+    });
+    addStatsBatch(s, values, 8);
+    const st = unitStats(s, 0, 8, 8);
+    expect(st.images).toBe(8);
+    expect(st.mean).toBeCloseTo(17 / 8, 5);
+    expect(st.std).toBeCloseTo(Math.sqrt(u0.reduce((a, v) => a + v * v, 0) / 8 - (17 / 8) ** 2), 4);
+    expect(st.dead).toBe(0.25);
+    expect(st.selectivity).toBeCloseTo(2 / 8, 2);
+    expect(st.hist.dead).toBe(2);
+    expect(st.hist.counts.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(st.hist.from).toBe(binLow(binOf(1)));
+    const dead = unitStats(s, 1, 8, -1);
+    expect([dead.dead, dead.selectivity, dead.hist.counts]).toEqual([1, 0, []]);
+    expect(binOf(0)).toBe(0);
+    expect(binOf(1e30)).toBe(HIST_BINS - 1);
   });
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { createTopK, type TopKState } from './topk.ts';
 import { createCorr, type CorrState } from './classes.ts';
+import { createStats, type UnitStatsState } from './stats.ts';
 
 /**
  * The resumable state of a scan, written atomically after every chunk:
@@ -22,13 +23,15 @@ export interface ScanState {
   done: number;
   total: number;
   topk: TopKState[];
+  /** Per tracked blob (same order as topk): activation statistics (./stats.ts). */
+  stats: UnitStatsState[];
   corr: CorrState | null;
   skipped: SkippedImage[];
   /** True once every image has been scanned (the render stage may still be running). */
   complete: boolean;
 }
 
-const MAGIC = 'DVSCAN1\n';
+const MAGIC = 'DVSCAN2\n';
 
 type Typed = Float64Array | Int32Array;
 interface ArraySpec {
@@ -42,6 +45,9 @@ export function encodeState(s: ScanState): Buffer {
   const arrays: [string, Typed][] = [];
   for (const [i, t] of s.topk.entries()) {
     arrays.push([`topk${i}.values`, t.values], [`topk${i}.images`, t.images], [`topk${i}.positions`, t.positions], [`topk${i}.count`, t.count]);
+  }
+  for (const [i, t] of s.stats.entries()) {
+    arrays.push([`stats${i}.sum`, t.sum], [`stats${i}.sum2`, t.sum2], [`stats${i}.dead`, t.dead], [`stats${i}.hist`, t.hist]);
   }
   if (s.corr) {
     const c = s.corr;
@@ -103,6 +109,14 @@ export function decodeState(buf: Buffer, where: string): ScanState {
     s.count.set(get<Int32Array>(`topk${i}.count`));
     return s;
   });
+  const stats = topk.map((t, i) => {
+    const st = createStats(t.units);
+    st.sum.set(get<Float64Array>(`stats${i}.sum`));
+    st.sum2.set(get<Float64Array>(`stats${i}.sum2`));
+    st.dead.set(get<Int32Array>(`stats${i}.dead`));
+    st.hist.set(get<Int32Array>(`stats${i}.hist`));
+    return st;
+  });
   let corr: CorrState | null = null;
   if (header.corr) {
     corr = createCorr(header.corr.units, header.corr.classes);
@@ -113,7 +127,7 @@ export function decodeState(buf: Buffer, where: string): ScanState {
     corr.sumP2.set(get<Float64Array>('corr.sumP2'));
     corr.sumAP.set(get<Float64Array>('corr.sumAP'));
   }
-  return { key: header.key, done: header.done, total: header.total, complete: header.complete, skipped: header.skipped, topk, corr };
+  return { key: header.key, done: header.done, total: header.total, complete: header.complete, skipped: header.skipped, topk, stats, corr };
 }
 
 export async function saveState(path: string, s: ScanState): Promise<void> {

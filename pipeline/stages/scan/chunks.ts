@@ -19,6 +19,7 @@ import type { ScanPlan } from './plan.ts';
 import { batchArgs, batchJobs, corrOffsetsOf, freshState, mergeBatch, statePath } from './scan.ts';
 import type { ScanBatchResult } from './handlers.ts';
 import { entries, offer } from './topk.ts';
+import { addStats } from './stats.ts';
 
 export function chunkCount(plan: ScanPlan, chunk: number): number {
   return Math.ceil(plan.files.length / chunk);
@@ -65,7 +66,7 @@ export async function runScanChunk(o: ScanChunkOptions): Promise<number> {
   let next = 0;
   for (const j of todo) {
     while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', batchArgs(plan, todo[next++], !!state.corr)));
-    mergeBatch(state, state.corr, plan, j, await pending.shift()!, offsets);
+    mergeBatch(state, state.corr, state.stats, plan, j, await pending.shift()!, offsets);
   }
   state.done = end;
   state.complete = false;
@@ -96,6 +97,7 @@ export async function mergeScanChunks(plan: ScanPlan, stateDir: string, chunk: n
       const into = total.topk[bi];
       for (let u = 0; u < t.units; u++) for (const e of entries(t, u)) offer(into, u, e.value, e.image, e.position);
     });
+    part.stats.forEach((st, bi) => addStats(total.stats[bi], st));
     if (total.corr) addCorr(total.corr, part.corr ?? createCorr(total.corr.units, total.corr.classes));
     total.skipped.push(...part.skipped);
   }

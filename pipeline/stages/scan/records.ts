@@ -1,9 +1,10 @@
 import type { Model } from '../../graph/types.ts';
-import { layerSlug, type MaxImage, type TopClass } from '../../content/types.ts';
+import { layerSlug, type LayerStats, type MaxImage, type TopClass, type UnitStats } from '../../content/types.ts';
 import { writeScanPart } from '../../content/unit-store.ts';
 import { entries } from './topk.ts';
 import { classIndex, corrClasses, labelName, synsetOfFile, topkClasses } from './classes.ts';
 import { positionYX } from './patches.ts';
+import { unitStats } from './stats.ts';
 import type { ScanState } from './checkpoint.ts';
 import type { ScanPlan } from './plan.ts';
 
@@ -17,6 +18,7 @@ export interface UnitScanResult {
   unit: number;
   maxImages: MaxImage[];
   topClasses: TopClass[];
+  stats: UnitStats;
   /** Image index and flat position of each max image (the render stage's work). */
   sources: { image: number; pos: number }[];
 }
@@ -37,10 +39,12 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
     corrBaseOf.set(b.name, corrBase);
     corrBase += b.shape[0];
   }
+  const scanned = plan.files.length - state.skipped.length;
   plan.blobs.forEach((info, bi) => {
     const t = state.topk[bi];
     for (let u = 0; u < t.units; u++) {
       const es = entries(t, u);
+      const stats = unitStats(state.stats[bi], u, scanned, es[0]?.value ?? 0);
       const maxImages = es.map((e, r): MaxImage => {
         const { y, x } = positionYX(info, e.position);
         const m: MaxImage = { file: plan.rel[e.image], value: e.value, y, x, ...maxImagePaths(plan.modelId, info.name, u, r) };
@@ -57,13 +61,29 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
       );
       const cb = corrBaseOf.get(info.name);
       if (state.corr && cb !== undefined) topClasses.push(...corrClasses(state.corr, cb + u, model.labels));
-      out.push({ blob: info.name, unit: u, maxImages, topClasses, sources: es.map((e) => ({ image: e.image, pos: e.position })) });
+      out.push({ blob: info.name, unit: u, maxImages, topClasses, stats, sources: es.map((e) => ({ image: e.image, pos: e.position })) });
     }
   });
   return out;
 }
 
-/** Writes a unit's scan part (maxImages and topClasses; content/unit-store.ts). */
+/** Writes a unit's scan part (maxImages, topClasses, stats; content/unit-store.ts). */
 export async function writeUnitScan(out: string, model: Model, r: UnitScanResult): Promise<void> {
-  await writeScanPart(out, model.id, r.blob, r.unit, { maxImages: r.maxImages, topClasses: r.topClasses });
+  await writeScanPart(out, model.id, r.blob, r.unit, { maxImages: r.maxImages, topClasses: r.topClasses, stats: r.stats });
+}
+
+/** A layer's summary from every unit of it (not only those with records). */
+export function layerStats(blob: string, units: UnitScanResult[]): LayerStats {
+  const mine = units.filter((u) => u.blob === blob).sort((a, b) => a.unit - b.unit);
+  const images = mine[0]?.stats.images ?? 0;
+  const r6 = (x: number) => Number(x.toPrecision(6));
+  return {
+    layer: blob,
+    images,
+    units: mine.length,
+    dead: mine.filter((u) => u.stats.dead === 1).length,
+    rare: mine.filter((u) => u.stats.dead < 1 && 1 - u.stats.dead < 0.01).length,
+    max: mine.map((u) => r6(u.maxImages[0]?.value ?? 0)),
+    deadFraction: mine.map((u) => u.stats.dead),
+  };
 }

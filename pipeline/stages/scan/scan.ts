@@ -3,6 +3,7 @@ import { Progress } from '../../core/progress.ts';
 import { createTopK, offerBatch } from './topk.ts';
 import { addCorr, addCorrBatch, createCorr, type CorrState } from './classes.ts';
 import { loadState, saveState, type ScanState } from './checkpoint.ts';
+import { addStats, addStatsBatch, clearStats, createStats, type UnitStatsState } from './stats.ts';
 import type { ScanBatchArgs, ScanBatchResult } from './handlers.ts';
 import type { ScanRunner as Runner } from './handler-table.ts';
 import type { ScanPlan } from './plan.ts';
@@ -47,6 +48,7 @@ export function freshState(plan: ScanPlan, classes: number): ScanState {
     done: 0,
     total: plan.files.length,
     topk: plan.blobs.map((b) => createTopK(b.name, b.shape[0], plan.k)),
+    stats: plan.blobs.map((b) => createStats(b.shape[0])),
     corr: plan.probBlob && corrUnits > 0 ? createCorr(corrUnits, classes) : null,
     skipped: [],
     complete: false,
@@ -88,14 +90,15 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   const window = Math.max(2, runner.size * 2);
   const pending: Promise<ScanBatchResult>[] = [];
   let next = 0;
-  // This chunk's correlation sums, added to the total at the chunk's end (see above).
+  // This chunk's correlation sums and statistics, added to the total at the chunk's end (see above).
   const chunkCorr = state.corr ? createCorr(state.corr.units, state.corr.classes) : null;
+  const chunkStats = plan.blobs.map((b) => createStats(b.shape[0]));
   for (let i = 0; i < todo.length; i++) {
     while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', args(todo[next++])));
     const r = await pending.shift()!;
     const j = todo[i];
     const t0 = performance.now();
-    mergeBatch(state, chunkCorr, plan, j, r, corrOffsets);
+    mergeBatch(state, chunkCorr, chunkStats, plan, j, r, corrOffsets);
     const t1 = performance.now();
     progress.tick(j.end - j.start);
     if (j.chunkEnd) {
@@ -103,6 +106,10 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
         addCorr(state.corr, chunkCorr);
         clearCorr(chunkCorr);
       }
+      chunkStats.forEach((cs, bi) => {
+        addStats(state.stats[bi], cs);
+        clearStats(cs);
+      });
       state.done = j.end;
       state.complete = state.done === plan.files.length;
       await saveState(path, state);
@@ -144,15 +151,26 @@ export function clearCorr(c: CorrState): void {
   for (const a of [c.sumA, c.sumA2, c.sumP, c.sumP2, c.sumAP]) a.fill(0);
 }
 
-/** Merges one batch's results: top-k entries into `state`, correlation sums into `corr`, errors into the skipped list. */
-export function mergeBatch(state: ScanState, corr: CorrState | null, plan: ScanPlan, j: BatchJob, r: ScanBatchResult, corrOffsets: Map<string, number>): void {
+/** Merges one batch's results: top-k entries into `state`, correlation sums into `corr`, statistics into `stats`, errors into the skipped list. */
+export function mergeBatch(
+  state: ScanState,
+  corr: CorrState | null,
+  stats: UnitStatsState[],
+  plan: ScanPlan,
+  j: BatchJob,
+  r: ScanBatchResult,
+  corrOffsets: Map<string, number>,
+): void {
   const okIdx: number[] = [];
   r.errors.forEach((e, i) => {
     if (e === null) okIdx.push(j.start + i);
     else state.skipped.push({ file: plan.rel[j.start + i], reason: e });
   });
   if (okIdx.length === 0) return;
-  plan.blobs.forEach((_b, bi) => offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx));
+  plan.blobs.forEach((_b, bi) => {
+    offerBatch(state.topk[bi], r.values[bi], r.positions[bi], okIdx);
+    addStatsBatch(stats[bi], r.values[bi], okIdx.length);
+  });
   if (corr) {
     if (!r.probs || !r.cross) throw new Error('scan: a batch came back without class probabilities');
     const U = corr.units;

@@ -16,7 +16,8 @@ import { loadState, type ScanState, type SkippedImage } from './checkpoint.ts';
 import type { ScanPlan } from './plan.ts';
 import { UserError } from '../../core/errors.ts';
 import { runRenderStage, type RenderSummary } from './maps.ts';
-import { unitResults, writeUnitScan, type UnitScanResult } from './records.ts';
+import { layerStats, unitResults, writeUnitScan, type UnitScanResult } from './records.ts';
+import { writeLayerStats } from '../../content/layer-stats.ts';
 import { skippedReport, topkSummary } from './report.ts';
 
 /**
@@ -84,26 +85,33 @@ async function withRunner<T>(o: FullScanOptions, fn: (runner: Runner) => Promise
   }
 }
 
-/** The units that get records and renders (all of each tracked blob unless `units` names some), and the selection's name. */
-function selectedUnits(o: FullScanOptions, plan: ScanPlan, state: ScanState): { units: UnitScanResult[]; selection?: string } {
+/** The units that get records and renders (all of each tracked blob unless `units` names some), the selection's name, and every unit. */
+function selectedUnits(o: FullScanOptions, plan: ScanPlan, state: ScanState): { units: UnitScanResult[]; selection?: string; all: UnitScanResult[] } {
   const all = unitResults(o.model, plan, state);
   const pick = o.units;
-  if (!pick) return { units: all };
+  if (!pick) return { units: all, all };
   const units = all.filter((u) => !pick[u.blob] || pick[u.blob].includes(u.unit));
   const selection = createHash('sha256')
     .update(JSON.stringify(Object.entries(pick).sort()))
     .digest('hex')
     .slice(0, 12);
-  return { units, selection };
+  return { units, selection, all };
 }
 
-/** Summary file, model record and every selected unit's scan part, from a complete scan state. */
-async function writeScanRecords(o: FullScanOptions, plan: ScanPlan, state: ScanState, units: UnitScanResult[], run: Record<string, unknown>): Promise<string> {
+/** Summary file, model record, every selected unit's scan part and each layer's statistics, from a complete scan state. */
+async function writeScanRecords(
+  o: FullScanOptions,
+  plan: ScanPlan,
+  state: ScanState,
+  sel: { units: UnitScanResult[]; all: UnitScanResult[] },
+  run: Record<string, unknown>,
+): Promise<string> {
   const summary = join(stateDirOf(o), `scan-${plan.key}.summary.json`);
-  await writeJsonAtomic(summary, topkSummary(plan, state, units, run));
+  await writeJsonAtomic(summary, topkSummary(plan, state, sel.units, run));
   if (o.render !== false) {
     await writeModelRecord(o.out, o.model);
-    for (const u of units) await writeUnitScan(o.out, o.model, u);
+    for (const u of sel.units) await writeUnitScan(o.out, o.model, u);
+    for (const b of plan.blobs) await writeLayerStats(o.out, o.model.id, layerStats(b.name, sel.all));
   }
   return summary;
 }
@@ -125,13 +133,14 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     const t0 = Date.now();
     const state = await runScanStage({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir, quiet: o.quiet });
     const scanSeconds = (Date.now() - t0) / 1000;
-    const { units, selection } = selectedUnits(o, plan, state);
+    const sel = selectedUnits(o, plan, state);
+    const { units, selection } = sel;
     let render: RenderSummary | undefined;
     if (o.render !== false) {
       render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, selection, quiet: o.quiet });
       warnMismatches(render);
     }
-    const summary = await writeScanRecords(o, plan, state, units, { backend: runner.backend, workers: runner.size, scanSeconds });
+    const summary = await writeScanRecords(o, plan, state, sel, { backend: runner.backend, workers: runner.size, scanSeconds });
     const report = skippedReport(state.skipped);
     if (report) console.error(report);
     if (!o.quiet)
@@ -171,9 +180,9 @@ export async function mergeScan(options: ScanOptions): Promise<{ units: number; 
   const o = withDefaults(options, SCAN_DEFAULTS);
   const plan = scanPlanOf(o);
   const state = await mergeScanChunks(plan, stateDirOf(o), o.chunk);
-  const { units } = selectedUnits(o, plan, state);
-  await writeScanRecords(o, plan, state, units, { merged: chunkCount(plan, o.chunk) });
-  return { units: units.length, skipped: state.skipped };
+  const sel = selectedUnits(o, plan, state);
+  await writeScanRecords(o, plan, state, sel, { merged: chunkCount(plan, o.chunk) });
+  return { units: sel.units.length, skipped: state.skipped };
 }
 
 /** Renders the patches and maps of the images in share `index` (images [index·chunk, (index+1)·chunk)). */
