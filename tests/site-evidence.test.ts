@@ -1,0 +1,90 @@
+/**
+ * Evidence on the unit pages of a real gallery (SqueezeNet, 40 photos): every unit page shows its
+ * badges and activation statistics with the numbers of its record, the layer page its layer's
+ * statistics, and a unit that is dead on every image says so instead of showing its patches.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLayerUnits, readUnitRecord, scanPartPath } from '../pipeline/content/unit-store.ts';
+import type { UnitRecord } from '../pipeline/content/types.ts';
+import { requireAssets } from './helpers/assets.ts';
+
+const assets = requireAssets();
+const ROOT = join(import.meta.dirname, '..');
+const MODEL = 'squeezenet_v1.1';
+const LAYERS = ['conv1', 'fire9/concat', 'pool10'];
+let tmp: string;
+let data: string;
+let dist: string;
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } });
+const page = (layerSlug: string, unit: number) => readFileSync(join(dist, MODEL, layerSlug, String(unit), 'index.html'), 'utf8');
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+
+async function records(): Promise<UnitRecord[]> {
+  const out: UnitRecord[] = [];
+  for (const l of LAYERS) for (const u of await listLayerUnits(data, MODEL, l.replace('/', '-'))) out.push((await readUnitRecord(data, MODEL, l, u))!);
+  return out;
+}
+
+describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`, () => {
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'deepvis-evidence-'));
+    const photos = join(tmp, 'photos');
+    mkdirSync(photos);
+    const sample = join(assets.dir!, 'images', 'imagenet-sample');
+    for (const f of readdirSync(sample).sort().slice(0, 40)) copyFileSync(join(sample, f), join(photos, f));
+    data = join(tmp, 'data');
+    dist = join(tmp, 'dist');
+    const r = cli('run', '--model', join(assets.dir!, 'models', MODEL), '--images', photos, '--layers', LAYERS.join(','), '--steps', '16', '--data', data, '--dist', dist);
+    expect(r.status, r.stderr).toBe(0);
+  }, 600_000);
+  afterAll(() => tmp && rmSync(tmp, { recursive: true, force: true }));
+
+  it('every unit page shows its badges and statistics, equal to its record', async () => {
+    const recs = await records();
+    expect(recs).toHaveLength(12);
+    for (const rec of recs) {
+      const t = text(page(rec.layerSlug, rec.unit));
+      const s = rec.stats!;
+      expect(s.images).toBe(40);
+      const best = Math.max(...rec.optimized.map((o) => o.activation));
+      const ratio = best / rec.maxImages[0].value;
+      expect(t, `${rec.layer} ${rec.unit}`).toContain(`optimised ÷ best photo ${ratio.toFixed(ratio >= 10 ? 0 : 2)}×`);
+      if (s.dead < 1) expect(t).toContain(`selectivity ${(s.selectivity * 100).toFixed(s.selectivity < 0.01 && s.selectivity > 0 ? 2 : 1)} %`);
+      expect(t).toContain(`Activation over 40 scanned images`);
+      expect(t).toContain(`dead (≤ 0) on ${(s.dead * 100).toFixed(1)} %`);
+      expect(t).toContain(`at least half its maximum on ${(s.selectivity * 100).toFixed(1)} %`);
+      // the histogram: one bar for the dead bin, then the record's bins
+      const bars = page(rec.layerSlug, rec.unit).match(/<rect /g) ?? [];
+      expect(bars).toHaveLength(1 + s.hist.counts.length);
+      expect(s.hist.dead + s.hist.counts.reduce((a, b) => a + b, 0)).toBe(40);
+    }
+  });
+
+  it('the layer page summarises all its units: dead, rarely active, distribution of maxima', () => {
+    const stats = JSON.parse(readFileSync(join(data, MODEL, 'layers', 'fire9-concat.json'), 'utf8'));
+    expect(stats.units).toBe(512);
+    expect(stats.max).toHaveLength(512);
+    const t = text(readFileSync(join(dist, MODEL, 'fire9-concat', 'index.html'), 'utf8'));
+    expect(t).toContain(`Units over 40 scanned images`);
+    expect(t).toContain(`${stats.dead} of 512 units dead on every image · ${stats.rare} rarely active`);
+  });
+
+  it('a unit dead on every image says so and shows no patches', () => {
+    const part = scanPartPath(data, MODEL, 'conv1', 16);
+    const scanPart = JSON.parse(readFileSync(part, 'utf8'));
+    scanPart.stats = { ...scanPart.stats, dead: 1, selectivity: 0, mean: 0, std: 0, hist: { ...scanPart.stats.hist, dead: 40, counts: [] } };
+    writeFileSync(part, JSON.stringify(scanPart));
+    const r = cli('site', 'build', '--data', data, '--dist', dist);
+    expect(r.status, r.stderr).toBe(0);
+    const html = page('conv1', 16);
+    expect(text(html)).toContain('This unit is dead on every scanned image');
+    expect(text(html)).toContain('dead on all 40 images');
+    expect(html).not.toContain('class="pairs"');
+    expect(text(page('conv1', 48))).not.toContain('dead on every scanned image');
+  }, 300_000);
+});
