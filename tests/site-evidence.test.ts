@@ -20,9 +20,14 @@ let tmp: string;
 let data: string;
 let dist: string;
 
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } });
 const page = (layerSlug: string, unit: number) => readFileSync(join(dist, MODEL, layerSlug, String(unit), 'index.html'), 'utf8');
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 
 async function records(): Promise<UnitRecord[]> {
   const out: UnitRecord[] = [];
@@ -39,7 +44,23 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
     for (const f of readdirSync(sample).sort().slice(0, 40)) copyFileSync(join(sample, f), join(photos, f));
     data = join(tmp, 'data');
     dist = join(tmp, 'dist');
-    const r = cli('run', '--model', join(assets.dir!, 'models', MODEL), '--images', photos, '--layers', LAYERS.join(','), '--steps', '16', '--data', data, '--dist', dist);
+    const r = cli(
+      'run',
+      '--model',
+      join(assets.dir!, 'models', MODEL),
+      '--images',
+      photos,
+      '--layers',
+      LAYERS.join(','),
+      '--seeds',
+      '2',
+      '--steps',
+      '16',
+      '--data',
+      data,
+      '--dist',
+      dist,
+    );
     expect(r.status, r.stderr).toBe(0);
   }, 600_000);
   afterAll(() => tmp && rmSync(tmp, { recursive: true, force: true }));
@@ -56,6 +77,9 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
       expect(t, `${rec.layer} ${rec.unit}`).toContain(`optimised ÷ best photo ${ratio.toFixed(ratio >= 10 ? 0 : 2)}×`);
       if (s.dead < 1) expect(t).toContain(`selectivity ${(s.selectivity * 100).toFixed(s.selectivity < 0.01 && s.selectivity > 0 ? 2 : 1)} %`);
       expect(t).toContain(`Activation over 40 scanned images`);
+      expect(rec.agreement).toHaveLength(1);
+      expect(rec.agreement![0]).toMatchObject({ preset: 'fourier', seeds: 2, blob: 'fire9/concat' });
+      expect(t).toContain(`seed agreement ${rec.agreement![0].similarity.toFixed(2)}`);
       expect(t).toContain(`dead (≤ 0) on ${(s.dead * 100).toFixed(1)} %`);
       expect(t).toContain(`at least half its maximum on ${(s.selectivity * 100).toFixed(1)} %`);
       // the histogram: one bar for the dead bin, then the record's bins

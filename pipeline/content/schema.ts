@@ -164,6 +164,11 @@ export const unitSchema = z.object({
   topClasses: z.array(topClassSchema),
   /** Activation statistics from the scan (absent before a scan). */
   stats: unitStatsSchema.optional(),
+  /**
+   * Per preset with two or more seeds: how alike the seeds' images are to the model itself (mean
+   * pairwise cosine similarity of their penultimate features, from the `blob` named).
+   */
+  agreement: z.array(z.object({ preset: z.string(), seeds: z.number().int(), similarity: z.number(), blob: z.string() })).optional(),
 });
 
 /** "units.0.optimized.2.file: must be …" — the first problem of a failed parse, on one line. */

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
+import { meanPairwise, type ImageFeatures } from './features.ts';
 import { describeZodError, mapScaleSchema, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema, unitStatsSchema } from './schema.ts';
 import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord, type UnitStats } from './types.ts';
 
@@ -177,8 +178,22 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
   }
   rec.optimized = [...opt.values()].sort(byPresetSeed);
+  const agreement = seedAgreement(rec.optimized as (OptImage & { features?: ImageFeatures })[]);
+  if (agreement.length) rec.agreement = agreement;
   rec.maxImages = rec.maxImages.map((m, r) => (maps.has(r) && m.heat ? { ...m, scale: maps.get(r)! } : m));
   return rec;
+}
+
+/** Per preset with ≥ 2 seeds that carry features: the mean pairwise cosine similarity of their features. */
+function seedAgreement(images: (OptImage & { features?: ImageFeatures })[]): NonNullable<UnitRecord['agreement']> {
+  const byPreset = new Map<string, ImageFeatures[]>();
+  for (const o of images) if (o.features) byPreset.set(o.preset, [...(byPreset.get(o.preset) ?? []), o.features]);
+  const out: NonNullable<UnitRecord['agreement']> = [];
+  for (const [preset, fs] of byPreset) {
+    const m = meanPairwise(fs);
+    if (m !== undefined) out.push({ preset, seeds: fs.length, similarity: Number(m.toFixed(4)), blob: fs[0].blob });
+  }
+  return out;
 }
 
 /** The unit indices of a layer that have a whole record or a parts folder, ascending. */

@@ -58,3 +58,14 @@ export function classScoreBlob(model: Model): string {
   const classes = [...classLayers(model)];
   return classes[classes.length - 1] ?? model.graph.blobs[model.graph.blobs.length - 1].name;
 }
+
+/**
+ * The model's own penultimate features: the input of its classifier (the channel-mixing layer that
+ * makes the class scores: GoogLeNet pool5/7x7_s1, SqueezeNet fire9/concat); undefined without classes.
+ */
+export function penultimateBlob(model: Model): string | undefined {
+  const classes = findClassBlobs(model);
+  const first = model.graph.blobs.find((b) => classes.has(b.name));
+  const producer = first && model.graph.layers.find((l) => l.name === first.layer);
+  return producer?.bottoms[0];
+}

@@ -18,7 +18,7 @@ export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activati
 export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'heat' | 'label'>;
 export type SiteTopClass = Pick<TopClass, 'name' | 'synset' | 'count' | 'corr'>;
 
-export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf' | 'stats'> & {
+export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf' | 'stats' | 'agreement'> & {
   optimized: SiteOptImage[];
   maxImages: SiteMaxImage[];
   topClasses: SiteTopClass[];
@@ -49,6 +49,7 @@ export function encodeSiteUnit(u: UnitRecord): string {
     })),
     topClasses: u.topClasses.map((c) => ({ name: c.name, synset: c.synset, count: c.count, corr: c.corr === undefined ? undefined : round(c.corr) })),
     stats: u.stats,
+    agreement: u.agreement,
   };
   return JSON.stringify(out);
 }

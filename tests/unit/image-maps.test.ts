@@ -50,3 +50,27 @@ describe('gradient map images', () => {
     expect([...rgb.subarray(3)]).toEqual([70, 70, 70]);
   });
 });
+
+describe('image descriptors for the seeds’ agreement', async () => {
+  const { cosine, encodeFeatures, meanPairwise } = await import('../../pipeline/content/features.ts');
+  it('cosine similarity survives the int8 quantisation to about 1 %', () => {
+    const a = Array.from({ length: 512 }, (_, i) => Math.sin(i) + 1.2);
+    const b = a.map((v, i) => v + 0.5 * Math.cos(i * 7));
+    let xy = 0;
+    let xx = 0;
+    let yy = 0;
+    for (let i = 0; i < a.length; i++) {
+      xy += a[i] * b[i];
+      xx += a[i] * a[i];
+      yy += b[i] * b[i];
+    }
+    const exact = xy / Math.sqrt(xx * yy);
+    const fa = encodeFeatures('pool5', a);
+    const fb = encodeFeatures('pool5', b);
+    expect(Math.abs(cosine(fa, fb) - exact)).toBeLessThan(0.01);
+    expect(cosine(fa, fa)).toBeCloseTo(1, 3);
+    expect(cosine(fa, encodeFeatures('other', b))).toBeNaN();
+    expect(meanPairwise([fa])).toBeUndefined();
+    expect(meanPairwise([fa, fb, fa])).toBeCloseTo((2 * cosine(fa, fb) + 1) / 3, 6);
+  });
+});

@@ -17,6 +17,22 @@ import { preReluModel } from './pre-relu.ts';
 import { OPTIMIZE_PRESETS } from './presets.ts';
 import { render } from './ascent.ts';
 import { jobRng } from './rng.ts';
+import { penultimateBlob } from '../../graph/classes.ts';
+import { encodeFeatures, type ImageFeatures } from '../../content/features.ts';
+
+/** The model's penultimate features of one image (HWC), averaged over positions; one image per pass, so batching never changes them. */
+function imageFeatures(ctx: HandlerContext, input: Float32Array): ImageFeatures | undefined {
+  const blob = penultimateBlob(ctx.model);
+  if (!blob) return undefined;
+  const [h, w] = ctx.model.preprocess.size;
+  const { tf } = ctx;
+  const v = tf.tidy(() => {
+    const x = tf.tensor4d(input, [1, h, w, input.length / (h * w)]);
+    const t = ctx.net.forward(x, [blob])[blob];
+    return (t.rank === 4 ? tf.mean(t, [1, 2]) : t).dataSync() as Float32Array;
+  });
+  return encodeFeatures(blob, v);
+}
 
 /**
  * Optimised images are saved as lossless WebP: lossy WebP (q90, 4:2:0 chroma) removes the fine
@@ -110,6 +126,8 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
         lr_scale: preset.family === 'pixel' ? args.gradScale : 1,
         backend: args.backend,
       };
+      const features = imageFeatures(ctx, r.input);
+      if (features) image.features = features;
       return { job, image };
     }),
   );

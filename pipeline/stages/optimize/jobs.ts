@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readOptPart } from '../../content/unit-store.ts';
 import { layerSlug, type OptImage } from '../../content/types.ts';
 import type { ObjectiveKind } from './objectives.ts';
+import type { ImageFeatures } from '../../content/features.ts';
 
 export type LrMode = 'calibrated' | 'literal';
 
@@ -23,6 +24,8 @@ export interface OptImageRecord extends OptImage {
   lr_scale: number;
   /** Compute backend that made the image (same seed + backend → byte-identical image). */
   backend: string;
+  /** The model's penultimate features of the image (content/features.ts), for the seeds' agreement. */
+  features?: ImageFeatures;
 }
 
 export interface OptJob {
