@@ -80,6 +80,14 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
       expect(rec.agreement).toHaveLength(1);
       expect(rec.agreement![0]).toMatchObject({ preset: 'fourier', seeds: 2, blob: 'fire9/concat' });
       expect(t).toContain(`seed agreement ${rec.agreement![0].similarity.toFixed(2)}`);
+      if (rec.layer === 'pool10') {
+        // class units: the model's own top-1 and the judge's top-5 for each optimised image
+        const own = rec.optimized.filter((o) => o.top1!.index === rec.unit).length;
+        expect(t).toContain(`own top-1 ${own} of 2`);
+        expect(rec.optimized.every((o) => o.judge?.model === 'bvlc_googlenet' && o.judge.top5.length === 5)).toBe(true);
+        const hits = rec.optimized.filter((o) => o.judge!.hit).length;
+        expect(t).toContain(`bvlc_googlenet top-5 ${hits} of 2`);
+      } else expect(rec.optimized.every((o) => o.judge === undefined)).toBe(true);
       expect(t).toContain(`dead (≤ 0) on ${(s.dead * 100).toFixed(1)} %`);
       expect(t).toContain(`at least half its maximum on ${(s.selectivity * 100).toFixed(1)} %`);
       // the histogram: one bar for the dead bin, then the record's bins

@@ -106,6 +106,11 @@ export const OPTIONS = {
   merge: { type: 'boolean', description: 'after every --shard K/N finished: merge the scan, render, write records, build the site' },
   queue: { type: 'string', arg: 'redis://H:P/DB', description: 'a Redis (≥ 6.2) holding the run as BullMQ jobs for `deepvis worker` processes on any machine' },
   forever: { type: 'boolean', description: 'keep waiting for jobs when the queue is empty' },
+  'judge-model': {
+    type: 'string',
+    arg: 'M',
+    description: "a second model (folder, file or preset) that classifies the class units' optimised images: the unit page says whether it sees the class",
+  },
   // site
   'page-size': { type: 'int', arg: 'N', min: 1, description: 'units per layer page', default: '256' },
   port: { type: 'int', arg: 'N', description: 'port (0 picks a free one)', default: '4321' },
@@ -150,6 +155,7 @@ export const COMMANDS = {
       { name: 'seeds', description: 'random restarts per unit', default: "the profile's" },
       { name: 'steps', description: 'steps per optimised image', default: "the profile's" },
       { name: 'chunk', description: 'images per scan checkpoint, and per scan job of a shard or queue' },
+      'judge-model',
       'shard',
       'merge',
       'queue',

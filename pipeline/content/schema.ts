@@ -30,6 +30,9 @@ const dataPath = z
     message: 'must be a path relative to the data root (no leading "/", no "..")',
   });
 
+const conceptOne = z.object({ synset: z.string(), name: z.string(), share: z.number() });
+export const conceptSchema = conceptOne.extend({ runnerUp: conceptOne.optional() });
+
 /** A unit's activation over the scanned images (conv units: the maximum over positions, per image). */
 export const unitStatsSchema = z.object({
   images: z.number().int().nonnegative(),
@@ -115,6 +118,12 @@ export const optImageSchema = z.object({
   /** Compute time (older records only: records now hold nothing that differs between identical runs). */
   wall_ms: z.number().optional(),
   objective: z.enum(['center', 'channel']),
+  /** The optimising model's own top-1 class of the image. */
+  top1: z.object({ index: z.number().int(), label: z.string().optional() }).optional(),
+  /** A second network's verdict (`--judge-model`, class units): its top 5 and whether the unit's class is among them. */
+  judge: z
+    .object({ model: z.string(), hit: z.boolean(), top5: z.array(z.object({ index: z.number().int(), label: z.string(), prob: z.number() })) })
+    .optional(),
 });
 
 /** How a gradient map was scaled into its 8-bit image (pipeline/image/maps.ts). */
@@ -164,6 +173,10 @@ export const unitSchema = z.object({
   topClasses: z.array(topClassSchema),
   /** Activation statistics from the scan (absent before a scan). */
   stats: unitStatsSchema.optional(),
+  /** Class units: their synset's WordNet hypernyms, nearest first (pipeline/graph/concepts.ts). */
+  hypernyms: z.array(z.string()).optional(),
+  /** Hidden units: the most specific WordNet synset covering most of the top images, and the best alternative. */
+  concept: conceptSchema.optional(),
   /**
    * Per preset with two or more seeds: how alike the seeds' images are to the model itself (mean
    * pairwise cosine similarity of their penultimate features, from the `blob` named).

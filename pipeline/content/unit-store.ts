@@ -5,6 +5,7 @@
  *   <model>/units/<layer-slug>/<unit>/opt-<preset>-<seed>.json   one optimised image (optimize)
  *   <model>/units/<layer-slug>/<unit>/scan.json                  max images + top classes (scan)
  *   <model>/units/<layer-slug>/<unit>/map-<rank>.json            the raw scale of a max image's maps (render)
+ *   <model>/units/<layer-slug>/<unit>/judge-<preset>-<seed>.json a second network's verdict on an optimised image
  *
  * Each part is written whole and atomically (temp file + rename) by the one job that computes it;
  * a job run twice (a lost worker's job retried) writes the same content. Nothing is read, merged
@@ -20,22 +21,45 @@ import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
 import { meanPairwise, type ImageFeatures } from './features.ts';
-import { describeZodError, mapScaleSchema, maxImageSchema, modelSchema, optImageSchema, topClassSchema, unitSchema, unitStatsSchema } from './schema.ts';
-import { layerSlug, type LayerRecord, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord, type UnitStats } from './types.ts';
+import {
+  conceptSchema,
+  describeZodError,
+  mapScaleSchema,
+  maxImageSchema,
+  modelSchema,
+  optImageSchema,
+  topClassSchema,
+  unitSchema,
+  unitStatsSchema,
+} from './schema.ts';
+import { layerSlug, type LayerRecord, type ModelRecord, type OptImage, type UnitRecord } from './types.ts';
 
 /** What the scan stage stores for a unit. */
-export const scanPartSchema = z.object({ maxImages: z.array(maxImageSchema), topClasses: z.array(topClassSchema), stats: unitStatsSchema.optional() });
-export interface ScanPart {
-  maxImages: MaxImage[];
-  topClasses: TopClass[];
-  stats?: UnitStats;
-}
+export const scanPartSchema = z.object({
+  maxImages: z.array(maxImageSchema),
+  topClasses: z.array(topClassSchema),
+  stats: unitStatsSchema.optional(),
+  hypernyms: z.array(z.string()).optional(),
+  concept: conceptSchema.optional(),
+});
+export type ScanPart = z.infer<typeof scanPartSchema>;
 
 /** What the render stage stores per max image: how its deconv and heat maps were scaled. */
 export const mapPartSchema = z.object({ deconv: mapScaleSchema, heat: mapScaleSchema });
 export type MapPart = z.infer<typeof mapPartSchema>;
 
 const OPT_PART = /^opt-(.+)-(\d+)\.json$/;
+const JUDGE_PART = /^judge-(.+)-(\d+)\.json$/;
+export const judgePartSchema = z.object({
+  model: z.string(),
+  hit: z.boolean(),
+  top5: z.array(z.object({ index: z.number().int(), label: z.string(), prob: z.number() })),
+});
+export type JudgePart = z.infer<typeof judgePartSchema>;
+
+export function judgePartPath(dataRoot: string, modelId: string, layer: string, unit: number, preset: string, seed: number): string {
+  return join(unitPartsDir(dataRoot, modelId, layer, unit), `judge-${preset}-${seed}.json`);
+}
 const MAP_PART = /^map-(\d+)\.json$/;
 
 /** Folder of a unit's parts. */
@@ -154,6 +178,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
   } else rec = emptyUnitRecord(model, layer, unit);
   const opt = new Map(rec.optimized.map((o) => [`${o.preset}\u0000${o.seed}`, o]));
   const maps = new Map<number, MapPart>();
+  const judged = new Map<string, JudgePart>();
   for (const name of (names ?? []).sort()) {
     if (!name.endsWith('.json')) continue;
     const path = join(dir, name);
@@ -162,6 +187,13 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       rec.maxImages = part.maxImages;
       rec.topClasses = part.topClasses;
       if (part.stats) rec.stats = part.stats;
+      if (part.hypernyms) rec.hypernyms = part.hypernyms;
+      if (part.concept) rec.concept = part.concept;
+      continue;
+    }
+    const jm = JUDGE_PART.exec(name);
+    if (jm) {
+      judged.set(`${jm[1]}\u0000${Number(jm[2])}`, parse(judgePartSchema, await readJsonFile(path), path));
       continue;
     }
     const mm = MAP_PART.exec(name);
@@ -170,12 +202,16 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       continue;
     }
     const m = OPT_PART.exec(name);
-    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, scan.json or map-<rank>.json`);
+    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, judge-<preset>-<seed>.json, scan.json or map-<rank>.json`);
     const raw = await readJsonFile(path);
     const o = parse(optImageSchema, raw, path);
     if (o.preset !== m[1] || o.seed !== Number(m[2]))
       throw new UserError(`${path}: part says preset ${o.preset} seed ${o.seed}, its name says ${m[1]} ${m[2]}`);
     opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
+  }
+  for (const [k, j] of judged) {
+    const o = opt.get(k);
+    if (o) opt.set(k, { ...o, judge: j });
   }
   rec.optimized = [...opt.values()].sort(byPresetSeed);
   const agreement = seedAgreement(rec.optimized as (OptImage & { features?: ImageFeatures })[]);

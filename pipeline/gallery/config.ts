@@ -23,6 +23,8 @@ export interface RunConfig {
   seeds?: number;
   /** Steps per optimised image (default: the profile's). */
   steps?: number;
+  /** A second model that judges the class units' optimised images (`--judge-model`). */
+  judgeModel?: string;
   /** Images per scan chunk: a checkpoint, and the scan's unit of work on shards and queues (default 256). */
   chunk?: number;
   /** ONNX / TF.js models: the --preprocess value (preset, JSON file or key=value list). */
@@ -47,6 +49,7 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
   seeds: 'number',
   steps: 'number',
   chunk: 'number',
+  judgeModel: 'string',
   preprocess: 'string',
 };
 

@@ -18,6 +18,7 @@ import type { RunConfig } from './config.ts';
 import { dataFingerprint } from './fingerprint.ts';
 import { prepareRun, type PreparedRun } from './prepare.ts';
 import { missingWork } from './shard.ts';
+import { judgeImages } from './judge.ts';
 
 /** What `deepvis run` did: printed as prose, or as one JSON object with --json. */
 export interface RunSummary {
@@ -68,6 +69,16 @@ export async function runGallery(cfg: RunConfig, backend: BackendChoice, mode: R
   say(`\n[1/3] optimize: ${profile.presets.join(', ')} × ${profile.seeds} seed(s)${profile.steps ? `, ${profile.steps} steps` : ''}`);
   const opt = await optimize(model, run.optimize);
   times.push({ stage: 'optimize', ms: Date.now() - t, what: `${opt.done} images computed, ${opt.total - opt.done} already done` });
+  if (cfg.judgeModel) {
+    t = Date.now();
+    say(`\n[1/3] judge: ${cfg.judgeModel} on the class units' optimised images`);
+    const j = await judgeImages(run, cfg.judgeModel, backend);
+    times.push({
+      stage: 'judge',
+      ms: Date.now() - t,
+      what: `${j.hits} of ${j.judged} images in ${j.model}'s top 5${j.skipped ? `, ${j.skipped} judged before` : ''}`,
+    });
+  }
 
   // Stage 2: max images and deconv.
   t = Date.now();

@@ -14,11 +14,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { MaxImage, ModelRecord, OptImage, TopClass, UnitRecord } from '../content/types.ts';
 import type { GalleryData } from './data.ts';
 
-export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activation' | 'argmax_step'>;
+export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activation' | 'argmax_step' | 'top1' | 'judge'>;
 export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'heat' | 'label'>;
 export type SiteTopClass = Pick<TopClass, 'name' | 'synset' | 'count' | 'corr'>;
 
-export type SiteUnit = Pick<UnitRecord, 'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf' | 'stats' | 'agreement'> & {
+export type SiteUnit = Pick<
+  UnitRecord,
+  'model' | 'layer' | 'layerSlug' | 'unit' | 'label' | 'synset' | 'rf' | 'stats' | 'agreement' | 'hypernyms' | 'concept'
+> & {
   optimized: SiteOptImage[];
   maxImages: SiteMaxImage[];
   topClasses: SiteTopClass[];
@@ -38,7 +41,15 @@ export function encodeSiteUnit(u: UnitRecord): string {
     label: u.label,
     synset: u.synset,
     rf: u.rf,
-    optimized: u.optimized.map((o) => ({ preset: o.preset, seed: o.seed, file: p(o.file), activation: round(o.activation), argmax_step: o.argmax_step })),
+    optimized: u.optimized.map((o) => ({
+      preset: o.preset,
+      seed: o.seed,
+      file: p(o.file),
+      activation: round(o.activation),
+      argmax_step: o.argmax_step,
+      ...(u.label && o.top1 ? { top1: o.top1 } : {}),
+      ...(o.judge ? { judge: o.judge } : {}),
+    })),
     maxImages: u.maxImages.map((m) => ({
       file: m.file,
       value: round(m.value),
@@ -50,6 +61,8 @@ export function encodeSiteUnit(u: UnitRecord): string {
     topClasses: u.topClasses.map((c) => ({ name: c.name, synset: c.synset, count: c.count, corr: c.corr === undefined ? undefined : round(c.corr) })),
     stats: u.stats,
     agreement: u.agreement,
+    hypernyms: u.hypernyms,
+    concept: u.concept,
   };
   return JSON.stringify(out);
 }

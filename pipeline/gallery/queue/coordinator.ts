@@ -37,6 +37,7 @@ function absoluteConfig(cfg: RunConfig): RunConfig {
     data: resolve(cfg.data ?? process.env.DEEPVIS_DATA ?? 'data'),
     dist: resolve(cfg.dist),
     preprocess: cfg.preprocess && existsSync(cfg.preprocess) ? resolve(cfg.preprocess) : cfg.preprocess,
+    judgeModel: cfg.judgeModel && existsSync(cfg.judgeModel) ? resolve(cfg.judgeModel) : cfg.judgeModel,
   };
 }
 

@@ -16,6 +16,7 @@ import { SCAN_HANDLERS, type ScanRunner } from '../../stages/scan/handler-table.
 import { mergeScan, renderShare, scanChunk } from '../../stages/scan/stage.ts';
 import type { PreparedRun } from '../prepare.ts';
 import { buildGallerySite } from '../run.ts';
+import { judgeImages } from '../judge.ts';
 import { siteFlow, type JobData } from './flow.ts';
 
 type Pool = { kind: 'optimize'; runner: OptimizeRunner } | { kind: 'scan'; runner: ScanRunner };
@@ -62,6 +63,7 @@ export class JobProcessor {
       case 'site': {
         await this.close();
         await writeModelRecord(run.dataRoot, run.model);
+        if (run.cfg.judgeModel) await judgeImages(run, run.cfg.judgeModel, this.backend);
         return await buildGallerySite(run, () => undefined);
       }
     }

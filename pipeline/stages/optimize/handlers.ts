@@ -17,21 +17,29 @@ import { preReluModel } from './pre-relu.ts';
 import { OPTIMIZE_PRESETS } from './presets.ts';
 import { render } from './ascent.ts';
 import { jobRng } from './rng.ts';
-import { penultimateBlob } from '../../graph/classes.ts';
+import { classScoreBlob, penultimateBlob } from '../../graph/classes.ts';
 import { encodeFeatures, type ImageFeatures } from '../../content/features.ts';
 
-/** The model's penultimate features of one image (HWC), averaged over positions; one image per pass, so batching never changes them. */
-function imageFeatures(ctx: HandlerContext, input: Float32Array): ImageFeatures | undefined {
-  const blob = penultimateBlob(ctx.model);
-  if (!blob) return undefined;
+/**
+ * What the model itself makes of one optimised image (HWC): its penultimate features averaged over
+ * positions, and its top-1 class. One image per pass, so batching never changes them.
+ */
+function modelView(ctx: HandlerContext, input: Float32Array): { features?: ImageFeatures; top1?: { index: number; label?: string } } {
+  const pen = penultimateBlob(ctx.model);
+  if (!pen) return {};
+  const scores = classScoreBlob(ctx.model);
   const [h, w] = ctx.model.preprocess.size;
   const { tf } = ctx;
-  const v = tf.tidy(() => {
+  const [v, s] = tf.tidy(() => {
     const x = tf.tensor4d(input, [1, h, w, input.length / (h * w)]);
-    const t = ctx.net.forward(x, [blob])[blob];
-    return (t.rank === 4 ? tf.mean(t, [1, 2]) : t).dataSync() as Float32Array;
+    const out = ctx.net.forward(x, [pen, scores]);
+    const f = out[pen].rank === 4 ? tf.mean(out[pen], [1, 2]) : out[pen];
+    return [f.dataSync() as Float32Array, out[scores].dataSync() as Float32Array];
   });
-  return encodeFeatures(blob, v);
+  let best = 0;
+  for (let i = 1; i < s.length; i++) if (s[i] > s[best]) best = i;
+  const label = ctx.model.labels?.[best]?.name;
+  return { features: encodeFeatures(pen, v), top1: label ? { index: best, label } : { index: best } };
 }
 
 /**
@@ -126,8 +134,9 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
         lr_scale: preset.family === 'pixel' ? args.gradScale : 1,
         backend: args.backend,
       };
-      const features = imageFeatures(ctx, r.input);
-      if (features) image.features = features;
+      const seen = modelView(ctx, r.input);
+      if (seen.features) image.features = seen.features;
+      if (seen.top1) image.top1 = seen.top1;
       return { job, image };
     }),
   );

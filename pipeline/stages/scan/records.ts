@@ -1,5 +1,6 @@
 import type { Model } from '../../graph/types.ts';
-import { layerSlug, type LayerStats, type MaxImage, type TopClass, type UnitStats } from '../../content/types.ts';
+import { layerSlug, type LayerStats, type MaxImage, type TopClass, type UnitRecord, type UnitStats } from '../../content/types.ts';
+import { coveringConcept, hypernymsOf } from '../../graph/concepts.ts';
 import { writeScanPart } from '../../content/unit-store.ts';
 import { entries } from './topk.ts';
 import { classIndex, corrClasses, labelName, synsetOfFile, topkClasses } from './classes.ts';
@@ -19,6 +20,10 @@ export interface UnitScanResult {
   maxImages: MaxImage[];
   topClasses: TopClass[];
   stats: UnitStats;
+  /** Class units: their synset's hypernyms. */
+  hypernyms?: string[];
+  /** Hidden units: the WordNet concept covering most of the top images. */
+  concept?: UnitRecord['concept'];
   /** Image index and flat position of each max image (the render stage's work). */
   sources: { image: number; pos: number }[];
 }
@@ -61,7 +66,16 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
       );
       const cb = corrBaseOf.get(info.name);
       if (state.corr && cb !== undefined) topClasses.push(...corrClasses(state.corr, cb + u, model.labels));
-      out.push({ blob: info.name, unit: u, maxImages, topClasses, stats, sources: es.map((e) => ({ image: e.image, pos: e.position })) });
+      const r: UnitScanResult = { blob: info.name, unit: u, maxImages, topClasses, stats, sources: es.map((e) => ({ image: e.image, pos: e.position })) };
+      const own = plan.classBlobs.has(info.name) ? model.labels?.[u]?.synset : undefined;
+      if (own) {
+        const hs = hypernymsOf(own).map((h) => h.name);
+        if (hs.length) r.hypernyms = hs;
+      } else {
+        const c = coveringConcept(es.map((e) => synsets[e.image]));
+        if (c) r.concept = c.runnerUp ? { ...c.concept, runnerUp: c.runnerUp } : c.concept;
+      }
+      out.push(r);
     }
   });
   return out;
@@ -69,7 +83,13 @@ export function unitResults(model: Model, plan: ScanPlan, state: ScanState): Uni
 
 /** Writes a unit's scan part (maxImages, topClasses, stats; content/unit-store.ts). */
 export async function writeUnitScan(out: string, model: Model, r: UnitScanResult): Promise<void> {
-  await writeScanPart(out, model.id, r.blob, r.unit, { maxImages: r.maxImages, topClasses: r.topClasses, stats: r.stats });
+  await writeScanPart(out, model.id, r.blob, r.unit, {
+    maxImages: r.maxImages,
+    topClasses: r.topClasses,
+    stats: r.stats,
+    ...(r.hypernyms ? { hypernyms: r.hypernyms } : {}),
+    ...(r.concept ? { concept: r.concept } : {}),
+  });
 }
 
 /** A layer's summary from every unit of it (not only those with records). */
