@@ -10,6 +10,7 @@
  * optimised or only max images, for tests. Class names come from a synset_words.txt file
  * (default $DEEPVIS_ASSETS/models/bvlc_googlenet/synset_words.txt); without one, "class N".
  */
+import { coveringConcept, hypernymsOf } from '../pipeline/graph/concepts.ts';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -97,6 +98,11 @@ async function imagePool(sizes: number[]): Promise<Map<number, Buffer[]>> {
 }
 
 /** Writes the gallery; returns the number of unit records and image files. */
+function conceptOf(synsets: (string | undefined)[]): { concept?: UnitRecord['concept'] } {
+  const c = coveringConcept(synsets);
+  return c ? { concept: c.runnerUp ? { ...c.concept, runnerUp: c.runnerUp } : c.concept } : {};
+}
+
 export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ units: number; images: number }> {
   const model = opts.model ?? 'caffenet';
   const inputSize = opts.inputSize ?? 227;
@@ -195,6 +201,11 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
         layerSlug: layer.slug,
         unit,
         ...(layer.classLayer && labels[unit] ? { label: labels[unit].name, ...(labels[unit].synset ? { synset: labels[unit].synset } : {}) } : {}),
+        // as the scan writes them: a class unit's WordNet hypernyms, a hidden unit's covering concept
+        ...(layer.classLayer && labels[unit]?.synset && hypernymsOf(labels[unit].synset!).length
+          ? { hypernyms: hypernymsOf(labels[unit].synset!).map((h) => h.name) }
+          : {}),
+        ...(!layer.classLayer && maxImages.length ? conceptOf(maxImages.map((m) => m.synset)) : {}),
         rf: layer.rf,
         optimized,
         maxImages,

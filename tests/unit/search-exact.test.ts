@@ -30,7 +30,11 @@ describe('exact search matches', () => {
   });
 
   it('a WordNet concept lists the class units under it, nearest first, then the hidden units labelled with it', () => {
-    expect(hits('dog')).toEqual(['CaffeNet · fc8 · unit 151 · Chihuahua', 'CaffeNet · fc8 · unit 249 · malamute, malemute, Alaskan malamute', 'CaffeNet · fc7 · unit 281']);
+    expect(hits('dog')).toEqual([
+      'CaffeNet · fc8 · unit 151 · Chihuahua',
+      'CaffeNet · fc8 · unit 249 · malamute, malemute, Alaskan malamute',
+      'CaffeNet · fc7 · unit 281',
+    ]);
     expect(ix.units[ix.terms['281'][0]][3]).toBe('opt-p3-0.webp');
   });
 });
