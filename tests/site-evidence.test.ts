@@ -86,7 +86,10 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
         // class units: the model's own top-1 and the judge's top-5 for each optimised image
         const own = rec.optimized.filter((o) => o.top1!.index === rec.unit).length;
         expect(t).toContain(`own top-1 ${own} of 2`);
-        expect(rec.optimized.every((o) => o.judge?.model === 'bvlc_googlenet' && o.judge.top5.length === 5), JSON.stringify(rec.optimized)).toBe(true);
+        expect(
+          rec.optimized.every((o) => o.judge?.model === 'bvlc_googlenet' && o.judge.top5.length === 5),
+          JSON.stringify(rec.optimized),
+        ).toBe(true);
         const hits = rec.optimized.filter((o) => o.judge!.hit).length;
         expect(t).toContain(`bvlc_googlenet top-5 ${hits} of 2`);
       } else expect(rec.optimized.every((o) => o.judge === undefined)).toBe(true);
