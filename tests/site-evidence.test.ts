@@ -83,6 +83,9 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
       expect(rec.agreement![0]).toMatchObject({ preset: 'fourier', seeds: 2, blob: 'fire9/concat' });
       expect(t).toContain(`seed agreement ${rec.agreement![0].similarity.toFixed(2)}`);
       if (rec.layer === 'pool10') {
+        // the scan stores a class unit's WordNet hypernyms, and the page shows them
+        expect(rec.hypernyms!.length, `${rec.layer} ${rec.unit}`).toBeGreaterThan(3);
+        expect(t).toContain(`WordNet: ${rec.hypernyms!.slice(0, 6).join(' › ')}`);
         // class units: the model's own top-1 and the judge's top-5 for each optimised image
         const own = rec.optimized.filter((o) => o.top1!.index === rec.unit).length;
         expect(t).toContain(`own top-1 ${own} of 2`);

@@ -90,11 +90,7 @@ export async function writeOptPart(dataRoot: string, modelId: string, layer: str
 }
 
 export async function writeScanPart(dataRoot: string, modelId: string, layer: string, unit: number, part: ScanPart): Promise<void> {
-  await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), {
-    maxImages: part.maxImages,
-    topClasses: part.topClasses,
-    ...(part.stats ? { stats: part.stats } : {}),
-  });
+  await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), part);
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
