@@ -10,11 +10,10 @@ import { formatDuration } from '../core/progress.ts';
 import { writeModelRecord } from '../content/model-record.ts';
 import type { BackendChoice } from '../engine/backend-choices.ts';
 import { createRunner } from '../engine/workers/runner.ts';
-import { isDone, type JobSettings, type OptJob } from '../stages/optimize/jobs.ts';
-import { OPTIMIZE_PRESETS } from '../stages/optimize/presets.ts';
-import { optimize } from '../stages/optimize/stage.ts';
+import type { OptJob } from '../stages/optimize/jobs.ts';
+import { optimize, pendingJobs } from '../stages/optimize/stage.ts';
 import { SCAN_HANDLERS } from '../stages/scan/handler-table.ts';
-import { scanChunk, scanChunkDone } from '../stages/scan/stage.ts';
+import { pendingChunks, scanChunk } from '../stages/scan/stage.ts';
 import type { RunConfig } from './config.ts';
 import { prepareRun, type PreparedRun } from './prepare.ts';
 
@@ -53,18 +52,9 @@ function checkShard(index: number, count: number, where: string): Shard {
   return { index, count };
 }
 
-function settingsOf(run: PreparedRun): (preset: string) => JobSettings {
-  return (preset) => ({ steps: run.profile.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: 'center', lrMode: 'calibrated' });
-}
-
 /** The optimize jobs and scan chunks not finished yet (what a merge needs and lacks). */
 export async function missingWork(run: PreparedRun): Promise<{ optimize: OptJob[]; chunks: number[] }> {
-  const settings = settingsOf(run);
-  const optimize: OptJob[] = [];
-  for (const b of run.optimizeBatches) for (const j of b) if (!(await isDone(run.dataRoot, run.model.id, j, settings(j.preset)))) optimize.push(j);
-  const chunks: number[] = [];
-  for (let c = 0; c < run.chunks; c++) if (!(await scanChunkDone(run.scan, c))) chunks.push(c);
-  return { optimize, chunks };
+  return { optimize: await pendingJobs(run.model, run.optimize), chunks: await pendingChunks(run.scan) };
 }
 
 export interface ShardSummary {

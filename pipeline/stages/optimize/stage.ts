@@ -121,12 +121,21 @@ async function layerScales(
   return out;
 }
 
+function planOf(model: Model, opts: FullOptimizeOptions) {
+  const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
+  return planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume, opts.only);
+}
+
+/** The jobs of these options not finished yet (what `optimize` would compute), without computing anything. */
+export async function pendingJobs(model: Model, options: OptimizeOptions): Promise<OptJob[]> {
+  return (await planOf(model, withDefaults({ ...options, resume: true }, OPTIMIZE_DEFAULTS))).todo;
+}
+
 export async function optimize(model: Model, options: OptimizeOptions): Promise<OptimizeSummary> {
   const t0 = Date.now();
   const opts = withDefaults(options, OPTIMIZE_DEFAULTS);
   await writeModelRecord(opts.dataRoot, model);
-  const settings = (preset: string): JobSettings => ({ steps: opts.steps ?? OPTIMIZE_PRESETS[preset].steps, objective: opts.objective, lrMode: opts.lrMode });
-  const plan = await planJobs(opts.dataRoot, model.id, opts.layers, opts.presets, opts.seeds, settings, opts.resume, opts.only);
+  const plan = await planOf(model, opts);
   const summary: OptimizeSummary = { total: plan.all.length, skipped: plan.all.length - plan.todo.length, done: 0, imgSteps: 0, wallMs: 0 };
   if (!plan.todo.length) {
     summary.wallMs = Date.now() - t0;

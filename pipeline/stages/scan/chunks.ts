@@ -12,14 +12,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.ts';
-import { addCorr, createCorr } from './classes.ts';
 import { decodeState, loadState, saveState, type ScanState } from './checkpoint.ts';
 import type { ScanRunner as Runner } from './handler-table.ts';
 import type { ScanPlan } from './plan.ts';
-import { batchArgs, batchJobs, corrOffsetsOf, freshState, mergeBatch, statePath } from './scan.ts';
-import type { ScanBatchResult } from './handlers.ts';
+import { addChunkSums, batchJobs, batchResults, corrOffsetsOf, freshState, mergeBatch, statePath } from './scan.ts';
 import { entries, offer } from './topk.ts';
-import { addStats } from './stats.ts';
 
 export function chunkCount(plan: ScanPlan, chunk: number): number {
   return Math.ceil(plan.files.length / chunk);
@@ -61,13 +58,7 @@ export async function runScanChunk(o: ScanChunkOptions): Promise<number> {
   const state = freshState(plan, plan.classCount);
   const todo = batchJobs(start, end, o.batch, o.chunk);
   const offsets = corrOffsetsOf(plan);
-  const window = Math.max(2, runner.size * 2);
-  const pending: Promise<ScanBatchResult>[] = [];
-  let next = 0;
-  for (const j of todo) {
-    while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', batchArgs(plan, todo[next++], !!state.corr)));
-    mergeBatch(state, state.corr, state.stats, plan, j, await pending.shift()!, offsets);
-  }
+  for await (const { job, result } of batchResults(plan, runner, todo, !!state.corr)) mergeBatch(state, state.corr, state.stats, plan, job, result, offsets);
   state.done = end;
   state.complete = false;
   await saveState(chunkPartPath(o.stateDir, plan.key, o.index), state);
@@ -97,8 +88,7 @@ export async function mergeScanChunks(plan: ScanPlan, stateDir: string, chunk: n
       const into = total.topk[bi];
       for (let u = 0; u < t.units; u++) for (const e of entries(t, u)) offer(into, u, e.value, e.image, e.position);
     });
-    part.stats.forEach((st, bi) => addStats(total.stats[bi], st));
-    if (total.corr) addCorr(total.corr, part.corr ?? createCorr(total.corr.units, total.corr.classes));
+    addChunkSums(total, part.corr, part.stats);
     total.skipped.push(...part.skipped);
   }
   total.done = plan.files.length;

@@ -86,30 +86,18 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
     quiet: o.quiet,
   });
   const corrOffsets = corrOffsetsOf(plan);
-  const args = (j: BatchJob) => batchArgs(plan, j, !!state.corr);
-  const window = Math.max(2, runner.size * 2);
-  const pending: Promise<ScanBatchResult>[] = [];
-  let next = 0;
   // This chunk's correlation sums and statistics, added to the total at the chunk's end (see above).
   const chunkCorr = state.corr ? createCorr(state.corr.units, state.corr.classes) : null;
   const chunkStats = plan.blobs.map((b) => createStats(b.shape[0]));
-  for (let i = 0; i < todo.length; i++) {
-    while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', args(todo[next++])));
-    const r = await pending.shift()!;
-    const j = todo[i];
+  for await (const { job: j, result: r } of batchResults(plan, runner, todo, !!state.corr)) {
     const t0 = performance.now();
     mergeBatch(state, chunkCorr, chunkStats, plan, j, r, corrOffsets);
     const t1 = performance.now();
     progress.tick(j.end - j.start);
     if (j.chunkEnd) {
-      if (state.corr && chunkCorr) {
-        addCorr(state.corr, chunkCorr);
-        clearCorr(chunkCorr);
-      }
-      chunkStats.forEach((cs, bi) => {
-        addStats(state.stats[bi], cs);
-        clearStats(cs);
-      });
+      addChunkSums(state, chunkCorr, chunkStats);
+      if (chunkCorr) clearCorr(chunkCorr);
+      for (const cs of chunkStats) clearStats(cs);
       state.done = j.end;
       state.complete = state.done === plan.files.length;
       await saveState(path, state);
@@ -124,6 +112,31 @@ export async function runScanStage(o: ScanStageOptions): Promise<ScanState> {
   progress.finish(`scanned ${plan.files.length - state.skipped.length} images, skipped ${state.skipped.length} (${(progress.rate).toFixed(1)} img/s)`);
   state.complete = true;
   return state;
+}
+
+/** The batches run on the runner, a window of them in flight, each result yielded in batch order. */
+export async function* batchResults(
+  plan: ScanPlan,
+  runner: Runner,
+  todo: BatchJob[],
+  corr: boolean,
+): AsyncGenerator<{ job: BatchJob; result: ScanBatchResult }> {
+  const window = Math.max(2, runner.size * 2);
+  const pending: Promise<ScanBatchResult>[] = [];
+  let next = 0;
+  for (const job of todo) {
+    while (next < todo.length && pending.length < window) pending.push(runner.run('scanBatch', batchArgs(plan, todo[next++], corr)));
+    yield { job, result: await pending.shift()! };
+  }
+}
+
+/**
+ * total += one chunk's sums (class correlations, activation statistics): the one way chunks are
+ * combined, in chunk order, by a process scanning chunk after chunk and by the merge of chunk parts.
+ */
+export function addChunkSums(total: ScanState, corr: CorrState | null, stats: UnitStatsState[]): void {
+  if (total.corr && corr) addCorr(total.corr, corr);
+  stats.forEach((st, bi) => addStats(total.stats[bi], st));
 }
 
 /** Where each correlation blob's units start in the flat list of correlation units. */

@@ -162,6 +162,14 @@ export function scanShares(options: ScanOptions): { plan: ScanPlan; chunks: numb
   return { plan, chunks: chunkCount(plan, o.chunk) };
 }
 
+/** The chunks not scanned yet (none once the scan is merged): read the merged checkpoint once, then each chunk's part. */
+export async function pendingChunks(options: ScanOptions): Promise<number[]> {
+  const o = withDefaults(options, SCAN_DEFAULTS);
+  const plan = scanPlanOf(o);
+  if (await scanMerged(plan, stateDirOf(o))) return [];
+  return Array.from({ length: chunkCount(plan, o.chunk) }, (_, c) => c).filter((c) => !chunkDone(plan, stateDirOf(o), c));
+}
+
 export async function scanChunkDone(options: ScanOptions, index: number): Promise<boolean> {
   const o = withDefaults(options, SCAN_DEFAULTS);
   const plan = scanPlanOf(o);
