@@ -102,6 +102,13 @@ export const modelSchema = z.object({
   preprocess: z.record(z.unknown()).optional(),
 });
 
+/** A second network's verdict on an optimised image (`--judge-model`, class units): its top 5 and whether the unit's class is among them. */
+export const judgeSchema = z.object({
+  model: z.string(),
+  hit: z.boolean(),
+  top5: z.array(z.object({ index: z.number().int(), label: z.string(), prob: z.number() })),
+});
+
 export const optImageSchema = z.object({
   preset: z.string(),
   seed: z.number().int(),
@@ -120,10 +127,7 @@ export const optImageSchema = z.object({
   objective: z.enum(['center', 'channel']),
   /** The optimising model's own top-1 class of the image. */
   top1: z.object({ index: z.number().int(), label: z.string().optional() }).optional(),
-  /** A second network's verdict (`--judge-model`, class units): its top 5 and whether the unit's class is among them. */
-  judge: z
-    .object({ model: z.string(), hit: z.boolean(), top5: z.array(z.object({ index: z.number().int(), label: z.string(), prob: z.number() })) })
-    .optional(),
+  judge: judgeSchema.optional(),
 });
 
 /** How a gradient map was scaled into its 8-bit image (pipeline/image/maps.ts). */

@@ -15,15 +15,16 @@
  * `<model>/units/<layer-slug>/<unit>.json` (hand-made, or written by an older deepvis) is still
  * read as the base the parts complete.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
+import { parseRecord, readJsonFile } from './json-file.ts';
 import { meanPairwise, type ImageFeatures } from './features.ts';
 import {
   conceptSchema,
-  describeZodError,
+  judgeSchema,
   mapScaleSchema,
   maxImageSchema,
   modelSchema,
@@ -50,11 +51,7 @@ export type MapPart = z.infer<typeof mapPartSchema>;
 
 const OPT_PART = /^opt-(.+)-(\d+)\.json$/;
 const JUDGE_PART = /^judge-(.+)-(\d+)\.json$/;
-export const judgePartSchema = z.object({
-  model: z.string(),
-  hit: z.boolean(),
-  top5: z.array(z.object({ index: z.number().int(), label: z.string(), prob: z.number() })),
-});
+export const judgePartSchema = judgeSchema;
 export type JudgePart = z.infer<typeof judgePartSchema>;
 
 export function judgePartPath(dataRoot: string, modelId: string, layer: string, unit: number, preset: string, seed: number): string {
@@ -93,27 +90,6 @@ export async function writeScanPart(dataRoot: string, modelId: string, layer: st
   await writeJsonAtomic(scanPartPath(dataRoot, modelId, layer, unit), part);
 }
 
-async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: invalid JSON (${(e as Error).message.split('\n')[0]}); delete it to rebuild`);
-  }
-}
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, path: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UserError(`${path}: ${describeZodError(r.error)}`);
-  return r.data;
-}
-
 /** One optimised image's part as written (unvalidated extra fields included); undefined when absent. */
 export async function readOptPart<T extends OptImage = OptImage>(
   dataRoot: string,
@@ -126,7 +102,7 @@ export async function readOptPart<T extends OptImage = OptImage>(
   const path = optPartPath(dataRoot, modelId, layer, unit, preset, seed);
   const raw = await readJsonFile(path);
   if (raw === undefined) return undefined;
-  parse(optImageSchema, raw, path);
+  parseRecord(optImageSchema, raw, path);
   return raw as T;
 }
 
@@ -167,7 +143,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
   if (wholeRaw === undefined && names === undefined) return undefined;
   let rec: UnitRecord;
   if (wholeRaw !== undefined) {
-    rec = parse(unitSchema, wholeRaw, wholePath);
+    rec = parseRecord(unitSchema, wholeRaw, wholePath);
     if (rec.model !== model.id || rec.layerSlug !== layer.slug || rec.unit !== unit) {
       throw new UserError(`${wholePath}: record says ${rec.model}/${rec.layerSlug}/${rec.unit}, its path says ${model.id}/${layer.slug}/${unit}`);
     }
@@ -179,7 +155,7 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     if (!name.endsWith('.json')) continue;
     const path = join(dir, name);
     if (name === 'scan.json') {
-      const part = parse(scanPartSchema, await readJsonFile(path), path);
+      const part = parseRecord(scanPartSchema, await readJsonFile(path), path);
       rec.maxImages = part.maxImages;
       rec.topClasses = part.topClasses;
       if (part.stats) rec.stats = part.stats;
@@ -189,18 +165,18 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
     }
     const jm = JUDGE_PART.exec(name);
     if (jm) {
-      judged.set(`${jm[1]}\u0000${Number(jm[2])}`, parse(judgePartSchema, await readJsonFile(path), path));
+      judged.set(`${jm[1]}\u0000${Number(jm[2])}`, parseRecord(judgePartSchema, await readJsonFile(path), path));
       continue;
     }
     const mm = MAP_PART.exec(name);
     if (mm) {
-      maps.set(Number(mm[1]), parse(mapPartSchema, await readJsonFile(path), path));
+      maps.set(Number(mm[1]), parseRecord(mapPartSchema, await readJsonFile(path), path));
       continue;
     }
     const m = OPT_PART.exec(name);
     if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, judge-<preset>-<seed>.json, scan.json or map-<rank>.json`);
     const raw = await readJsonFile(path);
-    const o = parse(optImageSchema, raw, path);
+    const o = parseRecord(optImageSchema, raw, path);
     if (o.preset !== m[1] || o.seed !== Number(m[2]))
       throw new UserError(`${path}: part says preset ${o.preset} seed ${o.seed}, its name says ${m[1]} ${m[2]}`);
     opt.set(`${o.preset}\u0000${o.seed}`, raw as OptImage); // as written: stage-specific extra keys kept (the site's schema drops them)
@@ -246,7 +222,7 @@ export async function listLayerUnits(dataRoot: string, modelId: string, slug: st
 export async function readModelRecordFile(dataRoot: string, modelId: string): Promise<ModelRecord | undefined> {
   const path = join(dataRoot, modelId, 'model.json');
   const raw = await readJsonFile(path);
-  return raw === undefined ? undefined : parse(modelSchema, raw, path);
+  return raw === undefined ? undefined : parseRecord(modelSchema, raw, path);
 }
 
 /** A unit's assembled record (see assembleUnit); undefined when nothing of it exists. */

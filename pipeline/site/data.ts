@@ -4,11 +4,12 @@
  * Used by the Astro content loader (site/content.config.ts) and by `deepvis site build`
  * (image placement), so both see the same records and the same errors.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelRecord, UnitRecord } from '../content/types.ts';
 import { UserError } from '../core/errors.ts';
-import { describeZodError, modelSchema } from '../content/schema.ts';
+import { modelSchema } from '../content/schema.ts';
+import { parseRecord, readJsonFile } from '../content/json-file.ts';
 import { assembleUnit, listLayerUnits } from '../content/unit-store.ts';
 import { readLayerStats } from '../content/layer-stats.ts';
 
@@ -28,15 +29,6 @@ async function isDir(p: string): Promise<boolean> {
   );
 }
 
-async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: invalid JSON (${(e as Error).message})`);
-  }
-}
-
 /** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -53,9 +45,9 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
 
 export async function readModel(root: string, dir: string): Promise<ModelRecord> {
   const file = join(root, dir, 'model.json');
-  const parsed = modelSchema.safeParse(await readJson(file));
-  if (!parsed.success) throw new UserError(`${file}: ${describeZodError(parsed.error)}`);
-  const model = parsed.data;
+  const raw = await readJsonFile(file);
+  if (raw === undefined) throw new UserError(`${file}: missing`);
+  const model = parseRecord(modelSchema, raw, file);
   if (model.id !== dir) throw new UserError(`${file}: id "${model.id}" differs from its folder name "${dir}"`);
   const slugs = new Set<string>();
   for (const layer of model.layers) {
