@@ -8,27 +8,22 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { pixelStd } from '../pipeline/image/maps.ts';
 
 const [dir, ...rest] = process.argv.slice(2);
 if (!dir) {
   console.error('usage: map-contrast.ts DATA_DIR [--name deconv|heat]');
   process.exit(2);
 }
-const name = rest[rest.indexOf('--name') + 1] && rest.includes('--name') ? rest[rest.indexOf('--name') + 1] : 'deconv';
+const at = rest.indexOf('--name');
+const name = (at >= 0 ? rest[at + 1] : undefined) ?? 'deconv';
 const files = readdirSync(dir, { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile() && new RegExp(`^${name}-\\d+\\.webp$`).test(e.name))
   .map((e) => join(e.parentPath, e.name));
 const stds: number[] = [];
 for (const f of files) {
   const { data } = await sharp(f).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  let s = 0;
-  let s2 = 0;
-  for (const v of data) {
-    s += v / 255;
-    s2 += (v / 255) ** 2;
-  }
-  const n = data.length;
-  stds.push(Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)));
+  stds.push(pixelStd(data));
 }
 stds.sort((a, b) => a - b);
 const q = (p: number) => stds[Math.min(stds.length - 1, Math.floor(p * stds.length))] ?? NaN;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listLayerUnits, readUnitRecord } from '../pipeline/content/unit-store.ts';
+import { pixelStd } from '../pipeline/image/maps.ts';
 import { requireAssets } from './helpers/assets.ts';
 
 const assets = requireAssets();
@@ -17,15 +18,9 @@ const ROOT = join(import.meta.dirname, '..');
 let tmp: string | undefined;
 afterAll(() => tmp && rmSync(tmp, { recursive: true, force: true }));
 
-async function pixelStd(file: string): Promise<number> {
+async function fileStd(file: string): Promise<number> {
   const { data } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  let s = 0;
-  let s2 = 0;
-  for (const v of data) {
-    s += v / 255;
-    s2 += (v / 255) ** 2;
-  }
-  return Math.sqrt(s2 / data.length - (s / data.length) ** 2);
+  return pixelStd(data);
 }
 
 describe.skipIf(!assets.dir)(`deconv maps on SqueezeNet ${assets.skipReason ?? ''}`, () => {
@@ -70,7 +65,7 @@ describe.skipIf(!assets.dir)(`deconv maps on SqueezeNet ${assets.skipReason ?? '
           expect(m.scale!.heat.clip).toBeLessThanOrEqual(m.scale!.heat.max);
           const [a, b] = await Promise.all([sharp(join(data, m.deconv)).metadata(), sharp(join(data, m.heat!)).metadata()]);
           expect([b.width, b.height]).toEqual([a.width, a.height]);
-          stds.push(await pixelStd(join(data, m.deconv)));
+          stds.push(await fileStd(join(data, m.deconv)));
         }
       }
     }

@@ -106,6 +106,12 @@ export async function readOptPart<T extends OptImage = OptImage>(
   return raw as T;
 }
 
+/** A judge part (validated); undefined when absent. */
+export async function readJudgePart(path: string): Promise<JudgePart | undefined> {
+  const raw = await readJsonFile(path);
+  return raw === undefined ? undefined : parseRecord(judgePartSchema, raw, path);
+}
+
 /** A record with nothing computed yet: identity, receptive field and (for class layers) the label. */
 export function emptyUnitRecord(model: ModelRecord, layer: LayerRecord, unit: number): UnitRecord {
   const rec: UnitRecord = {

@@ -7,10 +7,9 @@
  * have them, else by label name.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../core/errors.ts';
-import { judgePartPath, readOptPart } from '../content/unit-store.ts';
+import { judgePartPath, readJudgePart, readOptPart } from '../content/unit-store.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
 import type { BackendChoice } from '../engine/backend-choices.ts';
 import { createRunner } from '../engine/workers/runner.ts';
@@ -48,7 +47,7 @@ export async function judgeImages(run: PreparedRun, spec: string, backend: Backe
           const o = await readOptPart(run.dataRoot, run.model.id, l.name, unit, preset, seed);
           if (!o || !existsSync(join(run.dataRoot, o.file))) continue;
           const part = judgePartPath(run.dataRoot, run.model.id, l.name, unit, preset, seed);
-          const old = JSON.parse(await readFile(part, 'utf8').catch(() => 'null')) as { model?: string } | null;
+          const old = await readJudgePart(part);
           if (old?.model === judge.id) {
             skipped++;
             continue;

@@ -12,6 +12,19 @@
  * Both report the raw scale (clip and maximum) so the record keeps what the 8-bit image drops.
  */
 
+/** How much an 8-bit image varies: the standard deviation of its values on the 0–1 scale (0 for uniform grey). */
+export function pixelStd(data: ArrayLike<number>): number {
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] / 255;
+    s += v;
+    s2 += v * v;
+  }
+  const n = data.length;
+  return n ? Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)) : 0;
+}
+
 /** The value at fraction `q` (0–1) of the sorted |values| (nearest rank); 0 for an empty map. */
 export function absPercentile(x: ArrayLike<number>, q: number): number {
   const a = new Float32Array(x.length);

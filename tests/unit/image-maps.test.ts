@@ -1,16 +1,6 @@
 /** Gradient maps as legible images: robust scaling of the signed view, the heat view over the patch. */
 import { describe, expect, it } from 'vitest';
-import { absPercentile, heatMapImage, signedMapImage } from '../../pipeline/image/maps.ts';
-
-const std = (a: Uint8Array) => {
-  let s = 0;
-  let s2 = 0;
-  for (const v of a) {
-    s += v / 255;
-    s2 += (v / 255) ** 2;
-  }
-  return Math.sqrt(s2 / a.length - (s / a.length) ** 2);
-};
+import { absPercentile, heatMapImage, pixelStd, signedMapImage } from '../../pipeline/image/maps.ts';
 
 /** 32×32×3 of small noise-like values with a few huge outliers (what flattened maps to grey before). */
 function spiky(): Float32Array {
@@ -27,10 +17,10 @@ describe('gradient map images', () => {
     expect(scale.max).toBe(5);
     expect(scale.clip).toBeCloseTo(absPercentile(x, 0.98), 6);
     expect(scale.clip).toBeLessThan(0.011);
-    expect(std(rgb)).toBeGreaterThan(0.2);
+    expect(pixelStd(rgb)).toBeGreaterThan(0.2);
     // max-|value| scaling, for comparison: nearly uniform grey
     const flat = new Uint8Array(x.length).map((_, i) => Math.round(127.5 + (x[i] * 127.5) / 5));
-    expect(std(flat)).toBeLessThan(0.02);
+    expect(pixelStd(flat)).toBeLessThan(0.02);
   });
 
   it('zero is mid-grey, signs go opposite ways, channels follow the network order', () => {

@@ -21,13 +21,16 @@ import { classScoreBlob, penultimateBlob } from '../../graph/classes.ts';
 import { encodeFeatures, type ImageFeatures } from '../../content/features.ts';
 
 /**
- * What the model itself makes of one optimised image (HWC): its penultimate features averaged over
- * positions, and its top-1 class. One image per pass, so batching never changes them.
+ * What the model itself makes of one optimised image (HWC): its penultimate features (`pen`)
+ * averaged over positions, and its top-1 class (from `scores`). One image per pass, so batching
+ * never changes them.
  */
-function modelView(ctx: HandlerContext, input: Float32Array): { features?: ImageFeatures; top1?: { index: number; label?: string } } {
-  const pen = penultimateBlob(ctx.model);
-  if (!pen) return {};
-  const scores = classScoreBlob(ctx.model);
+function modelView(
+  ctx: HandlerContext,
+  input: Float32Array,
+  pen: string,
+  scores: string,
+): { features: ImageFeatures; top1: { index: number; label?: string } } {
   const [h, w] = ctx.model.preprocess.size;
   const { tf } = ctx;
   const [v, s] = tf.tidy(() => {
@@ -113,6 +116,8 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
     images: args.jobs.map((j) => ({ unit: j.unit, rng: jobRng(ctx.model.id, j.layer, j.unit, j.preset, j.seed) })),
   });
   const [h, w] = ctx.model.preprocess.size;
+  const pen = penultimateBlob(ctx.model);
+  const scores = pen ? classScoreBlob(ctx.model) : undefined;
   const images = await Promise.all(
     out.map(async (r, i) => {
       const job = args.jobs[i];
@@ -134,9 +139,7 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
         lr_scale: preset.family === 'pixel' ? args.gradScale : 1,
         backend: args.backend,
       };
-      const seen = modelView(ctx, r.input);
-      if (seen.features) image.features = seen.features;
-      if (seen.top1) image.top1 = seen.top1;
+      if (pen && scores) ({ features: image.features, top1: image.top1 } = modelView(ctx, r.input, pen, scores));
       return { job, image };
     }),
   );
