@@ -163,6 +163,27 @@ export const topClassSchema = z.object({
   source: z.enum(['topk', 'corr']),
 });
 
+/**
+ * How strongly units of an earlier blob feed this unit (pipeline/graph/circuits.ts,
+ * stages/scan/circuits.ts): `weights` — the weight mass Σ|w| of a direct conv/fc connection;
+ * `gradient` — gradient × activation summed over positions, averaged over the unit's top images;
+ * `same` — this unit IS that channel (through per-channel layers only). The strongest first, at
+ * most CIRCUIT_INPUTS; `share` is the value over the sum of all positive values.
+ */
+export const circuitInputsSchema = z.object({
+  blob: z.string(),
+  method: z.enum(['weights', 'gradient', 'same']),
+  inputs: z.array(z.object({ unit: z.number().int().nonnegative(), value: z.number(), share: z.number() })),
+  /** `gradient`: how many top images were averaged. */
+  images: z.number().int().nonnegative().optional(),
+});
+export const circuitSchema = z.object({
+  /** From the previous gallery layer. */
+  upstream: circuitInputsSchema,
+  /** From the blob the unit's own conv reads, when that is not the previous gallery layer (an inception branch). */
+  branch: circuitInputsSchema.optional(),
+});
+
 export const unitSchema = z.object({
   model: z.string(),
   layer: z.string(),
@@ -186,6 +207,8 @@ export const unitSchema = z.object({
    * pairwise cosine similarity of their penultimate features, from the `blob` named).
    */
   agreement: z.array(z.object({ preset: z.string(), seeds: z.number().int(), similarity: z.number(), blob: z.string() })).optional(),
+  /** Which units of earlier blobs feed this one most (absent for a gallery's first layer). */
+  circuit: circuitSchema.optional(),
 });
 
 /** "units.0.optimized.2.file: must be …" — the first problem of a failed parse, on one line. */

@@ -10,6 +10,8 @@ import type {
   topClassSchema,
   unitSchema,
   unitStatsSchema,
+  circuitInputsSchema,
+  circuitSchema,
 } from './schema.ts';
 
 export type LayerRecord = z.infer<typeof layerSchema>;
@@ -21,5 +23,7 @@ export type TopClass = z.infer<typeof topClassSchema>;
 export type UnitRecord = z.infer<typeof unitSchema>;
 export type UnitStats = z.infer<typeof unitStatsSchema>;
 export type LayerStats = z.infer<typeof layerStatsSchema>;
+export type CircuitInputs = z.infer<typeof circuitInputsSchema>;
+export type UnitCircuit = z.infer<typeof circuitSchema>;
 
 export { layerSlug } from './ids.ts';

@@ -6,6 +6,7 @@
  *   <model>/units/<layer-slug>/<unit>/scan.json                  max images + top classes (scan)
  *   <model>/units/<layer-slug>/<unit>/map-<rank>.json            the raw scale of a max image's maps (render)
  *   <model>/units/<layer-slug>/<unit>/judge-<preset>-<seed>.json a second network's verdict on an optimised image
+ *   <model>/units/<layer-slug>/<unit>/circuit.json               the units of earlier layers that feed it most (scan)
  *
  * Each part is written whole and atomically (temp file + rename) by the one job that computes it;
  * a job run twice (a lost worker's job retried) writes the same content. Nothing is read, merged
@@ -23,6 +24,7 @@ import { writeJsonAtomic } from '../io/atomic.ts';
 import { parseRecord, readJsonFile } from './json-file.ts';
 import { meanPairwise, type ImageFeatures } from './features.ts';
 import {
+  circuitSchema,
   conceptSchema,
   judgeSchema,
   mapScaleSchema,
@@ -48,6 +50,13 @@ export type ScanPart = z.infer<typeof scanPartSchema>;
 /** What the render stage stores per max image: how its deconv and heat maps were scaled. */
 export const mapPartSchema = z.object({ deconv: mapScaleSchema, heat: mapScaleSchema });
 export type MapPart = z.infer<typeof mapPartSchema>;
+
+export const circuitPartSchema = circuitSchema;
+export type CircuitPart = z.infer<typeof circuitPartSchema>;
+
+export function circuitPartPath(dataRoot: string, modelId: string, layer: string, unit: number): string {
+  return join(unitPartsDir(dataRoot, modelId, layer, unit), 'circuit.json');
+}
 
 const OPT_PART = /^opt-(.+)-(\d+)\.json$/;
 const JUDGE_PART = /^judge-(.+)-(\d+)\.json$/;
@@ -169,6 +178,10 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       if (part.concept) rec.concept = part.concept;
       continue;
     }
+    if (name === 'circuit.json') {
+      rec.circuit = parseRecord(circuitPartSchema, await readJsonFile(path), path);
+      continue;
+    }
     const jm = JUDGE_PART.exec(name);
     if (jm) {
       judged.set(`${jm[1]}\u0000${Number(jm[2])}`, parseRecord(judgePartSchema, await readJsonFile(path), path));
@@ -180,7 +193,8 @@ export async function assembleUnit(dataRoot: string, model: ModelRecord, layer: 
       continue;
     }
     const m = OPT_PART.exec(name);
-    if (!m) throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, judge-<preset>-<seed>.json, scan.json or map-<rank>.json`);
+    if (!m)
+      throw new UserError(`${path}: unit part files are opt-<preset>-<seed>.json, judge-<preset>-<seed>.json, scan.json, circuit.json or map-<rank>.json`);
     const raw = await readJsonFile(path);
     const o = parseRecord(optImageSchema, raw, path);
     if (o.preset !== m[1] || o.seed !== Number(m[2]))

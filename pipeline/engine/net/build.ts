@@ -191,6 +191,17 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
       for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
     }
   };
+  /** The step that writes each offset blob last (in-place layers write a blob more than once). */
+  const offsetSteps = (planned: Step[], offsets: Record<string, tf.Tensor>, channels: Record<string, number[]>): Map<string, Step> => {
+    const at = new Map<string, Step>();
+    for (const b of Object.keys(offsets)) {
+      if (!known.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
+      if (channels[b]) throw new UserError(`blob "${b}": an offset and a channel subset cannot be combined`);
+    }
+    for (const step of planned) for (const t of step.tops) if (t in offsets) at.set(t, step);
+    for (const b of Object.keys(offsets)) if (!at.has(b)) throw new UserError(`blob "${b}" is not computed on the way to the blobs asked for`);
+    return at;
+  };
   const [C, H, W] = graph.input.shape;
 
   return {
@@ -205,7 +216,9 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
       }
       const channels = fopts?.channels ?? {};
       checkChannels(blobs, channels);
+      const offsets = fopts?.offsets ?? {};
       const plan = planFor(blobs, Object.keys(channels));
+      const offsetAt = offsetSteps(plan.steps, offsets, channels);
       return tf.tidy(() => {
         const env = new Map<string, tf.Tensor>([[graph.input.blob, input]]);
         const cut = new Set<string>(); // blobs computed for their channel subset only
@@ -217,7 +230,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
             r === undefined ? undefined : channels[r],
           );
           if (r !== undefined) cut.add(r);
-          step.tops.forEach((t, i) => env.set(t, outs[i]));
+          step.tops.forEach((t, i) => env.set(t, offsetAt.get(t) === step ? tf.add(outs[i], offsets[t]) : outs[i]));
         }
         const out: Record<string, tf.Tensor> = {};
         const given = new Set<tf.Tensor>([input]);

@@ -19,6 +19,13 @@ export interface ForwardOptions {
    * for a few class units skips almost all of conv10, forward and backward.
    */
   channels?: Record<string, number[]>;
+  /**
+   * Tensors added to named blobs where they are computed (each the blob's shape, batch first), so
+   * that the gradient with respect to an offset is the gradient with respect to that blob: a
+   * zero offset is how a caller differentiates an output by an intermediate blob (circuits).
+   * Not combined with `channels` on the same blob.
+   */
+  offsets?: Record<string, tf.Tensor>;
 }
 
 /**

@@ -83,6 +83,8 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C)
         throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       for (const b of blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
+      if (fopts?.offsets && Object.keys(fopts.offsets).length > 0)
+        throw new UserError('the onnxruntime engine does not take blob offsets (gradients by an intermediate blob run on TensorFlow.js)');
       const mode = fopts?.gradMode ?? 'backprop';
       const unique = [...new Set(blobs)];
       const sizes = unique.map(sizeOf);

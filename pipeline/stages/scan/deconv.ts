@@ -17,7 +17,7 @@ export interface GradTarget {
 }
 
 /** One-hot selector over a blob for a batch: copy b selects targets[b] when it is on this blob. */
-function selector(info: BlobInfo, targets: GradTarget[]): tf.Tensor {
+export function selector(info: BlobInfo, targets: GradTarget[]): tf.Tensor {
   const B = targets.length;
   const C = info.shape[0];
   const spatial = isSpatial(info);

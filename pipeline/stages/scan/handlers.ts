@@ -9,6 +9,10 @@ import { writeJsonAtomic } from '../../io/atomic.ts';
 import { writeFileAtomic } from '../../io/atomic.ts';
 import { oneLine } from '../../core/errors.ts';
 import { unitInputGradients } from './deconv.ts';
+import { gradientTimesActivation, type CircuitTarget } from './circuit-gradient.ts';
+import type { Net } from '../../engine/net/types.ts';
+import { currentEngine } from '../../engine/backend.ts';
+import { createNet as createTfjsNet } from '../../engine/net/build.ts';
 import { cropZeroPadded, unitWindow } from './patches.ts';
 
 /**
@@ -215,5 +219,58 @@ export async function renderImage({ net, model }: HandlerContext, args: RenderIm
   return { error: null, values };
 }
 
+export interface UnitCircuitArgs extends CircuitTarget {
+  /** The unit's top images (absolute paths) and its max position on each. */
+  files: string[];
+  positions: number[];
+  /** Images per gradient batch. */
+  batch: number;
+}
+
+export interface UnitCircuitResult {
+  /** Σ over the images decoded of each channel's gradient × activation (length: channels of `from`). */
+  sum: Float64Array;
+  images: number;
+  /** Activations reproduced, per decoded image (to check against the scan's). */
+  values: number[];
+  errors: string[];
+}
+
+/** TensorFlow.js nets for gradients by an intermediate blob where the thread's net runs on ONNX Runtime. */
+const tfjsNets = new WeakMap<Model, Net>();
+function offsetNet(net: Net, model: Model): Net {
+  if (currentEngine() !== 'onnxruntime') return net;
+  let n = tfjsNets.get(model);
+  if (!n) {
+    n = createTfjsNet(model);
+    tfjsNets.set(model, n);
+  }
+  return n;
+}
+
+/** One unit's gradient × activation from the channels of blob `from`, summed over its top images. */
+export async function unitCircuit({ net, model }: HandlerContext, args: UnitCircuitArgs): Promise<UnitCircuitResult> {
+  const { images, errors } = await decodeAll(args.files, model);
+  const target: CircuitTarget = { blob: args.blob, unit: args.unit, from: args.from };
+  const ok: Float32Array[] = [];
+  const positions: number[] = [];
+  images.forEach((img, i) => {
+    if (img) {
+      ok.push(img.input);
+      positions.push(args.positions[i]);
+    }
+  });
+  const channels = model.graph.blobs.find((b) => b.name === args.from)?.shape[0] ?? 0;
+  const sum = new Float64Array(channels);
+  const values: number[] = [];
+  const gnet = offsetNet(net, model);
+  for (let start = 0; start < ok.length; start += args.batch) {
+    const r = gradientTimesActivation(gnet, ok.slice(start, start + args.batch), positions.slice(start, start + args.batch), target);
+    for (const v of r.perImage) for (let c = 0; c < channels; c++) sum[c] += v[c];
+    values.push(...r.values);
+  }
+  return { sum, images: ok.length, values, errors: errors.filter((e): e is string => e !== null) };
+}
+
 /** The scan stage's handlers, run by the engine's runner (./handler-table.ts names this table). */
-export const handlers = { scanBatch, renderImage } satisfies HandlerTable;
+export const handlers = { scanBatch, renderImage, unitCircuit } satisfies HandlerTable;

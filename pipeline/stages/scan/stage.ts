@@ -16,6 +16,7 @@ import { loadState, type ScanState, type SkippedImage } from './checkpoint.ts';
 import type { ScanPlan } from './plan.ts';
 import { UserError } from '../../core/errors.ts';
 import { runRenderStage, type RenderSummary } from './maps.ts';
+import { runCircuitStage } from './circuits.ts';
 import { layerStats, unitResults, writeUnitScan, type UnitScanResult } from './records.ts';
 import { writeLayerStats } from '../../content/layer-stats.ts';
 import { skippedReport, topkSummary } from './report.ts';
@@ -139,6 +140,7 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     if (o.render !== false) {
       render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, selection, quiet: o.quiet });
       warnMismatches(render);
+      await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch: o.batch, quiet: o.quiet });
     }
     const summary = await writeScanRecords(o, plan, state, sel, { backend: runner.backend, workers: runner.size, scanSeconds });
     const report = skippedReport(state.skipped);
@@ -193,7 +195,10 @@ export async function mergeScan(options: ScanOptions): Promise<{ units: number; 
   return { units: sel.units.length, skipped: state.skipped };
 }
 
-/** Renders the patches and maps of the images in share `index` (images [index·chunk, (index+1)·chunk)). */
+/**
+ * Renders the patches and maps of the images in share `index` (images [index·chunk, (index+1)·chunk))
+ * and the circuits of the share's slice of the units (the same number of slices as shares).
+ */
 export async function renderShare(options: ScanOptions, index: number): Promise<RenderSummary> {
   const o = withDefaults(options, SCAN_DEFAULTS);
   const plan = scanPlanOf(o);
@@ -205,6 +210,9 @@ export async function renderShare(options: ScanOptions, index: number): Promise<
   return withRunner(o, async (runner) => {
     const r = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, range, quiet: true });
     warnMismatches(r);
+    const shares = chunkCount(plan, o.chunk);
+    const slice = { from: Math.floor((index * units.length) / shares), to: Math.floor(((index + 1) * units.length) / shares) };
+    await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch: o.batch, range: slice, quiet: true });
     return r;
   });
 }
