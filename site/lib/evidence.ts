@@ -76,7 +76,13 @@ export function badges(u: SiteUnit): Badge[] {
   if (u.stats && u.stats.images > 0) {
     const s = u.stats;
     if (isDead(u)) {
-      out.push({ id: 'dead', label: 'dead', value: `on all ${s.images} images`, detail: `activation ≤ 0 on every one of the ${s.images} scanned images`, tone: 'weak' });
+      out.push({
+        id: 'dead',
+        label: 'dead',
+        value: `on all ${s.images} images`,
+        detail: `activation ≤ 0 on every one of the ${s.images} scanned images`,
+        tone: 'weak',
+      });
     } else {
       out.push({
         id: 'selectivity',
@@ -113,7 +119,11 @@ export function histogramBars(u: SiteUnit, width: number, height: number): { x: 
 }
 
 /** A layer's per-unit maxima as log-spaced bars (2 per octave) for an SVG of `width` × `height`; units whose max is ≤ 0 are left out. */
-export function maxHistogram(maxima: number[], width: number, height: number): { bars: { x: number; y: number; w: number; h: number; title: string }[]; lo: string; hi: string } {
+export function maxHistogram(
+  maxima: number[],
+  width: number,
+  height: number,
+): { bars: { x: number; y: number; w: number; h: number; title: string }[]; lo: string; hi: string } {
   const pos = maxima.filter((m) => m > 0);
   if (!pos.length) return { bars: [], lo: '–', hi: '–' };
   const lo = Math.min(...pos);

@@ -72,10 +72,11 @@ describe('circuits on hand-built nets', () => {
     // a_c · Σ_k Wb[u,k] · [m_k > 0] · Wm[k,c]; with no biases they add up to b_u.
     const Wm = [1, -1, 0.5, -1, 2, 1];
     const Wb2 = [2, -1];
-    const branchy = tinyModel(
-      [input, conv('a', 'data', 'a', 3, 1), relu('ra', 'a'), conv('m', 'a', 'm', 2, 1), relu('rm', 'm'), conv('b', 'm', 'b', 1, 1)],
-      { a: [P([3, 2, 1, 1], Wa)], m: [P([2, 3, 1, 1], Wm)], b: [P([1, 2, 1, 1], Wb2)] },
-    );
+    const branchy = tinyModel([input, conv('a', 'data', 'a', 3, 1), relu('ra', 'a'), conv('m', 'a', 'm', 2, 1), relu('rm', 'm'), conv('b', 'm', 'b', 1, 1)], {
+      a: [P([3, 2, 1, 1], Wa)],
+      m: [P([2, 3, 1, 1], Wm)],
+      b: [P([1, 2, 1, 1], Wb2)],
+    });
     const { circuit, branch } = graphCircuit(branchy, 'b', 0, 'a');
     expect(circuit).toBeUndefined();
     expect(branch).toEqual({
