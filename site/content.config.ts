@@ -16,7 +16,7 @@
 import { defineCollection, z } from 'astro:content';
 import { readGallery, resolveDataRoot } from '../pipeline/site/data.ts';
 import { modelSchema } from '../pipeline/content/schema.ts';
-import { encodeSiteUnit, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
+import { encodeSiteUnits, readSnapshot, unitId } from '../pipeline/site/snapshot.ts';
 
 /** The content: the build command's snapshot when there is one, else the data root read here. */
 async function loadContent() {
@@ -25,7 +25,7 @@ async function loadContent() {
   // A data folder without models (a fresh clone's `npm run typecheck`, `astro dev` before any
   // pipeline run) makes an empty site; a missing folder or a bad record is still an error.
   const g = await readGallery(resolveDataRoot(), { allowEmpty: true });
-  return { from: g.root, models: g.models, units: g.units.map((u) => ({ id: unitId(u), json: encodeSiteUnit(u) })) };
+  return { from: g.root, models: g.models, units: encodeSiteUnits(g.units).map((json, i) => ({ id: unitId(g.units[i]), json })) };
 }
 
 let loading: ReturnType<typeof loadContent> | undefined;

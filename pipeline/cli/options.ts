@@ -280,7 +280,8 @@ export const COMMANDS = {
       { name: 'layers', description: 'blobs to track (all their units), see `deepvis inspect`', required: true },
       {
         name: 'units',
-        description: 'e.g. 0-99,400: only these units of each layer get patches, deconv and records (all units are still tracked; default every unit)',
+        description:
+          'e.g. 0-99,400: only these units of each layer get patches, deconv and records (all units are still tracked; default every unit); per layer: "conv5=0-9;fc8=281" (layers not named: every unit)',
       },
       { name: 'top', description: 'entries kept per unit', default: String(SCAN_DEFAULTS.k) },
       'deconv',

@@ -102,3 +102,23 @@ export function parseUnitSpec(spec: string, count?: number): number[] {
   }
   return [...out].sort((x, y) => x - y);
 }
+
+/**
+ * `--units` for several layers: a plain list (`0-99,400`) applies to every layer; `layer=list;…`
+ * names layers (the others keep every unit, i.e. are left out of the result).
+ */
+export function parseLayerUnitSpec(spec: string, layers: string[], countOf: (layer: string) => number | undefined): Record<string, number[]> {
+  if (!spec.includes('=')) return Object.fromEntries(layers.map((name) => [name, parseUnitSpec(spec, countOf(name))]));
+  const out: Record<string, number[]> = {};
+  for (const part of spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.lastIndexOf('=');
+    const name = part.slice(0, eq).trim();
+    if (eq < 0 || !name) throw new UserError(`bad --units "${spec}": expected e.g. conv5=0-9;fc8=281`);
+    if (!layers.includes(name)) throw new UserError(`--units names "${name}", which is not among --layers (${layers.join(', ')})`);
+    out[name] = parseUnitSpec(part.slice(eq + 1), countOf(name));
+  }
+  return out;
+}

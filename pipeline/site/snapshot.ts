@@ -11,12 +11,31 @@
  * `/<rest>` (a leading `/` never starts a real record path): 3.5 KB → 1.9 KB per CaffeNet unit.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { MaxImage, ModelRecord, OptImage, TopClass, UnitRecord } from '../content/types.ts';
+import { layerSlug, type CircuitInputs, type MaxImage, type ModelRecord, type OptImage, type TopClass, type UnitRecord } from '../content/types.ts';
 import type { GalleryData } from './data.ts';
 
 export type SiteOptImage = Pick<OptImage, 'preset' | 'seed' | 'file' | 'activation' | 'argmax_step' | 'top1' | 'judge'>;
 export type SiteMaxImage = Pick<MaxImage, 'file' | 'value' | 'patch' | 'deconv' | 'heat' | 'label'>;
 export type SiteTopClass = Pick<TopClass, 'name' | 'synset' | 'count' | 'corr'>;
+
+/** Units of another layer and their shares: [unit, share]. */
+export interface SiteLinks {
+  layer: string;
+  method: CircuitInputs['method'];
+  links: [number, number][];
+}
+/**
+ * A unit's circuit as the page shows it: its strongest inputs from the previous gallery layer
+ * (`up`) and its own conv's input blob (`branch`), and the units of later layers that list it
+ * among their strongest inputs (`down`, one entry per such layer, by its share in each).
+ */
+export interface SiteCircuit {
+  up?: SiteLinks;
+  branch?: SiteLinks;
+  down?: SiteLinks[];
+}
+/** Links shown per list. */
+export const CIRCUIT_SHOWN = 6;
 
 export type SiteUnit = Pick<
   UnitRecord,
@@ -25,12 +44,58 @@ export type SiteUnit = Pick<
   optimized: SiteOptImage[];
   maxImages: SiteMaxImage[];
   topClasses: SiteTopClass[];
+  circuit?: SiteCircuit;
 };
+
+const links = (c: CircuitInputs): SiteLinks => ({ layer: c.blob, method: c.method, links: c.inputs.slice(0, CIRCUIT_SHOWN).map((i) => [i.unit, i.share]) });
+
+/**
+ * Per unit id: the later units that list it among their strongest inputs (every listed input
+ * counts, not only the shown ones), strongest share first, per later layer.
+ */
+export function downstreamLinks(units: UnitRecord[]): Map<string, SiteLinks[]> {
+  const byUnit = new Map<string, Map<string, SiteLinks>>();
+  for (const u of units) {
+    const up = u.circuit?.upstream;
+    if (!up) continue;
+    for (const i of up.inputs) {
+      const id = `${u.model}/${layerSlug(up.blob)}/${i.unit}`;
+      let layers = byUnit.get(id);
+      if (!layers) byUnit.set(id, (layers = new Map()));
+      let l = layers.get(u.layer);
+      if (!l) layers.set(u.layer, (l = { layer: u.layer, method: up.method, links: [] }));
+      l.links.push([u.unit, i.share]);
+    }
+  }
+  const out = new Map<string, SiteLinks[]>();
+  for (const [id, layers] of byUnit) {
+    out.set(
+      id,
+      [...layers.values()].map((l) => ({ ...l, links: l.links.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, CIRCUIT_SHOWN) })),
+    );
+  }
+  return out;
+}
+
+function siteCircuit(u: UnitRecord, down: SiteLinks[] | undefined): SiteCircuit | undefined {
+  if (!u.circuit && !down) return undefined;
+  const c: SiteCircuit = {};
+  if (u.circuit) c.up = links(u.circuit.upstream);
+  if (u.circuit?.branch) c.branch = links(u.circuit.branch);
+  if (down) c.down = down;
+  return c;
+}
+
+/** Every unit encoded, with the downstream links that only all units together give. */
+export function encodeSiteUnits(units: UnitRecord[]): string[] {
+  const down = downstreamLinks(units);
+  return units.map((u) => encodeSiteUnit(u, down.get(unitId(u))));
+}
 
 const imageDir = (u: Pick<UnitRecord, 'model' | 'layerSlug' | 'unit'>) => `${u.model}/img/${u.layerSlug}/${u.unit}/`;
 const round = (x: number) => Number(x.toPrecision(6));
 
-export function encodeSiteUnit(u: UnitRecord): string {
+export function encodeSiteUnit(u: UnitRecord, down?: SiteLinks[]): string {
   const dir = imageDir(u);
   const p = (path: string) => (path.startsWith(dir) ? `/${path.slice(dir.length)}` : path);
   const out: SiteUnit = {
@@ -63,6 +128,7 @@ export function encodeSiteUnit(u: UnitRecord): string {
     agreement: u.agreement,
     hypernyms: u.hypernyms,
     concept: u.concept,
+    circuit: siteCircuit(u, down),
   };
   return JSON.stringify(out);
 }
@@ -84,7 +150,8 @@ export const unitId = (u: Pick<UnitRecord, 'model' | 'layerSlug' | 'unit'>) => `
 
 /** Line 1: the models as JSON; then one `<unit id>\t<encoded SiteUnit>` line per unit. */
 export async function writeSnapshot(path: string, g: GalleryData): Promise<void> {
-  const lines = [JSON.stringify(g.models), ...g.units.map((u) => `${unitId(u)}\t${encodeSiteUnit(u)}`)];
+  const encoded = encodeSiteUnits(g.units);
+  const lines = [JSON.stringify(g.models), ...g.units.map((u, i) => `${unitId(u)}\t${encoded[i]}`)];
   await writeFile(path, lines.join('\n') + '\n');
 }
 

@@ -10,6 +10,7 @@
  *   /<model>/<layer-slug>/                   layer, units by index, page 1
  *   /<model>/<layer-slug>/page/<n>/          layer, units by index, page n ≥ 2
  *   /<model>/<layer-slug>/by-class/          layer, units by top class, page 1 (…/by-class/page/<n>/)
+ *   /<model>/<layer-slug>/by-max/, by-selectivity/, by-dead/   by the scan's statistics (scanned layers)
  *   /<model>/<layer-slug>/<unit>/            one unit
  *   /<model>/probe/                          live probe page (issue 8; "probe" is a reserved slug)
  *   /media/<path relative to the data root>  images, placed after the Astro build
@@ -20,7 +21,15 @@ export { RESERVED_LAYER_SLUGS, RESERVED_MODEL_IDS, SAFE_SEGMENT } from '../conte
 /** Units per layer page unless the build says otherwise (a 4,096-unit page would be ~485 KB). */
 export const DEFAULT_PAGE_SIZE = 256;
 
-export type LayerOrder = 'index' | 'class';
+/**
+ * Orders of a layer listing: by unit index, by top class, and (for scanned layers) by the scan's
+ * statistics — largest activation first, most selective first, most often dead first.
+ */
+export const LAYER_ORDERS = ['index', 'class', 'max', 'selectivity', 'dead'] as const;
+export type LayerOrder = (typeof LAYER_ORDERS)[number];
+/** The statistics orders (they need the scan's statistics). */
+export const STATS_ORDERS: readonly LayerOrder[] = ['max', 'selectivity', 'dead'];
+const ORDER_SEGMENT: Record<LayerOrder, string> = { index: '', class: 'by-class', max: 'by-max', selectivity: 'by-selectivity', dead: 'by-dead' };
 
 export function homePath(): string {
   return '/';
@@ -45,23 +54,25 @@ export function classesPath(model: string): string {
 
 /** A layer listing page; `page` counts from 1. */
 export function layerPath(model: string, slug: string, order: LayerOrder = 'index', page = 1): string {
-  const root = order === 'class' ? `/${model}/${slug}/by-class/` : `/${model}/${slug}/`;
+  const root = order === 'index' ? `/${model}/${slug}/` : `/${model}/${slug}/${ORDER_SEGMENT[order]}/`;
   return page <= 1 ? root : `${root}page/${page}/`;
 }
 
 /** The rest parameter of the layer listing route (`[...page].astro`) for an order and page. */
 export function layerRestParam(order: LayerOrder, page: number): string | undefined {
-  const parts = [order === 'class' ? 'by-class' : '', page > 1 ? `page/${page}` : ''].filter(Boolean);
+  const parts = [ORDER_SEGMENT[order], page > 1 ? `page/${page}` : ''].filter(Boolean);
   return parts.length ? parts.join('/') : undefined;
 }
 
 /** Inverse of layerRestParam; null when the rest does not name a layer listing. */
 export function parseLayerRest(rest: string | undefined): { order: LayerOrder; page: number } | null {
-  const m = /^(?:(by-class)\/?)?(?:page\/(\d+)\/?)?$/.exec(rest ?? '');
+  const m = /^(?:(by-[a-z]+)\/?)?(?:page\/(\d+)\/?)?$/.exec(rest ?? '');
   if (!m) return null;
+  const order = m[1] ? LAYER_ORDERS.find((o) => ORDER_SEGMENT[o] === m[1]) : 'index';
+  if (!order) return null;
   const page = m[2] ? Number(m[2]) : 1;
   if (m[2] && page < 2) return null;
-  return { order: m[1] ? 'class' : 'index', page };
+  return { order, page };
 }
 
 export function unitPath(model: string, slug: string, unit: number): string {

@@ -4,7 +4,7 @@
  * (site/pages/evidence.astro), which says what it does and does not prove.
  */
 import type { SiteUnit } from '../../pipeline/site/snapshot.ts';
-import { bestOptimized } from './format.ts';
+import { bestOptimized, fmt } from './format.ts';
 
 export interface Badge {
   /** Anchor on the evidence page. */
@@ -142,4 +142,19 @@ export function maxHistogram(
     return { x: i * slot, y: height - h, w: Math.max(1, slot - 1), h, title: `${c} units with largest activation ${num(a)}–${num(b)}` };
   });
   return { bars, lo: num(lo), hi: num(hi) };
+}
+
+/** How a circuit list was computed, in words. */
+export function circuitMethod(method: 'weights' | 'gradient' | 'same'): string {
+  return method === 'weights' ? 'by weight mass Σ|w|' : method === 'gradient' ? 'by gradient × activation on its top images' : 'the same channel';
+}
+
+/** What a cell of a layer listing sorted by a statistic prints under the unit's index. */
+export function statNote(u: SiteUnit, order: string): string | undefined {
+  const s = u.stats;
+  if (!s) return undefined;
+  if (order === 'max') return `max ${fmt(u.maxImages[0]?.value ?? 0)}`;
+  if (order === 'selectivity') return s.dead >= 1 ? 'dead' : `${(s.selectivity * 100).toFixed(1)} % of images`;
+  if (order === 'dead') return `dead on ${(s.dead * 100).toFixed(0)} %`;
+  return undefined;
 }

@@ -1,5 +1,6 @@
 /** Small, pure helpers that turn records into what the pages print. No data munging in templates. */
 import type { ModelRecord } from '../../pipeline/content/types.ts';
+import type { LayerOrder } from '../../pipeline/site/urls.ts';
 import type { SiteOptImage, SiteTopClass, SiteUnit } from '../../pipeline/site/snapshot.ts';
 
 /** The class a unit stands for: its label (class layers), else its first top class. */
@@ -19,6 +20,41 @@ export function sortByClass(units: SiteUnit[]): SiteUnit[] {
     return a.u.unit - b.u.unit;
   });
   return keyed.map((x) => x.u);
+}
+
+/**
+ * A layer's units in a statistics order (units without statistics last, then by index): largest
+ * activation (its best image) first; most selective (smallest fraction of images at half its
+ * maximum; dead units last) first; most often dead first.
+ */
+export function sortByStat(units: SiteUnit[], order: 'max' | 'selectivity' | 'dead'): SiteUnit[] {
+  const key = (u: SiteUnit): number | undefined => {
+    const s = u.stats;
+    if (!s) return undefined;
+    if (order === 'max') return -(u.maxImages[0]?.value ?? 0);
+    if (order === 'dead') return -s.dead;
+    return s.dead >= 1 ? Number.POSITIVE_INFINITY : s.selectivity;
+  };
+  const keyed = units.map((u) => ({ u, k: key(u) }));
+  keyed.sort((a, b) => {
+    if (a.k !== b.k) {
+      if (a.k === undefined) return 1;
+      if (b.k === undefined) return -1;
+      return a.k - b.k;
+    }
+    return a.u.unit - b.u.unit;
+  });
+  return keyed.map((x) => x.u);
+}
+
+/** Every listing order a layer has: index and class always, the statistics orders when any unit has statistics. */
+export function layerOrders(units: SiteUnit[]): Map<LayerOrder, SiteUnit[]> {
+  const out = new Map<LayerOrder, SiteUnit[]>([
+    ['index', units],
+    ['class', sortByClass(units)],
+  ]);
+  if (units.some((u) => u.stats)) for (const o of ['max', 'selectivity', 'dead'] as const) out.set(o, sortByStat(units, o));
+  return out;
 }
 
 /** The optimised image with the highest activation. */

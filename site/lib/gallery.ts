@@ -1,11 +1,12 @@
 /**
  * The gallery as the pages see it, read from the content collections ONCE per build (calling
  * getCollection on every page is slow at 10k pages) and indexed: models → layers → units, with the
- * two layer orders (by index, by top class) and each unit's neighbours.
+ * layer orders (by index, by top class, by the scan's statistics) and each unit's neighbours.
  */
 import { getCollection } from 'astro:content';
-import type { LayerRecord, ModelRecord } from '../../pipeline/content/types.ts';
-import { sortByClass } from './format.ts';
+import { layerSlug, type LayerRecord, type ModelRecord } from '../../pipeline/content/types.ts';
+import { layerOrders } from './format.ts';
+import type { LayerOrder } from '../../pipeline/site/urls.ts';
 import { decodeSiteUnit, type SiteUnit } from '../../pipeline/site/snapshot.ts';
 
 export interface LayerView {
@@ -13,10 +14,10 @@ export interface LayerView {
   layer: LayerRecord;
   /** Units that have a record, by index. */
   units: SiteUnit[];
-  /** The same units ordered by top class (name), then index. */
-  byClass: SiteUnit[];
-  /** Position of each unit (by index) in `units` and in `byClass`. */
-  position: Map<number, { index: number; cls: number }>;
+  /** The same units in each listing order the layer has (`index` is `units`; statistics orders only for a scanned layer). */
+  orders: Map<LayerOrder, SiteUnit[]>;
+  /** Position of each unit (by index) in `units`. */
+  position: Map<number, { index: number }>;
 }
 
 export interface ModelView {
@@ -32,6 +33,8 @@ export interface Gallery {
   layer(model: string, slug: string): LayerView;
   /** The layers of the model that have at least one unit record, in model order. */
   layersWithData(model: string): LayerView[];
+  /** A unit of a layer (by blob name) when the gallery has its record. */
+  unit(model: string, layer: string, unit: number): SiteUnit | undefined;
 }
 
 let cached: Promise<Gallery> | undefined;
@@ -57,11 +60,9 @@ async function load(): Promise<Gallery> {
     .map((model) => {
       const layers = model.layers.map((layer) => {
         const units = (byLayer.get(`${model.id}/${layer.slug}`) ?? []).sort((a, b) => a.unit - b.unit);
-        const byClass = sortByClass(units);
-        const position = new Map<number, { index: number; cls: number }>();
-        units.forEach((u, i) => position.set(u.unit, { index: i, cls: 0 }));
-        byClass.forEach((u, i) => (position.get(u.unit)!.cls = i));
-        const view: LayerView = { model, layer, units, byClass, position };
+        const position = new Map<number, { index: number }>();
+        units.forEach((u, i) => position.set(u.unit, { index: i }));
+        const view: LayerView = { model, layer, units, orders: layerOrders(units), position };
         layerIndex.set(`${model.id}/${layer.slug}`, view);
         return view;
       });
@@ -74,6 +75,11 @@ async function load(): Promise<Gallery> {
       const v = layerIndex.get(`${model}/${slug}`);
       if (!v) throw new Error(`no layer ${model}/${slug}`);
       return v;
+    },
+    unit(model, layer, unit) {
+      const v = layerIndex.get(`${model}/${layerSlug(layer)}`);
+      const at = v?.position.get(unit);
+      return at === undefined ? undefined : v!.units[at.index];
     },
     layersWithData(model) {
       return models.find((m) => m.model.id === model)?.layers.filter((l) => l.units.length) ?? [];

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { commandHelp, readmeCommandTable } from '../../pipeline/cli/help.ts';
 import { findCommand } from '../../pipeline/cli/main.ts';
 import { COMMANDS, commandOptions, OPTIONS, type CommandName } from '../../pipeline/cli/options.ts';
-import { parseCommand } from '../../pipeline/cli/parse.ts';
+import { parseCommand, parseLayerUnitSpec } from '../../pipeline/cli/parse.ts';
 import { closest } from '../../pipeline/cli/suggest.ts';
 import { withTable } from '../../scripts/readme-commands.ts';
 
@@ -115,5 +115,19 @@ describe('parseCommand', () => {
     expect(() => findCommand(['zzz'])).toThrow(/unknown command "zzz" — /);
     expect(closest('modle', ['model', 'images'])).toBe('model');
     expect(closest('xyz', ['model', 'images'])).toBeUndefined();
+  });
+});
+
+describe('--units for several layers', () => {
+  const count = (l: string) => ({ conv5: 256, fc8: 1000 })[l];
+  it('a plain list applies to every layer; layer=list names some (the others keep every unit)', () => {
+    expect(parseLayerUnitSpec('0-2,7', ['conv5', 'fc8'], count)).toEqual({ conv5: [0, 1, 2, 7], fc8: [0, 1, 2, 7] });
+    expect(parseLayerUnitSpec('fc8=281;conv5=3-4', ['conv5', 'fc8'], count)).toEqual({ fc8: [281], conv5: [3, 4] });
+    expect(parseLayerUnitSpec('fc8=999', ['conv5', 'fc8'], count)).toEqual({ fc8: [999] });
+  });
+  it('a layer not scanned or a unit out of range is a one-line error', () => {
+    expect(() => parseLayerUnitSpec('fc7=1', ['conv5', 'fc8'], count)).toThrow('--units names "fc7", which is not among --layers (conv5, fc8)');
+    expect(() => parseLayerUnitSpec('conv5=300', ['conv5', 'fc8'], count)).toThrow('unit 300 out of range (the layer has 256 units)');
+    expect(() => parseLayerUnitSpec('=3', ['conv5'], count)).toThrow('bad --units "=3"');
   });
 });

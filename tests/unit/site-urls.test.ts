@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classesPath,
+  LAYER_ORDERS,
   layerPath,
   layerRestParam,
   mediaPath,
@@ -24,7 +25,7 @@ describe('site URLs', () => {
   });
 
   it('round-trips the layer route parameter', () => {
-    for (const order of ['index', 'class'] as const) {
+    for (const order of LAYER_ORDERS) {
       for (const page of [1, 2, 17]) {
         const rest = layerRestParam(order, page);
         expect(parseLayerRest(rest)).toEqual({ order, page });
@@ -33,6 +34,8 @@ describe('site URLs', () => {
     }
     expect(parseLayerRest('page/1')).toBeNull();
     expect(parseLayerRest('nonsense')).toBeNull();
+    expect(parseLayerRest('by-nothing')).toBeNull();
+    expect(layerPath('m', 'l', 'selectivity', 2)).toBe('/m/l/by-selectivity/page/2/');
   });
 
   it('encodes media paths segment by segment', () => {

@@ -1,5 +1,5 @@
 import type { ParsedCommand } from '../options.ts';
-import { parseUnitSpec } from '../parse.ts';
+import { parseLayerUnitSpec } from '../parse.ts';
 import { resolveDataRoot } from '../../content/data-root.ts';
 import { UserError } from '../../core/errors.ts';
 import { loadModel } from '../../import/load.ts';
@@ -29,15 +29,7 @@ export async function run({ values: v, positionals }: ParsedCommand<'scan'>): Pr
   else if (!model.graph.weights) throw new UserError(`${v.model}: no .caffemodel weights (pass --random-weights SEED to scan with random ones)`);
 
   const files = await expandInputs(images);
-  const units =
-    v.units === undefined
-      ? undefined
-      : Object.fromEntries(
-          layers.map((name) => {
-            const info = model.graph.blobs.find((b) => b.name === name);
-            return [name, parseUnitSpec(v.units!, info?.shape[0])];
-          }),
-        );
+  const units = v.units === undefined ? undefined : parseLayerUnitSpec(v.units, layers, (name) => model.graph.blobs.find((b) => b.name === name)?.shape[0]);
   const result = await scan({
     model,
     files,
