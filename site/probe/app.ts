@@ -30,6 +30,8 @@ export interface ProbeState {
   layer?: string;
   unit?: number;
   top: { index: number; label: string; prob: number }[];
+  /** The class the Grad-CAM overlay was last drawn for. */
+  camClass?: number;
   /** Bytes of the network's weights, once downloaded. */
   netBytes?: number;
   /** Milliseconds of the last forward pass (pixels in → activations read back). */
@@ -236,7 +238,9 @@ class Probe {
       $<HTMLElement>(this.root, 'probe-main').hidden = false;
       this.drawFrame(frame);
       const live = this.cam !== undefined;
-      await this.showUnit(!live || performance.now() - this.lastDeconv > 1000);
+      const slow = !live || performance.now() - this.lastDeconv > 1000;
+      if (slow) this.showCam();
+      await this.showUnit(slow);
       $<HTMLElement>(this.root, 'probe-fps').textContent = live
         ? `${this.state.fps.toFixed(1)} frames/s · forward ${frame.ms.toFixed(0)} ms`
         : `forward ${frame.ms.toFixed(0)} ms`;
@@ -298,7 +302,20 @@ class Probe {
     );
   }
 
-  /** The selected unit: its map over the input, its deconvolution (if `deconv`), its gallery link. */
+  /** Grad-CAM of the top class over the input. */
+  private showCam(): void {
+    const top = this.state.top[0];
+    const fig = this.root.querySelector<HTMLElement>('.probe-cam');
+    const cam = top && this.current ? this.runner.classCam(this.current.input, top.index) : undefined;
+    if (fig) fig.hidden = !cam;
+    if (!cam || !this.current) return;
+    drawOverlay($<HTMLCanvasElement>(this.root, 'probe-cam-map'), this.current.rgb, cam.map, cam.h, cam.w);
+    $<HTMLElement>(this.root, 'probe-cam-class').textContent = top.label;
+    $<HTMLElement>(this.root, 'probe-cam-blob').textContent = `(at ${cam.blob}, ${cam.w}×${cam.h})`;
+    this.state.camClass = top.index;
+  }
+
+  /** The selected unit: its map over the input, its deconvolution and gradient × input (if `deconv`), its gallery link. */
   private async showUnit(deconv: boolean): Promise<void> {
     const panel = $<HTMLElement>(this.root, 'probe-unit');
     const frame = this.frame;
@@ -324,6 +341,8 @@ class Probe {
       const d = await this.runner.deconv(this.current.input, frame.acts, unit);
       const [ih, iw] = this.runner.size;
       drawSigned($<HTMLCanvasElement>(this.root, 'probe-deconv'), d, ih, iw, this.runner.model.preprocess.channelOrder === 'BGR');
+      const gxi = this.runner.gradInput(this.current.input, blob, unit);
+      drawOverlay($<HTMLCanvasElement>(this.root, 'probe-gxi'), this.current.rgb, gxi.map, gxi.h, gxi.w);
     }
   }
 

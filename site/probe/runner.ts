@@ -1,11 +1,14 @@
 /**
  * Runs the pipeline's own executor (pipeline/engine/net/build.ts) in the browser: one forward pass to a
- * chosen blob and the class output, and the deconvolution of one unit for the current input.
+ * chosen blob and the class output, the deconvolution and gradient × input of one unit for the
+ * current input, and Grad-CAM of a class.
  */
 import type { Model } from '../../pipeline/graph/types.ts';
 import { createNet } from '../../pipeline/engine/net/build.ts';
 import type { GradMode, Net } from '../../pipeline/engine/net/types.ts';
 import { tf } from './backend.ts';
+import { camBlob, gradCam, gradientTimesInput, type AttributionMap } from '../../pipeline/engine/attribution.ts';
+import { classScoreBlob } from '../../pipeline/graph/classes.ts';
 
 /** A blob's activations for one input, channels last: [H, W, C] (or [C] for fully connected blobs). */
 export interface Activations {
@@ -43,7 +46,12 @@ export class Runner {
     this.net = createNet(model);
     this.outputBlob = model.graph.blobs[model.graph.blobs.length - 1].name;
     this.size = model.preprocess.size;
+    this.scoreBlob = classScoreBlob(model);
+    this.camAt = camBlob(model);
   }
+  /** What Grad-CAM differentiates (the class scores before the softmax) and where it looks. */
+  readonly scoreBlob: string;
+  readonly camAt: string | undefined;
 
   private shape(blob: string): number[] {
     const b = this.model.graph.blobs.find((x) => x.name === blob);
@@ -94,6 +102,17 @@ export class Runner {
     } finally {
       tf.dispose([x, wt, g]);
     }
+  }
+
+  /** Grad-CAM of class `index` (at the last spatial blob before the class scores), or undefined when the net has none. */
+  classCam(input: Float32Array, index: number): (AttributionMap & { blob: string }) | undefined {
+    if (!this.camAt) return undefined;
+    return { ...gradCam(this.net, input, this.scoreBlob, index, this.camAt), blob: this.camAt };
+  }
+
+  /** Gradient × input of channel `unit` of `blob`. */
+  gradInput(input: Float32Array, blob: string, unit: number): AttributionMap {
+    return gradientTimesInput(this.net, input, blob, unit);
   }
 
   dispose(): void {

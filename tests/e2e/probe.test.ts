@@ -153,6 +153,21 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     });
     expect(deconvVaries.w).toBe(227);
     expect(deconvVaries.levels).toBeGreaterThan(20);
+    // beside it, the unit's gradient × input; above, Grad-CAM of the top class — both over the input
+    const levels = (id: string) =>
+      page.evaluate((sel) => {
+        const cv = document.querySelector<HTMLCanvasElement>(sel)!;
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+        const seen = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) seen.add(d[i] * 65536 + d[i + 1] * 256 + d[i + 2]);
+        return { w: cv.width, levels: seen.size, hidden: cv.closest('figure')!.hidden };
+      }, id);
+    expect(await levels('#probe-gxi')).toMatchObject({ w: 227, hidden: false });
+    expect((await levels('#probe-gxi')).levels).toBeGreaterThan(20);
+    const st = await probeState(page);
+    expect(st.camClass).toBe(st.top[0].index);
+    expect(await levels('#probe-cam-map')).toMatchObject({ w: 227, hidden: false });
+    await expect.poll(() => page.locator('#probe-cam-class').textContent()).toBe(st.top[0].label);
     const res = await page.request.get(`${new URL(site).origin}${await link.getAttribute('href')}`);
     expect(res.status()).toBe(200);
     const thumbs = await page.locator('#probe-active img').evaluateAll((els) => els.map((e) => (e as HTMLImageElement).getAttribute('src')!));
