@@ -103,6 +103,27 @@ function conceptOf(synsets: (string | undefined)[]): { concept?: UnitRecord['con
   return c ? { concept: c.runnerUp ? { ...c.concept, runnerUp: c.runnerUp } : c.concept } : {};
 }
 
+function syntheticStats(rand: () => number): NonNullable<UnitRecord['stats']> {
+  const counts = range(20).map(() => Math.floor(rand() * 80));
+  const dead = Math.floor(rand() * 200);
+  const images = dead + counts.reduce((a, b) => a + b, 0);
+  return { images, mean: rand() * 20, std: rand() * 10, dead: dead / images, selectivity: rand() * 0.3, hist: { dead, from: 0.01, perOctave: 4, counts } };
+}
+
+/** 16 inputs from the previous layer, strongest first, shares of a positive total. */
+function syntheticCircuit(rand: () => number, from: LayerRecord): NonNullable<UnitRecord['circuit']> {
+  const picked = [...new Set(range(16).map(() => Math.floor(rand() * from.units)))];
+  const values = picked.map(() => rand()).sort((a, b) => b - a);
+  const total = values.reduce((a, b) => a + b, 0) * 1.5;
+  return {
+    upstream: {
+      blob: from.name,
+      method: 'weights',
+      inputs: picked.map((unit, i) => ({ unit, value: Number(values[i].toPrecision(6)), share: Number((values[i] / total).toFixed(4)) })),
+    },
+  };
+}
+
 export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ units: number; images: number }> {
   const model = opts.model ?? 'caffenet';
   const inputSize = opts.inputSize ?? 227;
@@ -210,6 +231,9 @@ export async function makeSyntheticGallery(opts: SyntheticOptions): Promise<{ un
         optimized,
         maxImages,
         topClasses,
+        // as the scan writes them: activation statistics and (after the first layer) a circuit
+        ...(maxImages.length ? { stats: syntheticStats(rand) } : {}),
+        ...(li > 0 ? { circuit: syntheticCircuit(rand, layerRecords[li - 1]) } : {}),
       };
       records.push([join(unitDir, `${unit}.json`), JSON.stringify(rec, null, 1) + '\n']);
       unitCount++;

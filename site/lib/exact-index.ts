@@ -2,7 +2,8 @@
  * The search page's exact matches, built with the site (`/search-exact.json`): a query that IS a
  * unit number ("281"), a class name ("tabby", "tabby cat"), a synset id, or a WordNet concept
  * ("dog": the class units whose hypernyms hold it, nearest first, and the hidden units labelled
- * with it) lists those units first, before Pagefind's ranked results. Pagefind ranks by term
+ * with it) lists those units first, before Pagefind's ranked results; a query that names a layer
+ * ("conv5", "inception_4c/output") lists the layer's page first. Pagefind ranks by term
  * frequency, so "281" found unit 2810 first and "dog" the hot dog; an exact lookup is also
  * instant, whatever the index size.
  */
@@ -16,6 +17,10 @@ export interface ExactIndex {
   units: [number, number, string, string][];
   /** normalised term → unit indices, best first */
   terms: Record<string, number[]>;
+  /** normalised layer name (and slug) → layer indices: a query that names a layer finds its page first */
+  layerTerms: Record<string, number[]>;
+  /** Units with records, by layer index (what the layer's result says). */
+  layerUnits: number[];
 }
 
 export function normalise(term: string): string {
@@ -33,7 +38,7 @@ export interface IndexLayer {
 }
 
 export function buildExactIndex(layers: IndexLayer[]): ExactIndex {
-  const out: ExactIndex = { layers: [], units: [], terms: {} };
+  const out: ExactIndex = { layers: [], units: [], terms: {}, layerTerms: {}, layerUnits: [] };
   // ranks: 0 number / class name / synset; 1 + distance for a class unit's hypernym (a "dog" search
   // lists the dog breeds, nearest first); then the hidden units labelled with the concept
   const hits = new Map<string, { i: number; rank: number }[]>();
@@ -48,6 +53,8 @@ export function buildExactIndex(layers: IndexLayer[]): ExactIndex {
   const ordered = [...layers].sort((a, b) => Number(b.classLayer) - Number(a.classLayer));
   for (const l of ordered) {
     const li = out.layers.push([l.modelName, l.layerName, l.modelId, l.slug]) - 1;
+    out.layerUnits.push(l.units.length);
+    for (const name of new Set([normalise(l.layerName), normalise(l.slug)])) (out.layerTerms[name] ??= []).push(li);
     for (const u of l.units) {
       const dir = `${l.modelId}/img/${l.slug}/${u.unit}/`;
       const t = l.thumb(u);

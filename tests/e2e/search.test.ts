@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveSite } from '../../pipeline/site/serve.ts';
-import { unitPath } from '../../pipeline/site/urls.ts';
+import { layerPath, unitPath } from '../../pipeline/site/urls.ts';
 import { defaultLabels, makeSyntheticGallery, SMALL_LAYERS } from '../../scripts/make-synthetic-gallery.ts';
 import { requireAssets } from '../helpers/assets.ts';
 import { launchChromium, requireChromium } from './browser.ts';
@@ -73,6 +73,9 @@ describe.skipIf(skip)(`exact search matches in Chromium ${C.skipReason ?? A.skip
     expect(got.filter((h) => dogPaths.has(h!)).length).toBe(dogs.length);
     const labelledDog = fx.units.filter((u) => u.concept?.name === 'dog').map((u) => unitPath(u.model, u.layerSlug, u.unit));
     for (const h of labelledDog) expect(got).toContain(h);
+    // a layer's name finds the layer page first
+    const hidden = fx.units.find((u) => !u.label)!;
+    expect((await search(hidden.layer))[0]).toBe(layerPath(hidden.model, hidden.layerSlug));
     await page.close();
   });
 });

@@ -38,3 +38,24 @@ describe('exact search matches', () => {
     expect(ix.units[ix.terms['281'][0]][3]).toBe('opt-p3-0.webp');
   });
 });
+
+describe('exact layer matches', () => {
+  it('a layer name or slug lists the layer (its page), not every unit in it', () => {
+    const named = buildExactIndex([
+      {
+        modelName: 'GoogLeNet',
+        modelId: 'g',
+        layerName: 'inception_4c/output',
+        slug: 'inception_4c-output',
+        classLayer: false,
+        units: [unit('x', 1), unit('x', 2)],
+        thumb: () => undefined,
+      },
+    ]);
+    expect(named.layerTerms['inception_4c/output']).toEqual([0]);
+    expect(named.layerTerms['inception_4c-output']).toEqual([0]);
+    expect(named.layerUnits).toEqual([2]);
+    expect(ix.layerTerms.fc7.map((li) => ix.layers[li][1])).toEqual(['fc7']);
+    expect(ix.terms.fc7).toBeUndefined();
+  });
+});
