@@ -3,7 +3,6 @@
  * deviation of the maps' pixels is at least 0.10 of the 0–1 range (max-|value| scaling gave
  * ~0.015 on the same maps), every max image has its heat map, and the record keeps the raw scale.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listLayerUnits, readUnitRecord } from '../pipeline/content/unit-store.ts';
 import { pixelStd } from '../pipeline/image/maps.ts';
 import { requireAssets } from './helpers/assets.ts';
+import { runCli } from './reference/cli.ts';
 
 const assets = requireAssets();
-const ROOT = join(import.meta.dirname, '..');
 let tmp: string | undefined;
 afterAll(() => tmp && rmSync(tmp, { recursive: true, force: true }));
 
@@ -31,26 +30,21 @@ describe.skipIf(!assets.dir)(`deconv maps on SqueezeNet ${assets.skipReason ?? '
     const sample = join(assets.dir!, 'images', 'imagenet-sample');
     for (const f of readdirSync(sample).sort().slice(0, 30)) copyFileSync(join(sample, f), join(photos, f));
     const data = join(tmp, 'data');
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'bin/dev.mjs'),
-        'scan',
-        '--model',
-        join(assets.dir!, 'models', 'squeezenet_v1.1'),
-        '--images',
-        photos,
-        '--layers',
-        'conv1,fire5/concat,fire9/concat',
-        '--units',
-        '0-3',
-        '--data',
-        data,
-        '--quiet',
-      ],
-      { encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } },
-    );
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runCli([
+      'scan',
+      '--model',
+      join(assets.dir!, 'models', 'squeezenet_v1.1'),
+      '--images',
+      photos,
+      '--layers',
+      'conv1,fire5/concat,fire9/concat',
+      '--units',
+      '0-3',
+      '--data',
+      data,
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
     const stds: number[] = [];
     for (const layer of ['conv1', 'fire5/concat', 'fire9/concat']) {
       const units = await listLayerUnits(data, 'squeezenet_v1.1', layer.replace('/', '-'));

@@ -3,7 +3,6 @@
  * badges and activation statistics with the numbers of its record, the layer page its layer's
  * statistics, and a unit that is dead on every image says so instead of showing its patches.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,17 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLayerUnits, readUnitRecord, scanPartPath } from '../pipeline/content/unit-store.ts';
 import type { UnitRecord } from '../pipeline/content/types.ts';
 import { requireAssets } from './helpers/assets.ts';
+import { runCli } from './reference/cli.ts';
 
 const assets = requireAssets();
-const ROOT = join(import.meta.dirname, '..');
 const MODEL = 'squeezenet_v1.1';
 const LAYERS = ['conv1', 'fire9/concat', 'pool10'];
 let tmp: string;
 let data: string;
 let dist: string;
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, DEEPVIS_QUIET: '1' } });
+/** The CLI in a child process, awaited (a long synchronous spawn would stall the test worker's heartbeat). */
+const cli = async (...args: string[]) => {
+  const r = await runCli(args);
+  return { status: r.code, stderr: r.stderr };
+};
 const page = (layerSlug: string, unit: number) => readFileSync(join(dist, MODEL, layerSlug, String(unit), 'index.html'), 'utf8');
 const text = (html: string) =>
   html
@@ -36,7 +38,7 @@ async function records(): Promise<UnitRecord[]> {
 }
 
 describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`, () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'deepvis-evidence-'));
     const photos = join(tmp, 'photos');
     mkdirSync(photos);
@@ -44,7 +46,7 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
     for (const f of readdirSync(sample).sort().slice(0, 40)) copyFileSync(join(sample, f), join(photos, f));
     data = join(tmp, 'data');
     dist = join(tmp, 'dist');
-    const r = cli(
+    const r = await cli(
       'run',
       '--model',
       join(assets.dir!, 'models', MODEL),
@@ -114,12 +116,12 @@ describe.skipIf(!assets.dir)(`evidence on unit pages ${assets.skipReason ?? ''}`
     expect(t).toContain(`${stats.dead} of 512 units dead on every image · ${stats.rare} rarely active`);
   });
 
-  it('a unit dead on every image says so and shows no patches', () => {
+  it('a unit dead on every image says so and shows no patches', async () => {
     const part = scanPartPath(data, MODEL, 'conv1', 16);
     const scanPart = JSON.parse(readFileSync(part, 'utf8'));
     scanPart.stats = { ...scanPart.stats, dead: 1, selectivity: 0, mean: 0, std: 0, hist: { ...scanPart.stats.hist, dead: 40, counts: [] } };
     writeFileSync(part, JSON.stringify(scanPart));
-    const r = cli('site', 'build', '--data', data, '--dist', dist);
+    const r = await cli('site', 'build', '--data', data, '--dist', dist);
     expect(r.status, r.stderr).toBe(0);
     const html = page('conv1', 16);
     expect(text(html)).toContain('This unit is dead on every scanned image');

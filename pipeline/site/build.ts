@@ -94,6 +94,25 @@ async function snapshotContent(dataRoot: string, snapshot: string, pageSize: num
   return { images: referencedImages(g.units), pages: expectedPages(g, pageSize), units: g.units.length, models: g.models };
 }
 
+/** A promise's value and the milliseconds from `t0` until it was there. */
+async function timedFrom<T>(t0: number, p: Promise<T>): Promise<[T, number]> {
+  const v = await p;
+  return [v, Date.now() - t0];
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+/** A promise that never rejects (its failure kept as a value), so it may wait unobserved. */
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+function unsettle<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
+}
+
 export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport> {
   const t0 = Date.now();
   const say = (s: string) => opts.quiet || process.stderr.write(`${s}\n`);
@@ -112,18 +131,29 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const tRead = Date.now();
   say(`site: ${models.length} model(s), ${units} units, ${images.length} images, ${pages} pages`);
 
-  await runAstroBuild({
-    dataRoot,
-    snapshot,
-    outDir: staging,
-    cacheDir: join(work, 'astro'),
-    base,
-    pageSize,
-    expectedPages: pages,
-    unitPages: units,
-    quiet: opts.quiet,
-  });
+  // A first build places the images while Astro runs (they do not depend on its output); a rebuild
+  // adopts the previous build's media/ after the swap instead, so the live site keeps its images.
+  const early = join(work, 'early');
+  await rm(early, { recursive: true, force: true });
+  const placingEarly = (await checkReplaceable(out)) ? undefined : settle(timedFrom(Date.now(), placeImages(dataRoot, early, images)));
+  try {
+    await runAstroBuild({
+      dataRoot,
+      snapshot,
+      outDir: staging,
+      cacheDir: join(work, 'astro'),
+      base,
+      pageSize,
+      expectedPages: pages,
+      unitPages: units,
+      quiet: opts.quiet,
+    });
+  } finally {
+    await placingEarly; // never left running
+  }
   const tAstro = Date.now();
+  const placedEarly = placingEarly ? unsettle(await placingEarly) : undefined;
+  if (placedEarly) await rename(join(early, 'media'), join(staging, 'media'));
   await rm(snapshot, { force: true });
   // The probe pages' networks (pipeline/site/export/probe-networks.ts), into staging: a failure leaves `out` as it was.
   const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet, models });
@@ -131,20 +161,21 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const old = await swapInto(staging, out);
   const tSwap = Date.now();
 
-  const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - tSwap];
-  const placeAndClean = async () => {
+  const placeAndClean = async (): Promise<[PlaceResult, number]> => {
+    if (placedEarly) return placedEarly;
     const placed = await placeImages(dataRoot, out, images, old ? join(old, 'media') : undefined);
     if (old) await rm(old, { recursive: true, force: true });
-    return placed;
+    return [placed, Date.now() - tSwap];
   };
   const [[search, msSearch], [placed, msPlace]] = await Promise.all([
-    timed(
+    timedFrom(
+      tSwap,
       buildSearchIndex(
         out,
         models.map((m) => m.id),
       ),
     ),
-    timed(placeAndClean()),
+    placeAndClean(),
   ]);
   say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
   say(
