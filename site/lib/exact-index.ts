@@ -3,7 +3,8 @@
  * unit number ("281"), a class name ("tabby", "tabby cat"), a synset id, or a WordNet concept
  * ("dog": the class units whose hypernyms hold it, nearest first, and the hidden units labelled
  * with it) lists those units first, before Pagefind's ranked results; a query that names a layer
- * ("conv5", "inception_4c/output") lists the layer's page first. Pagefind ranks by term
+ * ("conv5", "inception_4c/output") lists the layer's page first; a single word of class names that
+ * is none of these ("retriever") lists the class units with it in their name. Pagefind ranks by term
  * frequency, so "281" found unit 2810 first and "dog" the hot dog; an exact lookup is also
  * instant, whatever the index size.
  */
@@ -22,6 +23,9 @@ export interface ExactIndex {
   /** Units with records, by layer index (what the layer's result says). */
   layerUnits: number[];
 }
+
+/** Class units listed for one word of their names. */
+export const WORD_HITS = 50;
 
 export function normalise(term: string): string {
   return term.toLowerCase().replace(/\s+/g, ' ').trim();
@@ -70,6 +74,18 @@ export function buildExactIndex(layers: IndexLayer[]): ExactIndex {
     }
   }
   for (const [k, list] of hits) out.terms[k] = list.sort((a, b) => a.rank - b.rank || a.i - b.i).map((h) => h.i);
+  // Last tier: a single word of class names ("cat", "retriever") that is no term of its own lists
+  // the class units whose name has it (at most WORD_HITS), so common words answer at once too.
+  const words = new Map<string, number[]>();
+  out.units.forEach(([, , label], i) => {
+    for (const w of new Set(normalise(label).split(/[^\p{L}\p{N}]+/u))) {
+      if (w.length < 3 || out.terms[w] || out.layerTerms[w]) continue;
+      const list = words.get(w) ?? [];
+      if (list.length < WORD_HITS) list.push(i);
+      words.set(w, list);
+    }
+  });
+  for (const [w, list] of words) out.terms[w] = list;
   return out;
 }
 

@@ -1,6 +1,6 @@
 /** The search page's exact matches: unit numbers, class names, synsets and WordNet concepts first. */
 import { describe, expect, it } from 'vitest';
-import { buildExactIndex, exactTitle, normalise } from '../../site/lib/exact-index.ts';
+import { buildExactIndex, exactTitle, normalise, WORD_HITS } from '../../site/lib/exact-index.ts';
 import type { SiteUnit } from '../../pipeline/site/snapshot.ts';
 
 const unit = (layer: string, n: number, extra: Partial<SiteUnit> = {}): SiteUnit =>
@@ -57,5 +57,20 @@ describe('exact layer matches', () => {
     expect(named.layerUnits).toEqual([2]);
     expect(ix.layerTerms.fc7.map((li) => ix.layers[li][1])).toEqual(['fc7']);
     expect(ix.terms.fc7).toBeUndefined();
+  });
+});
+
+describe('exact word matches', () => {
+  it('a word of class names that is no other term lists those class units; "dog" keeps its concept list', () => {
+    expect(hits('tabby')).toEqual(['CaffeNet · fc8 · unit 281 · tabby, tabby cat']);
+    expect(hits('alaskan')).toEqual(['CaffeNet · fc8 · unit 249 · malamute, malemute, Alaskan malamute']);
+    expect(hits('dog')).not.toContain('CaffeNet · fc8 · unit 934 · hotdog, hot dog, red hot');
+    expect(ix.terms.ca).toBeUndefined(); // too short
+  });
+  it('lists at most WORD_HITS units per word', () => {
+    const many = Array.from({ length: WORD_HITS + 5 }, (_, i) => unit('fc8', i, { label: `class ${i}` }));
+    const big = buildExactIndex([{ modelName: 'M', modelId: 'm', layerName: 'fc8', slug: 'fc8', classLayer: true, units: many, thumb: () => undefined }]);
+    expect(big.terms.class).toHaveLength(WORD_HITS);
+    expect(big.terms['class 7']).toEqual([7]);
   });
 });
