@@ -29,7 +29,10 @@ export function circuitListHtml(title: string, list: SiteLinks, model: ModelReco
   const head = `<h3>${escapeHtml(title)} <span class="muted">${escapeHtml(list.layer)} · ${circuitMethod(list.method)}</span></h3>`;
   if (list.links.length === 0) return `${head}<p class="muted">None: nothing there feeds it positively on its top images.</p>`;
   const items = list.links
-    .map(([unit, share]) => `<li data-unit="${unit}" data-share="${share}">${cell(find(list.layer, unit), unit, model)}<span class="share">${pct(share)}</span></li>`)
+    .map(
+      ([unit, share]) =>
+        `<li data-unit="${unit}" data-share="${share}">${cell(find(list.layer, unit), unit, model)}<span class="share">${pct(share)}</span></li>`,
+    )
     .join('');
   return `${head}<ul class="grid strip circuit-links">${items}</ul>`;
 }
