@@ -5,6 +5,11 @@
 import type { BlobInfo, Graph, Layer, LayerKind, Model, Pair, ParamBlob } from '../../pipeline/graph/types.ts';
 import { mulberry32 } from '../../pipeline/core/random.ts';
 
+/** The input as given (h×w, no resize, mean 0, std 1): test graphs take their inputs ready. */
+export function rawPreprocess(h: number, w: number): Model['preprocess'] {
+  return { size: [h, w], resize: [h, w], channelOrder: 'BGR', mean: [0, 0, 0], std: [1, 1, 1], scale: 1 };
+}
+
 /** mulberry32: small seeded RNG. */
 export const rng = mulberry32;
 
@@ -178,14 +183,7 @@ export class GraphBuilder {
     return {
       id,
       graph,
-      preprocess: {
-        size: [this.input[1], this.input[2]],
-        resize: [this.input[1], this.input[2]],
-        channelOrder: 'BGR',
-        mean: [0, 0, 0],
-        std: [1, 1, 1],
-        scale: 1,
-      },
+      preprocess: rawPreprocess(this.input[1], this.input[2]),
       source: `test graph ${id}`,
     };
   }

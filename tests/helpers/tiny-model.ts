@@ -2,6 +2,7 @@
 import { inferShapes } from '../../pipeline/graph/shapes.ts';
 import type { Layer, Model, ParamBlob } from '../../pipeline/graph/types.ts';
 import { randomWeights } from '../../pipeline/import/random-weights.ts';
+import { rawPreprocess } from './net-graph.ts';
 
 /** A model from a hand-written layer list (C×H×W input) and weights. */
 export function tinyModel(layers: Layer[], weights: Record<string, ParamBlob[]> | 'random'): Model {
@@ -11,14 +12,7 @@ export function tinyModel(layers: Layer[], weights: Record<string, ParamBlob[]> 
   return {
     id: 'tiny',
     graph,
-    preprocess: {
-      size: [input.shape[1], input.shape[2]],
-      resize: [input.shape[1], input.shape[2]],
-      channelOrder: 'BGR',
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      scale: 1,
-    },
+    preprocess: rawPreprocess(input.shape[1], input.shape[2]),
     source: 'test',
   };
 }
