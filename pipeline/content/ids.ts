@@ -1,7 +1,7 @@
 /** Which model ids and layer slugs the content may use: they become folder names and URL segments. */
 
 /** Top-level names a model id may not take (the site's own top-level pages and folders). */
-export const RESERVED_MODEL_IDS = new Set(['search', 'media', 'pagefind', '_astro', '404', 'evidence', 'search-exact.json']);
+export const RESERVED_MODEL_IDS = new Set(['search', 'media', 'pagefind', '_astro', '_probe', '404', 'evidence', 'search-exact.json']);
 /** Layer slugs that collide with model-level pages. */
 export const RESERVED_LAYER_SLUGS = new Set(['classes', 'probe']);
 /** Characters allowed in model ids and layer slugs. */

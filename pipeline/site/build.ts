@@ -18,6 +18,7 @@ import { runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
 import { placeImages, type PlaceResult } from './place.ts';
 import { SearchIndexer } from './search-index.ts';
+import { placeProbeBundle, probeBundle } from './probe-bundle.ts';
 import { writeSnapshot } from './snapshot.ts';
 import { DEFAULT_PAGE_SIZE, normalizeBase } from './urls.ts';
 
@@ -136,6 +137,8 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const early = join(work, 'early');
   await rm(early, { recursive: true, force: true });
   const placingEarly = (await checkReplaceable(out)) ? undefined : settle(timedFrom(Date.now(), placeImages(dataRoot, early, images)));
+  // The probe page's application: bundled once (cached), while Astro runs.
+  const bundling = settle(probeBundle(cacheRoot()));
   const search = await SearchIndexer.start();
   try {
     return await buildWith(search);
@@ -158,9 +161,10 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
         onUnitPage: (file) => search.addPage(staging, file),
       });
     } finally {
-      await placingEarly; // never left running
+      await Promise.all([placingEarly, bundling]); // never left running
     }
     const tAstro = Date.now();
+    await placeProbeBundle(unsettle(await bundling), staging);
     const placedEarly = placingEarly ? unsettle(await placingEarly) : undefined;
     if (placedEarly) await rename(join(early, 'media'), join(staging, 'media'));
     await rm(snapshot, { force: true });

@@ -1,7 +1,7 @@
 /**
  * The probe page's only eager script (a few hundred bytes): nothing heavy loads until the visitor
  * asks for it. "Load the network", choosing or dropping an image, or "Start webcam" imports
- * ./app.ts (and with it TensorFlow.js and the network) and hands it the request.
+ * ./app.ts (and with it TensorFlow.js and the network) from its own bundle and hands it the request.
  */
 type Request = { file?: Blob; camera?: boolean };
 
@@ -12,7 +12,8 @@ export function boot(root: HTMLElement): void {
     load.disabled = true;
     let ok = false;
     try {
-      const { start } = await import('./app.ts');
+      // ./app.ts, bundled apart from the pages (pipeline/site/probe-bundle.ts) into <base>_probe/
+      const { start } = (await import(/* @vite-ignore */ `${import.meta.env.BASE_URL}_probe/app.js`)) as typeof import('./app.ts');
       ok = await start(root, req);
     } catch (e) {
       const status = byId<HTMLElement>('probe-status');
