@@ -25,8 +25,6 @@ export interface AstroBuildOptions {
   expectedPages: number;
   /** Unit pages among them (the progress line counts these). */
   unitPages: number;
-  /** Called with each unit page's file as soon as Astro has written it. */
-  onUnitPage?: (file: string) => void;
   quiet?: boolean;
 }
 
@@ -107,11 +105,8 @@ export async function runAstroBuild(o: AstroBuildOptions): Promise<void> {
     pending = lines.pop() ?? '';
     let pages = 0;
     for (const line of lines) {
-      const unitPage = /(\/\S*\/\d+\/index\.html) \(\+/.exec(line);
-      if (unitPage && !/\/page\/\d+\/index/.test(line)) {
-        pages++;
-        o.onUnitPage?.(join(o.outDir, unitPage[1]));
-      } else if (line.trim() && !/\.html \(\+/.test(line)) keep(line);
+      if (/\/\d+\/index\.html \(\+/.test(line) && !/\/page\/\d+\/index/.test(line)) pages++;
+      else if (line.trim() && !/\.html \(\+/.test(line)) keep(line);
     }
     if (pages) progress.tick(pages);
   });

@@ -17,7 +17,7 @@ import { cacheRoot } from '../core/cache-dir.ts';
 import { runAstroBuild } from './astro.ts';
 import { readGallery, referencedImages, type GalleryData } from './data.ts';
 import { placeImages, type PlaceResult } from './place.ts';
-import { SearchIndexer } from './search-index.ts';
+import { buildSearchIndex } from './search-index.ts';
 import { placeProbeBundle, probeBundle } from './probe-bundle.ts';
 import { writeSnapshot } from './snapshot.ts';
 import { DEFAULT_PAGE_SIZE, normalizeBase } from './urls.ts';
@@ -139,70 +139,65 @@ export async function buildSite(opts: SiteBuildOptions): Promise<SiteBuildReport
   const placingEarly = (await checkReplaceable(out)) ? undefined : settle(timedFrom(Date.now(), placeImages(dataRoot, early, images)));
   // The probe page's application: bundled once (cached), while Astro runs.
   const bundling = settle(probeBundle(cacheRoot()));
-  const search = await SearchIndexer.start();
   try {
-    return await buildWith(search);
-  } finally {
-    await search.close();
-  }
-
-  async function buildWith(search: SearchIndexer): Promise<SiteBuildReport> {
-    try {
-      await runAstroBuild({
-        dataRoot,
-        snapshot,
-        outDir: staging,
-        cacheDir: join(work, 'astro'),
-        base,
-        pageSize,
-        expectedPages: pages,
-        unitPages: units,
-        quiet: opts.quiet,
-        onUnitPage: (file) => search.addPage(staging, file),
-      });
-    } finally {
-      await Promise.all([placingEarly, bundling]); // never left running
-    }
-    const tAstro = Date.now();
-    await placeProbeBundle(unsettle(await bundling), staging);
-    const placedEarly = placingEarly ? unsettle(await placingEarly) : undefined;
-    if (placedEarly) await rename(join(early, 'media'), join(staging, 'media'));
-    await rm(snapshot, { force: true });
-    // The probe pages' networks (pipeline/site/export/probe-networks.ts), into staging: a failure leaves `out` as it was.
-    const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet, models });
-
-    const old = await swapInto(staging, out);
-    const tSwap = Date.now();
-
-    const placeAndClean = async (): Promise<[PlaceResult, number]> => {
-      if (placedEarly) return placedEarly;
-      const placed = await placeImages(dataRoot, out, images, old ? join(old, 'media') : undefined);
-      if (old) await rm(old, { recursive: true, force: true });
-      return [placed, Date.now() - tSwap];
-    };
-    const finishSearch = search.finish(
-      out,
-      models.map((m) => m.id),
-    );
-    const [[indexed, msSearch], [placed, msPlace]] = await Promise.all([timedFrom(tSwap, finishSearch), placeAndClean()]);
-    say(`site: search index over ${indexed.pages} pages (indexed while Astro wrote them), finished in ${formatDuration(msSearch)}`);
-    say(
-      `site: images ${placed.linked} linked, ${placed.copied} copied` +
-        (placed.kept || placed.removed ? `, ${placed.kept} kept from the previous build, ${placed.removed} removed` : '') +
-        ` in ${formatDuration(msPlace)}`,
-    );
-    const tEnd = Date.now();
-
-    return {
-      out,
+    await runAstroBuild({
+      dataRoot,
+      snapshot,
+      outDir: staging,
+      cacheDir: join(work, 'astro'),
       base,
-      units,
-      pages,
-      searchPages: indexed.pages,
-      images: placed,
-      ms: { read: tRead - t0, astro: tAstro - tRead, probe: probe.ms, swap: tSwap - tAstro - probe.ms, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
-    };
+      pageSize,
+      expectedPages: pages,
+      unitPages: units,
+      quiet: opts.quiet,
+    });
+  } finally {
+    await Promise.all([placingEarly, bundling]); // never left running
   }
+  const tAstro = Date.now();
+  await placeProbeBundle(unsettle(await bundling), staging);
+  const placedEarly = placingEarly ? unsettle(await placingEarly) : undefined;
+  if (placedEarly) await rename(join(early, 'media'), join(staging, 'media'));
+  await rm(snapshot, { force: true });
+  // The probe pages' networks (pipeline/site/export/probe-networks.ts), into staging: a failure leaves `out` as it was.
+  const probe = await exportModelsForSite(dataRoot, staging, { quiet: opts.quiet, models });
+
+  const old = await swapInto(staging, out);
+  const tSwap = Date.now();
+
+  const placeAndClean = async (): Promise<[PlaceResult, number]> => {
+    if (placedEarly) return placedEarly;
+    const placed = await placeImages(dataRoot, out, images, old ? join(old, 'media') : undefined);
+    if (old) await rm(old, { recursive: true, force: true });
+    return [placed, Date.now() - tSwap];
+  };
+  const [[search, msSearch], [placed, msPlace]] = await Promise.all([
+    timedFrom(
+      tSwap,
+      buildSearchIndex(
+        out,
+        models.map((m) => m.id),
+      ),
+    ),
+    placeAndClean(),
+  ]);
+  say(`site: search index over ${search.pages} pages in ${formatDuration(msSearch)}`);
+  say(
+    `site: images ${placed.linked} linked, ${placed.copied} copied` +
+      (placed.kept || placed.removed ? `, ${placed.kept} kept from the previous build, ${placed.removed} removed` : '') +
+      ` in ${formatDuration(msPlace)}`,
+  );
+  const tEnd = Date.now();
+
+  return {
+    out,
+    base,
+    units,
+    pages,
+    searchPages: search.pages,
+    images: placed,
+    ms: { read: tRead - t0, astro: tAstro - tRead, probe: probe.ms, swap: tSwap - tAstro - probe.ms, pagefind: msSearch, place: msPlace, total: tEnd - t0 },
+  };
 }
 
 /** True when `dir` holds a finished build (index.html and the search bundle). */
