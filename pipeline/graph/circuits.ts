@@ -69,8 +69,13 @@ export function traceChannel(graph: Graph, blob: string, channel: number, stop?:
   }
 }
 
-/** Whether `from` reaches `to` through per-channel layers only (channel c of `to` is channel c of `from`). */
+/**
+ * Whether `from` reaches `to` through per-channel layers only (channel c of `to` is channel c of
+ * `from`). Channel 0 is traced; equal channel counts rule out a concatenation that adds other
+ * blobs' channels on the way (channel 0 would reach `from`, the others not).
+ */
 export function perChannelPath(graph: Graph, from: string, to: string): boolean {
+  if (channelsOf(graph, from) !== channelsOf(graph, to)) return false;
   const s = traceChannel(graph, to, 0, from);
   return s.kind === 'same' && s.blob === from;
 }

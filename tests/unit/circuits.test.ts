@@ -67,6 +67,23 @@ describe('circuits on hand-built nets', () => {
     ]);
   });
 
+  it('a conv reading a concatenation of the earlier layer and another blob is no direct connection (its weights span both)', () => {
+    const dense = tinyModel(
+      [
+        input,
+        conv('a', 'data', 'a', 3, 1),
+        conv('x', 'data', 'x', 2, 1),
+        { kind: 'concat', name: 'cat', bottoms: ['a', 'x'], tops: ['cat'], axis: 1 },
+        conv('b', 'cat', 'b', 1, 1),
+      ],
+      { a: [P([3, 2, 1, 1], Wa)], x: [P([2, 2, 1, 1], [1, 1, 1, 1])], b: [P([1, 5, 1, 1], [1, 2, 3, 4, 5])] },
+    );
+    const { circuit, branch } = graphCircuit(dense, 'b', 0, 'a');
+    expect(circuit).toBeUndefined();
+    expect(branch?.blob).toBe('cat');
+    expect(branch?.inputs.map((i) => i.unit)).toEqual([4, 3, 2, 1, 0]);
+  });
+
   it('through a branch layer: gradient × activation equals the hand computation, and the branch lists its own weights', () => {
     // a = relu(Wa·x), m = relu(Wm·a) (not scanned), b = Wb·m. Contribution of a_c to b_u:
     // a_c · Σ_k Wb[u,k] · [m_k > 0] · Wm[k,c]; with no biases they add up to b_u.
