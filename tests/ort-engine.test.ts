@@ -10,10 +10,11 @@ import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet as createTfjsNet } from '../pipeline/engine/net/build.ts';
 import type { GradMode, Net } from '../pipeline/engine/net/types.ts';
 import { createOrtNet } from '../pipeline/engine/ort/net.ts';
-import { classScoreBlob } from '../pipeline/graph/classes.ts';
+import { classScoreBlob, findProbBlob } from '../pipeline/graph/classes.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { loadModel } from '../pipeline/import/load.ts';
 import { withRandomWeights } from '../pipeline/import/random-weights.ts';
+import { maxArgmaxNhwc } from '../pipeline/stages/scan/handlers.ts';
 import { requireAssets } from './helpers/assets.ts';
 
 const assets = requireAssets();
@@ -72,6 +73,46 @@ describe.skipIf(!assets.dir)(`onnxruntime engine = TensorFlow.js executor ${asse
         expect(off).toEqual([]);
         for (const k of blobs) expect(b[k].shape, k).toEqual(a[k].shape);
         tf.dispose([...Object.values(a), ...Object.values(b)]);
+      });
+
+      it("a scan's reductions in ONNX Runtime's graph: the executor's blobs reduced in JavaScript", () => {
+        const probBlob = findProbBlob(model)!;
+        const blobs = [...new Set(model.graph.layers.filter((l) => l.kind === 'conv' || l.kind === 'concat' || l.kind === 'fc').map((l) => l.tops[0]))];
+        const corrBlobs = blobs.filter((b) => b !== probBlob).slice(0, 6);
+        const r = ort.scanReduce!(x, { blobs, probBlob, corrBlobs });
+        const outs = ref.forward(x, [...blobs, probBlob]);
+        const n = x.shape[0];
+        let units = 0;
+        let moved = 0;
+        const maxima = new Map<string, Float32Array>();
+        blobs.forEach((b, i) => {
+          const o = outs[b];
+          const data = o.dataSync() as Float32Array;
+          const c = o.shape[o.rank - 1];
+          const want = o.rank === 4 ? maxArgmaxNhwc(data, n, o.shape[1]! * o.shape[2]!, c) : { values: data, positions: null };
+          maxima.set(b, want.values);
+          const scale = Math.max(...want.values.map(Math.abs)) || 1;
+          for (let j = 0; j < want.values.length; j++) expect(Math.abs(r.values[i][j] - want.values[j]) / scale, `${b}[${j}]`).toBeLessThan(1e-4);
+          if (want.positions) {
+            units += want.positions.length;
+            // A position may differ only where two values of the map are within float rounding.
+            for (let j = 0; j < want.positions.length; j++) if (r.positions[i]![j] !== want.positions[j]) moved++;
+          } else expect(r.positions[i]).toBeNull();
+        });
+        expect(moved / units).toBeLessThan(0.005);
+        const p = outs[probBlob].dataSync() as Float32Array;
+        expect(maxRel(tf.tensor(r.probs!), tf.tensor(p))).toBeLessThan(1e-4);
+        const acts = corrBlobs.map((b) => ({ v: maxima.get(b)!, c: maxima.get(b)!.length / n }));
+        const U = acts.reduce((a, b) => a + b.c, 0);
+        const K = p.length / n;
+        const cross = new Float32Array(U * K);
+        let off = 0;
+        for (const { v, c } of acts) {
+          for (let u = 0; u < c; u++) for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) cross[(off + u) * K + k] += v[i * c + u] * p[i * K + k];
+          off += c;
+        }
+        expect(maxRel(tf.tensor(cross), tf.tensor(r.cross!))).toBeLessThan(1e-4);
+        tf.dispose(Object.values(outs));
       });
 
       for (const mode of ['backprop', 'deconv', 'guided'] as const) {

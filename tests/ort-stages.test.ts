@@ -1,6 +1,6 @@
 // The stages on --backend onnxruntime, beside wasm: optimize from the same seeds reaches the same
 // activations (within 2 %: float order differs, so not byte-identical) and is deterministic on each
-// backend; scan finds the same top images with the same values.
+// backend; scan finds the same top images with the same values and the same class correlations.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,11 @@ describe.skipIf(!assets.dir)(`stages on onnxruntime and wasm ${assets.skipReason
       const rb = b[i];
       expect(rb.maxImages.map((m) => [m.file, m.y, m.x])).toEqual(ra.maxImages.map((m) => [m.file, m.y, m.x]));
       for (const [j, m] of ra.maxImages.entries()) expect(Math.abs(rb.maxImages[j].value - m.value) / Math.abs(m.value)).toBeLessThan(1e-4);
+      // The class correlations (reduced inside ONNX Runtime's graph on that backend) agree too.
+      const corr = (r: UnitRecord) => r.topClasses.filter((c) => c.source === 'corr');
+      expect(corr(ra).length).toBeGreaterThan(0);
+      expect(corr(rb).map((c) => c.name)).toEqual(corr(ra).map((c) => c.name));
+      for (const [j, c] of corr(ra).entries()) expect(Math.abs(corr(rb)[j].corr! - c.corr!)).toBeLessThan(1e-3);
     }
   });
 });

@@ -38,6 +38,14 @@ export function conceptName(synset: string): string | undefined {
   return load().names[synset];
 }
 
+const lines = new Map<string, ReadonlySet<string>>();
+/** A synset and its hypernyms (asked for every top image of every unit: kept). */
+function lineOf(s: string): ReadonlySet<string> {
+  let l = lines.get(s);
+  if (!l) lines.set(s, (l = new Set([s, ...(load().hypernyms[s] ?? []).map(([h]) => h)])));
+  return l;
+}
+
 /** How far below the root a synset is (its longest hypernym path). */
 function depthOf(s: string): number {
   return load().depth[s] ?? 0;
@@ -62,13 +70,13 @@ export function coveringConcept(topSynsets: (string | undefined)[]): { concept: 
   const k = topSynsets.length;
   if (!k) return undefined;
   const cover = new Map<string, number>();
-  const line = new Map<string, Set<string>>(); // synset → itself and its hypernyms (for the ancestry test)
+  const line = new Map<string, ReadonlySet<string>>(); // synset → itself and its hypernyms (for the ancestry test)
   for (const s of topSynsets) {
     if (!s) continue;
-    const up = [s, ...hypernymsOf(s).map((h) => h.synset)];
-    if (up.length === 1 && !load().hypernyms[s]) continue; // not an ILSVRC synset
-    for (const a of new Set(up)) cover.set(a, (cover.get(a) ?? 0) + 1);
-    line.set(s, new Set(up));
+    const up = lineOf(s);
+    if (up.size === 1 && !load().hypernyms[s]) continue; // not an ILSVRC synset
+    for (const a of up) cover.set(a, (cover.get(a) ?? 0) + 1);
+    line.set(s, up);
   }
   const name = (s: string) => load().names[s] ?? s;
   const rank = (a: [string, number], b: [string, number]) => depthOf(b[0]) - depthOf(a[0]) || b[1] - a[1] || (name(a[0]) < name(b[0]) ? -1 : 1);

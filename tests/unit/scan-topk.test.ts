@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { addStatsBatch, binLow, binOf, createStats, HIST_BINS, unitStats } from '../../pipeline/stages/scan/stats.ts';
 import { createTopK, offerBatch, entries } from '../../pipeline/stages/scan/topk.ts';
-import { createCorr, addToCorr, correlations, corrClasses, synsetOfFile, classIndex, topkClasses } from '../../pipeline/stages/scan/classes.ts';
+import { createCorr, addToCorr, correlations, corrClasses, synsetOfFile, classIndex, topkClasses, topPositive } from '../../pipeline/stages/scan/classes.ts';
 import { encodeState, decodeState, type ScanState } from '../../pipeline/stages/scan/checkpoint.ts';
 
 function rng(seed: number) {
@@ -130,6 +130,21 @@ describe('scan classes', () => {
     const top = corrClasses(s, 0, undefined, 2);
     expect(top.length).toBeLessThanOrEqual(2);
     for (const t of top) expect(t.source).toBe('corr');
+  });
+
+  it('picks the top positive correlations in the order a full sort gives (ties by class index)', () => {
+    const r = rng(7);
+    for (let trial = 0; trial < 50; trial++) {
+      // Few distinct values, so ties are common; some negative, zero and NaN.
+      const v = Array.from({ length: 40 }, () => (r() < 0.1 ? Number.NaN : Math.round(r() * 8 - 3) / 4));
+      for (const max of [0, 1, 3, 5, 40]) {
+        const sorted = [...v.keys()]
+          .filter((c) => v[c] > 0)
+          .sort((a, b) => v[b] - v[a] || a - b)
+          .slice(0, max);
+        expect(topPositive(v, max)).toEqual(sorted);
+      }
+    }
   });
 });
 

@@ -40,5 +40,30 @@ export interface Net {
    * Caller disposes the returned tensors (or runs inside tf.tidy).
    */
   forward(input: tf.Tensor4D, blobs: string[], opts?: ForwardOptions): Record<string, tf.Tensor>;
+  /**
+   * Optional: what a scan keeps of a forward pass, computed where the graph runs (ONNX Runtime), so
+   * that only the reductions leave it. Without it the scan reduces the blobs `forward` returns.
+   */
+  scanReduce?(input: tf.Tensor4D, req: ScanReduceRequest): ScanReduction;
   dispose(): void;
+}
+
+export interface ScanReduceRequest {
+  /** Tracked blobs. */
+  blobs: string[];
+  /** The class-probability blob, or null. */
+  probBlob: string | null;
+  /** Tracked blobs whose units are correlated with the classes (their maxima, in this order). */
+  corrBlobs: string[];
+}
+
+export interface ScanReduction {
+  /** Per tracked blob: [N × units] maxima over positions (fc blobs: the values). */
+  values: Float32Array[];
+  /** Per tracked blob: the first position (y·W + x) of each maximum, null for fc blobs. */
+  positions: (Int32Array | null)[];
+  /** [N × classes], or null without a class blob. */
+  probs: Float32Array | null;
+  /** Σ over the batch of a_u·p_c: [corr units × classes], or null. */
+  cross: Float32Array | null;
 }

@@ -14,13 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import { selectChannels } from '../net/select.ts';
-import type { ForwardOptions, GradMode, Net } from '../net/types.ts';
-import { exportGraph, INPUT, INPUT_GRAD, seedName } from './export.ts';
+import type { ForwardOptions, GradMode, Net, ScanReduceRequest, ScanReduction } from '../net/types.ts';
+import { exportGraph, INPUT, INPUT_GRAD, type ScanOutputs, seedName } from './export.ts';
 import { createSession, type Feed, type Session, type SessionOptions } from './runtime.ts';
 
 interface Sessions {
   session: Session;
   outputs: string[];
+  scan?: ScanOutputs;
   backward?: { session: Session; saved: string[] };
   /** Removes it from its net's cache. */
   drop(): void;
@@ -62,26 +63,29 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
   const sessions = new Map<string, Sessions>();
   /** The forward session of `blobs`; with `grad`, one that also outputs the saved values, and the backward one. */
-  const sessionFor = (blobs: string[], grad?: GradMode): Sessions => {
-    const key = `${grad ?? 'forward'}\u0001${blobs.join('\u0000')}`;
+  const sessionFor = (blobs: string[], grad?: GradMode, scan?: ScanReduceRequest): Sessions => {
+    const key = JSON.stringify([grad ?? 'forward', blobs, scan ?? null]);
     let s = sessions.get(key);
     if (!s) {
-      const g = exportGraph(model, { blobs, grad });
-      s = { session: createSession(g.bytes, opts), outputs: g.outputs, drop: () => sessions.delete(key), pins: 0 };
+      const g = exportGraph(model, { blobs, grad, scan });
+      s = { session: createSession(g.bytes, opts), outputs: g.outputs, scan: g.scan, drop: () => sessions.delete(key), pins: 0 };
       if (g.backward) s.backward = { session: createSession(g.backward.bytes, opts), saved: g.backward.saved.map((v) => v.name) };
       sessions.set(key, s);
     }
     touch(s);
     return s;
   };
+  const checkInput = (input: tf.Tensor4D) => {
+    const s = input.shape;
+    if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
+  };
   const sizeOf = (b: string) => shapes.get(b)!.reduce((a, x) => a * x, 1);
 
   return {
     model,
     forward(input: tf.Tensor4D, blobs: string[], fopts?: ForwardOptions): Record<string, tf.Tensor> {
+      checkInput(input);
       const s = input.shape;
-      if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C)
-        throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       for (const b of blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
       if (fopts?.offsets && Object.keys(fopts.offsets).length > 0)
         throw new UserError('the onnxruntime engine does not take blob offsets (gradients by an intermediate blob run on TensorFlow.js)');
@@ -161,6 +165,20 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
         const parts = sizes.length === 1 ? [all] : tf.split(all, sizes, 1);
         return pick(new Map(unique.map((b, i) => [b, tf.reshape(parts[i], tfShape(b))])));
       });
+    },
+    scanReduce(input: tf.Tensor4D, req: ScanReduceRequest): ScanReduction {
+      checkInput(input);
+      const sc = sessionFor([], undefined, req);
+      const o = sc.scan!;
+      const names = [...o.values, ...o.positions.filter((p): p is string => p !== null), ...(o.probs ? [o.probs] : []), ...(o.cross ? [o.cross] : [])];
+      const res = sc.session.run({ [INPUT]: { data: input.dataSync() as Float32Array, dims: input.shape } }, names);
+      const f32 = (name: string) => res[name].data as Float32Array;
+      return {
+        values: o.values.map(f32),
+        positions: o.positions.map((p) => (p ? (res[p].data as Int32Array) : null)),
+        probs: o.probs ? f32(o.probs) : null,
+        cross: o.cross ? f32(o.cross) : null,
+      };
     },
     dispose() {
       for (const s of sessions.values()) {

@@ -30,6 +30,7 @@ const feedType = (d: Feed['data']) => (d instanceof Float32Array ? 'float32' : d
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, offset: number, length: number, options: object): void;
   run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, OrtTensor>;
+  endProfiling(): void;
   dispose(): void;
 }
 
@@ -120,6 +121,8 @@ export function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Ses
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     executionProviders: [provider],
+    // DEEPVIS_ORT_PROFILE=prefix: ONNX Runtime writes a per-node profile (prefix_<time>.json) when the session closes.
+    ...(process.env.DEEPVIS_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.DEEPVIS_ORT_PROFILE } : {}),
     // Idle pool threads sleep instead of spinning: the cores are shared with TensorFlow.js's ops
     // between runs and with the other workers.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
@@ -133,6 +136,9 @@ export function createSession(bytes: Uint8Array, opts: SessionOptions = {}): Ses
       if (process.env.DEEPVIS_ORT_DEBUG) console.error(`ort run ${outputs[0]} ${(performance.now() - t0).toFixed(0)} ms`);
       return r;
     },
-    dispose: () => s.dispose(),
+    dispose: () => {
+      if (process.env.DEEPVIS_ORT_PROFILE) s.endProfiling();
+      s.dispose();
+    },
   };
 }

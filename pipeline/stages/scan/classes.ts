@@ -198,13 +198,27 @@ export function correlations(s: CorrState, u: number): Float64Array {
   return out;
 }
 
+/**
+ * Indices of the `max` largest positive values, largest first, ties by index: one pass (it runs
+ * for every unit of a scan, over every class), the same order as sorting them all.
+ */
+export function topPositive(r: ArrayLike<number>, max: number): number[] {
+  const order: number[] = [];
+  for (let c = 0; c < r.length; c++) {
+    const v = r[c];
+    if (!(v > 0) || (order.length === max && !(v > r[order[max - 1]]))) continue;
+    let i = order.length;
+    while (i > 0 && v > r[order[i - 1]]) i--;
+    order.splice(i, 0, c);
+    if (order.length > max) order.pop();
+  }
+  return order;
+}
+
 /** The classes most positively correlated with unit u, by output index → label. */
 export function corrClasses(s: CorrState, u: number, labels: Label[] | undefined, max = 5): TopClass[] {
   const r = correlations(s, u);
-  const order = Array.from(r.keys())
-    .filter((c) => r[c] > 0)
-    .sort((a, b) => r[b] - r[a] || a - b)
-    .slice(0, max);
+  const order = topPositive(r, max);
   return order.map((c) => {
     const l = labels?.[c];
     const t: TopClass = { name: l?.name ?? `class ${c}`, corr: Math.round(r[c] * 1e4) / 1e4, source: 'corr' };

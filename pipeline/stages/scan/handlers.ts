@@ -95,6 +95,14 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   ok.forEach((img, i) => batch.set(img.input, i * H * W * C));
   const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
   const x = tf.tensor4d(batch, [ok.length, H, W, C]);
+  if (net.scanReduce) {
+    // The net reduces where it runs the graph.
+    try {
+      return { errors, ...net.scanReduce(x, { blobs: args.blobs, probBlob: args.probBlob, corrBlobs: args.corrBlobs }) };
+    } finally {
+      x.dispose();
+    }
+  }
   const outs = net.forward(x, want);
   x.dispose();
   const values: Float32Array[] = [];
