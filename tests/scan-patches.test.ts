@@ -95,7 +95,7 @@ describe.skipIf(!A.dir)(`patch and deconv images are receptive-field sized on re
       const info = infos.get(blob)!;
       if (info.shape.length !== 3 || info.rf.size[0] >= H) continue;
       const pos = 1 * info.shape[2] + 1;
-      const { grads } = unitInputGradients(net, img.input, [{ blob, unit: 5, pos }], 'backprop');
+      const { grads } = await unitInputGradients(net, img.input, [{ blob, unit: 5, pos }], 'backprop');
       expect(maxAbsOutside(grads[0], H, W, 3, unitWindow(info, pos, H, W)), blob).toBe(0);
     }
     net.dispose();

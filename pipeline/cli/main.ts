@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { isUserError, oneLine, UserError } from '../core/errors.ts';
 import { version } from '../core/version.ts';
+import { gpuAdapter } from '../engine/gpu-adapter.ts';
 import { commandHelp, groupHelp, mainHelp } from './help.ts';
 import { COMMANDS, type CommandName, type ParsedCommand } from './options.ts';
 import { parseCommand } from './parse.ts';
@@ -70,9 +71,14 @@ async function dispatch(argv: string[]): Promise<void> {
   current = `deepvis ${name}`;
   const parsed = parseCommand(name, rest);
   // --quiet: the stages and workers read DEEPVIS_QUIET (workers inherit the environment).
-  const common = parsed.values as { quiet?: boolean; 'cache-dir'?: string; 'ort-provider'?: string };
+  const common = parsed.values as { quiet?: boolean; 'cache-dir'?: string; 'ort-provider'?: string; 'gpu-adapter'?: string };
   // --ort-provider: ONNX Runtime's sessions (engine/ort/runtime.ts) read DEEPVIS_ORT_PROVIDER.
   if (common['ort-provider']) process.env.DEEPVIS_ORT_PROVIDER = common['ort-provider'];
+  // --gpu-adapter: the WebGPU start-up (engine/gpu-adapter.ts) reads DEEPVIS_GPU_ADAPTER.
+  if (common['gpu-adapter']) {
+    process.env.DEEPVIS_GPU_ADAPTER = common['gpu-adapter'];
+    gpuAdapter();
+  }
   if (common.quiet) process.env.DEEPVIS_QUIET = '1';
   // --cache-dir: the model downloads and scratch folders (core/cache-dir.ts) read DEEPVIS_CACHE.
   if (common['cache-dir']) process.env.DEEPVIS_CACHE = resolve(common['cache-dir']);

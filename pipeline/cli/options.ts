@@ -9,6 +9,7 @@ import { OPTIMIZE_DEFAULTS } from '../stages/optimize/defaults.ts';
 import { SCAN_DEFAULTS } from '../stages/scan/defaults.ts';
 import { BACKEND_CHOICES } from '../engine/backend-choices.ts';
 import { ORT_PROVIDERS } from '../engine/ort/providers.ts';
+import { GPU_ADAPTERS } from '../engine/gpu-adapter.ts';
 
 export type OptionType = 'string' | 'boolean' | 'int' | 'list' | 'strings';
 
@@ -50,6 +51,12 @@ export const OPTIONS = {
     arg: 'P',
     description: `--backend onnxruntime: its execution provider, ${ORT_PROVIDERS.join(' | ')} (cuda needs onnxruntime-node's CUDA binaries)`,
     default: 'cpu',
+  },
+  'gpu-adapter': {
+    type: 'string',
+    arg: 'A',
+    description: `--backend webgpu: ${GPU_ADAPTERS.join(' | ')}; swiftshader runs WebGPU on the CPU (Debian's chromium package ships it), for tests and trying the path without a GPU`,
+    default: 'gpu',
   },
   workers: { type: 'int', arg: 'N', min: 0, description: 'nets in parallel (worker threads; 0 = this thread)', default: 'one per core on CPU backends' },
   preprocess: {
@@ -150,6 +157,7 @@ export const COMMANDS = {
       'base',
       'backend',
       'ort-provider',
+      'gpu-adapter',
       'workers',
       'preprocess',
       { name: 'seeds', description: 'random restarts per unit', default: "the profile's" },
@@ -172,7 +180,7 @@ export const COMMANDS = {
     usage: 'worker --queue redis://host:port/db [--backend B] [--workers N] [--forever]',
     description:
       'Runs the jobs of the run a queue holds (`deepvis run --queue`), one at a time, writing into the data folder that run names (it must be mounted at the same path here), until the queue is empty. A worker that dies mid-job leaves the job to another worker; every machine must run the same deepvis version.',
-    options: [{ name: 'queue', required: true }, { name: 'backend', default: "the run's" }, 'ort-provider', 'workers', 'forever', 'cache-dir'],
+    options: [{ name: 'queue', required: true }, { name: 'backend', default: "the run's" }, 'ort-provider', 'gpu-adapter', 'workers', 'forever', 'cache-dir'],
     readme: { call: 'deepvis worker --queue redis://H:P/DB', does: 'one machine of a queued run (docs/cluster.md)' },
   },
   status: {
@@ -204,6 +212,7 @@ export const COMMANDS = {
       { name: 'json', description: 'one JSON object per line: {"file": …, "top": [{"index": 0, "label": "…", "prob": 0.9}, …]}' },
       'backend',
       'ort-provider',
+      'gpu-adapter',
       { name: 'batch', description: 'images per forward pass' },
       'workers',
       'preprocess',
@@ -228,6 +237,7 @@ export const COMMANDS = {
       { name: 'out', description: 'output folder for the .npy files (created)', required: true },
       'backend',
       'ort-provider',
+      'gpu-adapter',
       'preprocess',
       'quiet',
       'cache-dir',
@@ -258,6 +268,7 @@ export const COMMANDS = {
       'data',
       'backend',
       'ort-provider',
+      'gpu-adapter',
       'workers',
       'preprocess',
       'json',
@@ -288,6 +299,7 @@ export const COMMANDS = {
       'data',
       'backend',
       'ort-provider',
+      'gpu-adapter',
       'workers',
       'preprocess',
       { name: 'batch', description: 'images per forward pass, image copies per deconv pass' },

@@ -6,7 +6,9 @@ import './vendor/tfjs-gradients.cjs';
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { UserError } from '../core/errors.ts';
+import { adapterMismatch, type AdapterInfo, gpuAdapter, useGpuAdapter } from './gpu-adapter.ts';
 
 import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
 
@@ -103,6 +105,9 @@ async function startWasm(): Promise<string> {
 }
 
 async function startWebgpu(): Promise<string> {
+  // Started before in this thread: the same device again (a second Dawn instance would replace
+  // the navigator.gpu TensorFlow.js's backend was made from).
+  if (tf.findBackend('webgpu')) return activate('webgpu', 'webgpu');
   let gpu: { create: (opts: string[]) => unknown; globals: Record<string, unknown> } | undefined;
   try {
     gpu = (await importOptional('webgpu')) as typeof gpu;
@@ -110,11 +115,19 @@ async function startWebgpu(): Promise<string> {
     throw new UserError(`backend webgpu: the "webgpu" package does not load: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!gpu) throw new UserError('backend webgpu needs the optional package "webgpu" (npm install webgpu)');
+  const asked = gpuAdapter();
+  // In the main thread this sets the Vulkan loader's environment; a worker's pool has done it.
+  if (isMainThread) useGpuAdapter(asked);
   const g = globalThis as Record<string, unknown>;
   Object.assign(g, gpu.globals);
-  const navigatorGpu = gpu.create([]) as { requestAdapter(): Promise<unknown> };
+  const navigatorGpu = gpu.create([]) as { requestAdapter(): Promise<{ info?: AdapterInfo } | null> };
   const adapter = await navigatorGpu.requestAdapter().catch(() => null);
-  if (!adapter) throw new UserError('backend webgpu: no GPU adapter found');
+  if (!adapter)
+    throw new UserError(
+      asked === 'swiftshader' ? 'backend webgpu: no adapter from SwiftShader (is libvulkan1 installed?)' : 'backend webgpu: no GPU adapter found',
+    );
+  const mismatch = adapterMismatch(asked, adapter.info);
+  if (mismatch) throw new UserError(mismatch);
   const nav = (g.navigator ?? {}) as Record<string, unknown>;
   try {
     Object.defineProperty(nav, 'gpu', { value: navigatorGpu, configurable: true });
@@ -123,6 +136,7 @@ async function startWebgpu(): Promise<string> {
   }
   if (!g.navigator) Object.defineProperty(g, 'navigator', { value: nav, configurable: true });
   await import('@tensorflow/tfjs-backend-webgpu');
+  (await import('./net/webgpu-kernels.ts')).registerWebgpuKernels();
   return activate('webgpu', 'webgpu');
 }
 

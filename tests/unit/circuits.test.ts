@@ -84,7 +84,7 @@ describe('circuits on hand-built nets', () => {
     expect(branch?.inputs.map((i) => i.unit)).toEqual([4, 3, 2, 1, 0]);
   });
 
-  it('through a branch layer: gradient × activation equals the hand computation, and the branch lists its own weights', () => {
+  it('through a branch layer: gradient × activation equals the hand computation, and the branch lists its own weights', async () => {
     // a = relu(Wa·x), m = relu(Wm·a) (not scanned), b = Wb·m. Contribution of a_c to b_u:
     // a_c · Σ_k Wb[u,k] · [m_k > 0] · Wm[k,c]; with no biases they add up to b_u.
     const Wm = [1, -1, 0.5, -1, 2, 1];
@@ -114,7 +114,7 @@ describe('circuits on hand-built nets', () => {
       return a.map((ac, c) => ac * [0, 1].reduce((s, k) => s + Wb2[k] * (m[k] > 0 ? 1 : 0) * Wm[k * 3 + c], 0));
     });
     const net = createNet(branchy);
-    const r = gradientTimesActivation(
+    const r = await gradientTimesActivation(
       net,
       xs.map((x) => Float32Array.from(x)),
       [0, 0],

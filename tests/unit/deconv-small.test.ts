@@ -24,10 +24,10 @@ describe('deconv on hand-built nets', () => {
   );
   const expected: Record<GradMode, number> = { backprop: -1, deconv: -2, guided: 0 };
   for (const fastGrad of [true, false]) {
-    it(`ReLU rules: backprop −1, deconv −2, guided 0 at the unit's pixel (fastGrad ${fastGrad})`, () => {
+    it(`ReLU rules: backprop −1, deconv −2, guided 0 at the unit's pixel (fastGrad ${fastGrad})`, async () => {
       const net = createNet(model, { fastGrad });
       for (const mode of MODES) {
-        const { grads, values } = unitInputGradients(net, Float32Array.from(x), [{ blob: 'b', unit: 0, pos: 4 }], mode);
+        const { grads, values } = await unitInputGradients(net, Float32Array.from(x), [{ blob: 'b', unit: 0, pos: 4 }], mode);
         const want = new Array(9).fill(0);
         want[4] = expected[mode];
         expect(Array.from(grads[0]).map((v) => v + 0)).toEqual(want);
@@ -37,7 +37,7 @@ describe('deconv on hand-built nets', () => {
     });
   }
 
-  it('max pooling routes the signal through the forward switch only, in every mode', () => {
+  it('max pooling routes the signal through the forward switch only, in every mode', async () => {
     // Input 1×4×4, conv 1×1 weight 2 → ReLU → max pool 2×2 stride 2 → p (1×2×2).
     const model2 = tinyModel(
       [
@@ -53,7 +53,7 @@ describe('deconv on hand-built nets', () => {
     // p(0,0) = 2·max(1,5,2,0) = 10 from pixel (0,1); p(1,1) = 2·9 = 18 from pixel (3,3): the whole
     // gradient (2, the conv weight) lands on the switch pixel and nowhere else.
     for (const mode of MODES) {
-      const { grads, values } = unitInputGradients(
+      const { grads, values } = await unitInputGradients(
         net,
         Float32Array.from(img),
         [
@@ -73,7 +73,7 @@ describe('deconv on hand-built nets', () => {
     net.dispose();
   });
 
-  it('several targets in one batch equal one target at a time', () => {
+  it('several targets in one batch equal one target at a time', async () => {
     const m = tinyModel(
       [
         { kind: 'input', name: 'data', bottoms: [], tops: ['data'], shape: [3, 12, 12] },
@@ -93,17 +93,17 @@ describe('deconv on hand-built nets', () => {
       { blob: 'c2', unit: 4, pos: 0 },
     ];
     for (const mode of MODES) {
-      const all = unitInputGradients(net, input, targets, mode);
-      targets.forEach((t, i) => {
-        const one = unitInputGradients(net, input, [t], mode);
+      const all = await unitInputGradients(net, input, targets, mode);
+      for (const [i, t] of targets.entries()) {
+        const one = await unitInputGradients(net, input, [t], mode);
         expect(Array.from(all.grads[i])).toEqual(Array.from(one.grads[0]));
         expect(all.values[i]).toBeCloseTo(one.values[0], 4);
-      });
+      }
     }
     net.dispose();
   });
 
-  it('the deconv of a unit is zero outside its receptive field', () => {
+  it('the deconv of a unit is zero outside its receptive field', async () => {
     const m = tinyModel(
       [
         { kind: 'input', name: 'data', bottoms: [], tops: ['data'], shape: [3, 23, 23] },
@@ -124,7 +124,7 @@ describe('deconv on hand-built nets', () => {
         // A channel that is active at this position (random weights: try until one is).
         let hit = false;
         for (let unit = 0; unit < 8 && !hit; unit++) {
-          const { grads, values } = unitInputGradients(net, input, [{ blob: 'c2', unit, pos }], mode);
+          const { grads, values } = await unitInputGradients(net, input, [{ blob: 'c2', unit, pos }], mode);
           if (!(values[0] > 0)) continue;
           const g = grads[0];
           const win = unitWindow(info, pos, 23, 23);

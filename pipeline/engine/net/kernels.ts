@@ -244,7 +244,18 @@ export function hasLoopKernels(): boolean {
   return enabled && (b === 'wasm' || b === 'cpu');
 }
 
-/** dx of a Caffe max pool y of x (unpadded NHWC), from dy. CPU-side backends only. */
+/** Backends besides the CPU-side ones with their own MAX_POOL_GRAD (webgpu: ./webgpu-kernels.ts). */
+const ownMaxPoolGrad = new Set<string>();
+export function addMaxPoolGradBackend(backend: string): void {
+  ownMaxPoolGrad.add(backend);
+}
+
+/** Whether maxPoolGrad below runs on the current backend (else the executor takes tfjs's MaxPoolGrad). */
+export function hasMaxPoolGrad(): boolean {
+  return hasLoopKernels() || (enabled && ownMaxPoolGrad.has(tf.getBackend()));
+}
+
+/** dx of a Caffe max pool y of x (unpadded NHWC), from dy, where hasMaxPoolGrad(). */
 export function maxPoolGrad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D, g: PoolGeometry): tf.Tensor4D {
   register();
   return tf.engine().runKernel(MAX_POOL_GRAD, { x, y, dy }, g as unknown as tf.NamedAttrMap) as tf.Tensor4D;

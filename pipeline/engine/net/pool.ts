@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PoolLayer } from '../../graph/types.ts';
 import { withGrad } from './custom.ts';
-import { hasLoopKernels, maxPoolGrad } from './kernels.ts';
+import { hasMaxPoolGrad, maxPoolGrad } from './kernels.ts';
 
 /** Caffe's pooled size: ceil((in + 2p − k)/s) + 1, minus one if the last window starts past in + p. */
 export function caffePooledSize(inSize: number, k: number, s: number, p: number): number {
@@ -107,7 +107,8 @@ export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: bool
         const pad = (xi: tf.Tensor4D) => padOrCrop(xi, ph, bottom, pw, right, Number.NEGATIVE_INFINITY);
         const fwd = (xi: tf.Tensor4D) => tf.maxPool(pad(xi), [kh, kw], [sh, sw], 'valid');
         if (!fastGrad) return fwd(x);
-        // Gradient routed by the forward switches: one loop on CPU-side backends, else tfjs's MaxPoolGrad.
+        // Gradient routed by the forward switches (the first maximum of each window): the executor's
+        // own kernel on wasm, cpu and webgpu, else tfjs's MaxPoolGrad.
         const stockGrad = (xs: tf.Tensor4D, dy: tf.Tensor4D) => {
           const xp = pad(xs);
           const y = tf.maxPool(xp, [kh, kw], [sh, sw], 'valid');
@@ -121,7 +122,7 @@ export function makePool(layer: PoolLayer, bottomShape: number[], fastGrad: bool
           return {
             value,
             gradFunc: (dy, [xs, ys]) =>
-              hasLoopKernels() ? maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw }) : stockGrad(xs as tf.Tensor4D, dy),
+              hasMaxPoolGrad() ? maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh, kw, sh, sw, pt: ph, pl: pw }) : stockGrad(xs as tf.Tensor4D, dy),
           };
         });
       }

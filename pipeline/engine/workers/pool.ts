@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { autoBackend, type BackendChoice } from '../backend.ts';
 import { UserError } from '../../core/errors.ts';
+import { gpuAdapter, useGpuAdapter } from '../gpu-adapter.ts';
 import type { Model } from '../../graph/types.ts';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.ts';
 
@@ -78,6 +79,8 @@ export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
   const n = opts.workers ?? defaultWorkers(opts.backend);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--workers must be an integer ≥ 1, got ${n}`);
   const setup: WorkerSetup = { model: opts.model, backend: opts.backend, handlers: opts.handlers, modelFactory: opts.modelFactory };
+  // The Vulkan loader in the workers reads the real environment, which only this thread can set.
+  if (opts.backend === 'webgpu') useGpuAdapter(gpuAdapter());
   const slots: Slot[] = [];
   const queue: Task[] = [];
   let nextId = 1;

@@ -25,20 +25,23 @@ import { encodeFeatures, type ImageFeatures } from '../../content/features.ts';
  * averaged over positions, and its top-1 class (from `scores`). One image per pass, so batching
  * never changes them.
  */
-function modelView(
+async function modelView(
   ctx: HandlerContext,
   input: Float32Array,
   pen: string,
   scores: string,
-): { features: ImageFeatures; top1: { index: number; label?: string } } {
+): Promise<{ features: ImageFeatures; top1: { index: number; label?: string } }> {
   const [h, w] = ctx.model.preprocess.size;
   const { tf } = ctx;
-  const [v, s] = tf.tidy(() => {
+  const [fT, sT] = tf.tidy(() => {
     const x = tf.tensor4d(input, [1, h, w, input.length / (h * w)]);
     const out = ctx.net.forward(x, [pen, scores]);
-    const f = out[pen].rank === 4 ? tf.mean(out[pen], [1, 2]) : out[pen];
-    return [f.dataSync() as Float32Array, out[scores].dataSync() as Float32Array];
+    return [out[pen].rank === 4 ? tf.mean(out[pen], [1, 2]) : out[pen], out[scores]];
   });
+  // Asynchronous reads: WebGPU has no synchronous one in Node.
+  const v = (await fT.data()) as Float32Array;
+  const s = (await sT.data()) as Float32Array;
+  tf.dispose([fT, sT]);
   let best = 0;
   for (let i = 1; i < s.length; i++) if (s[i] > s[best]) best = i;
   const label = ctx.model.labels?.[best]?.name;
@@ -139,7 +142,7 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
         lr_scale: preset.family === 'pixel' ? args.gradScale : 1,
         backend: args.backend,
       };
-      if (pen && scores) ({ features: image.features, top1: image.top1 } = modelView(ctx, r.input, pen, scores));
+      if (pen && scores) ({ features: image.features, top1: image.top1 } = await modelView(ctx, r.input, pen, scores));
       return { job, image };
     }),
   );

@@ -16,12 +16,12 @@ export interface CircuitTarget {
   from: string;
 }
 
-export function gradientTimesActivation(
+export async function gradientTimesActivation(
   net: Net,
   inputs: Float32Array[],
   positions: number[],
   target: CircuitTarget,
-): { perImage: Float32Array[]; values: number[] } {
+): Promise<{ perImage: Float32Array[]; values: number[] }> {
   const [C0, H, W] = net.model.graph.input.shape;
   const n = inputs.length;
   if (n === 0) return { perImage: [], values: [] };
@@ -58,8 +58,8 @@ export function gradientTimesActivation(
     tf.dispose(acts!);
     return out;
   });
-  const c = contrib.dataSync() as Float32Array;
-  const v = Array.from(value.dataSync());
+  const c = (await contrib.data()) as Float32Array;
+  const v = Array.from(await value.data());
   tf.dispose([contrib, value]);
   const channels = fromInfo.shape[0];
   return { perImage: Array.from({ length: n }, (_, i) => c.slice(i * channels, (i + 1) * channels)), values: v };

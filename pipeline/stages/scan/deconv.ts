@@ -35,7 +35,12 @@ export function selector(info: BlobInfo, targets: GradTarget[]): tf.Tensor {
  * Input gradients (H×W×3, network channel order) of each target's activation on `input`
  * (one preprocessed image, H×W×3). Also returns each target's forward activation.
  */
-export function unitInputGradients(net: Net, input: Float32Array, targets: GradTarget[], mode: GradMode): { grads: Float32Array[]; values: number[] } {
+export async function unitInputGradients(
+  net: Net,
+  input: Float32Array,
+  targets: GradTarget[],
+  mode: GradMode,
+): Promise<{ grads: Float32Array[]; values: number[] }> {
   const [C0, H, W] = net.model.graph.input.shape;
   const B = targets.length;
   if (B === 0) return { grads: [], values: [] };
@@ -65,8 +70,9 @@ export function unitInputGradients(net: Net, input: Float32Array, targets: GradT
     const g = tf.grad(f)(x);
     return { grad: g, value: values! };
   });
-  const g = grad.dataSync() as Float32Array;
-  const v = Array.from(value.dataSync());
+  // Asynchronous reads: WebGPU has no synchronous one in Node.
+  const g = (await grad.data()) as Float32Array;
+  const v = Array.from(await value.data());
   grad.dispose();
   value.dispose();
   const n = H * W * C0;

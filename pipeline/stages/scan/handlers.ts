@@ -207,7 +207,7 @@ export async function renderImage({ net, model }: HandlerContext, args: RenderIm
   const values: number[] = [];
   for (let start = 0; start < args.targets.length; start += args.batch) {
     const group = args.targets.slice(start, start + args.batch);
-    const { grads, values: v } = unitInputGradients(net, img.input, group, args.mode);
+    const { grads, values: v } = await unitInputGradients(net, img.input, group, args.mode);
     values.push(...v);
     await Promise.all(
       group.map(async (t, i) => {
@@ -273,7 +273,7 @@ export async function unitCircuit({ net, model }: HandlerContext, args: UnitCirc
   const values: number[] = [];
   const gnet = offsetNet(net, model);
   for (let start = 0; start < ok.length; start += args.batch) {
-    const r = gradientTimesActivation(gnet, ok.slice(start, start + args.batch), positions.slice(start, start + args.batch), target);
+    const r = await gradientTimesActivation(gnet, ok.slice(start, start + args.batch), positions.slice(start, start + args.batch), target);
     for (const v of r.perImage) for (let c = 0; c < channels; c++) sum[c] += v[c];
     values.push(...r.values);
   }

@@ -1,0 +1,119 @@
+/**
+ * The executor's own kernels on the WebGPU backend (WGSL programs run by tfjs-backend-webgpu),
+ * registered when that backend starts (engine/backend.ts).
+ *
+ * - MAX_POOL_GRAD: Caffe's max-pool switch — each output gradient goes to the FIRST position of
+ *   its window (row-major, window clipped to the input) that holds the forward maximum, as the
+ *   CPU loop kernel (./kernels.ts) does. tfjs-webgpu's own MaxPoolGrad takes the last position
+ *   among equal values: where a window is all zeros after a ReLU (common), its deconv
+ *   gradients went to other pixels than on every other backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type WebGPUBackend, type WebGPUProgram, webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
+import { addMaxPoolGradBackend, MAX_POOL_GRAD, type PoolGeometry } from './kernels.ts';
+
+/** dx[n, h, w, c] = Σ over the windows containing (h, w) whose switch is (h, w) of dy. */
+class MaxPoolGradProgram implements WebGPUProgram {
+  outputShape: number[];
+  shaderKey = 'deepvisMaxPoolGrad';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  variableNames = ['x', 'ymax', 'dy'];
+  uniforms = 'kernel : vec2<i32>, stride : vec2<i32>, pad : vec2<i32>,';
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(xShape: number[]) {
+    this.outputShape = xShape;
+    this.dispatchLayout = webgpu_util.flatDispatchLayout(this.outputShape);
+    this.dispatch = webgpu_util.computeDispatch(this.dispatchLayout, this.outputShape, this.workgroupSize);
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index >= uniforms.size) {
+          return;
+        }
+        let coords = getCoordsFromIndex(index);
+        let n = coords[0];
+        let h = coords[1];
+        let w = coords[2];
+        let c = coords[3];
+        let H = uniforms.xShape[1];
+        let W = uniforms.xShape[2];
+        let OH = uniforms.dyShape[1];
+        let OW = uniforms.dyShape[2];
+        let k = uniforms.kernel;
+        let s = uniforms.stride;
+        let p = uniforms.pad;
+        // Windows i with i·s − p ≤ h < i·s − p + k.
+        var i0 = 0;
+        if (h + p.x - k.x >= 0) {
+          i0 = (h + p.x - k.x) / s.x + 1;
+        }
+        let i1 = min(OH - 1, (h + p.x) / s.x);
+        var j0 = 0;
+        if (w + p.y - k.y >= 0) {
+          j0 = (w + p.y - k.y) / s.y + 1;
+        }
+        let j1 = min(OW - 1, (w + p.y) / s.y);
+        var acc = 0.0;
+        for (var i = i0; i <= i1; i++) {
+          for (var j = j0; j <= j1; j++) {
+            let g = getDy(n, i, j, c);
+            if (g == 0.0) {
+              continue;
+            }
+            let top = getYmax(n, i, j, c);
+            let hs = max(i * s.x - p.x, 0);
+            let he = min(i * s.x - p.x + k.x, H);
+            let ws = max(j * s.y - p.y, 0);
+            let we = min(j * s.y - p.y + k.y, W);
+            // The first position holding the maximum; the last one if none does (as the CPU loop).
+            var fh = he - 1;
+            var fw = we - 1;
+            var found = false;
+            for (var yy = hs; yy < he && !found; yy++) {
+              for (var xx = ws; xx < we; xx++) {
+                if (getX(n, yy, xx, c) == top) {
+                  fh = yy;
+                  fw = xx;
+                  found = true;
+                  break;
+                }
+              }
+            }
+            if (fh == h && fw == w) {
+              acc += g;
+            }
+          }
+        }
+        setOutputAtIndex(index, acc);
+      }
+    `;
+  }
+}
+
+let registered = false;
+
+/** Registers the WebGPU kernels (once; tfjs-backend-webgpu must be loaded). */
+export function registerWebgpuKernels(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: MAX_POOL_GRAD,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
+      const g = attrs as unknown as PoolGeometry;
+      const uniforms = [
+        { type: 'int32', data: [g.kh, g.kw] },
+        { type: 'int32', data: [g.sh, g.sw] },
+        { type: 'int32', data: [g.pt, g.pl] },
+      ];
+      return (backend as WebGPUBackend).runWebGPUProgram(new MaxPoolGradProgram(x.shape), [x, y, dy], 'float32', uniforms);
+    },
+  });
+  addMaxPoolGradBackend('webgpu');
+}
