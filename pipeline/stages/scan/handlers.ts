@@ -128,20 +128,21 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
           const flat = tf.reshape(o, [n, h * w, c]);
           return [tf.max(flat, 1), tf.argMax(flat, 1)];
         });
-        values.push(Float32Array.from(mx.dataSync()));
-        positions.push(Int32Array.from(am.dataSync()));
+        // Asynchronous reads: WebGPU has no synchronous one in Node.
+        values.push(Float32Array.from(await mx.data()));
+        positions.push(Int32Array.from(await am.data()));
         am.dispose();
         if (args.corrBlobs.includes(b)) keep.set(b, mx);
         else mx.dispose();
       } else {
-        values.push(Float32Array.from(o.dataSync()));
+        values.push(Float32Array.from(await o.data()));
         positions.push(null);
         if (args.corrBlobs.includes(b)) keep.set(b, tf.reshape(o, [o.shape[0], -1]));
       }
     }
     if (args.probBlob) {
       const p = outs[args.probBlob];
-      probs = Float32Array.from(p.dataSync());
+      probs = Float32Array.from(await p.data());
       if (keep.size > 0) {
         // The batch's share of Σ a·p as one matrix product (cheap here, costly on the main thread).
         const t = tf.tidy(() => {
@@ -154,7 +155,7 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
                 );
           return tf.matMul(acts, tf.reshape(p, [ok.length, -1]), true, false);
         });
-        cross = Float32Array.from(t.dataSync());
+        cross = Float32Array.from(await t.data());
         t.dispose();
       }
     }
