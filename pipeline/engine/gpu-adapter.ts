@@ -60,7 +60,7 @@ export interface AdapterInfo {
   description?: string;
 }
 
-export const isSwiftshader = (info: AdapterInfo | undefined) => /swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`);
+const isSwiftshader = (info: AdapterInfo | undefined) => /swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`);
 
 /** A one-line refusal when the adapter found is not the kind asked for; undefined when it is. */
 export function adapterMismatch(asked: GpuAdapter, info: AdapterInfo | undefined): string | undefined {

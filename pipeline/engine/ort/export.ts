@@ -272,7 +272,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
             const scattered = one('ScatterElements', [zeros, one('Reshape', [switches!, flat]), one('Reshape', [gy, flat])], { axis: 0, reduction: 'add' });
             return [one('Reshape', [scattered, constI([-1, C, H, W])])];
           };
-        } else if (l.global || (kh === H && kw === W && OH === 1 && OW === 1 && ph === 0 && pw === 0)) {
+        } else if (kh === H && kw === W && OH === 1 && OW === 1 && ph === 0 && pw === 0) {
           // One window over the whole map: the mean; its gradient spreads g/(H·W) over the map
           // (a broadcasting product, where the transposed depthwise sum below is a slow ConvTranspose).
           outs = [one('GlobalAveragePool', [x])];

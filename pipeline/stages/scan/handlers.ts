@@ -93,7 +93,6 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   if (ok.length === 0) return { errors, values: args.blobs.map(() => new Float32Array(0)), positions: args.blobs.map(() => null), probs: null, cross: null };
   const batch = new Float32Array(ok.length * H * W * C);
   ok.forEach((img, i) => batch.set(img.input, i * H * W * C));
-  const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
   const x = tf.tensor4d(batch, [ok.length, H, W, C]);
   if (net.scanReduce) {
     // The net reduces where it runs the graph.
@@ -103,6 +102,7 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
       x.dispose();
     }
   }
+  const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
   const outs = net.forward(x, want);
   x.dispose();
   const values: Float32Array[] = [];
