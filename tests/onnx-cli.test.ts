@@ -52,11 +52,11 @@ describe('ONNX models in the CLI', () => {
 
   it('an unsupported operator, a truncated file and a missing file are one-line errors (exit 2)', () => {
     const bad = join(work, 'bad.onnx');
-    writeFileSync(bad, tinyClassifierOnnx(3, { extraOp: 'Resize' }).bytes);
+    writeFileSync(bad, tinyClassifierOnnx(3, { extraOp: 'GridSample' }).bytes);
     let r = run('inspect', '--model', bad);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/node "\/features\/odd" \(Resize\): operator not supported/);
+    expect(r.stderr).toMatch(/node "\/features\/odd" \(GridSample\): operator not supported/);
     const trunc = join(work, 'trunc.onnx');
     writeFileSync(trunc, tinyClassifierOnnx().bytes.subarray(0, 3000));
     r = run('inspect', '--model', trunc);

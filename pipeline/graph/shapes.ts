@@ -30,7 +30,7 @@ export function inferShapes(layers: Layer[], source: string): InferredGraph {
   };
   for (const l of layers) {
     const ins = l.bottoms.map((b) => blobs.get(b) ?? fail(l, `bottom "${b}" is not produced by any earlier layer`));
-    let outs: { shape: number[]; rf: ReceptiveField }[];
+    let outs: { shape: number[]; rf: ReceptiveField; grid?: Pair }[];
     if (l.kind === 'input') {
       if (input) fail(l, `a second input ("${l.tops[0]}" after "${input.blob}"): only one image input is supported`);
       input = { blob: l.tops[0], shape: [...l.shape] };
@@ -48,7 +48,9 @@ export function inferShapes(layers: Layer[], source: string): InferredGraph {
         existing.producer = l.kind;
         existing.shape = out.shape;
         existing.rf = out.rf;
-      } else blobs.set(top, { name: top, shape: out.shape, producer: l.kind, layer: l.name, rf: out.rf });
+        if (out.grid) existing.grid = out.grid;
+        else delete existing.grid;
+      } else blobs.set(top, { name: top, shape: out.shape, producer: l.kind, layer: l.name, rf: out.rf, ...(out.grid ? { grid: out.grid } : {}) });
     });
   }
   if (!input) throw new UserError(`${source}: the net declares no input (an Input layer, or input: + input_dim:)`);
@@ -60,8 +62,9 @@ function spatial(_l: Layer, b: BlobInfo, fail: (m: string) => never): [number, n
   return b.shape as [number, number, number];
 }
 
-export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): { shape: number[]; rf: ReceptiveField }[] {
-  const same = () => [{ shape: [...ins[0].shape], rf: ins[0].rf }];
+export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): { shape: number[]; rf: ReceptiveField; grid?: Pair }[] {
+  const keepGrid = ins[0]?.grid ? { grid: ins[0].grid } : {};
+  const same = () => [{ shape: [...ins[0].shape], rf: ins[0].rf, ...keepGrid }];
   const flat = (n: number) => [{ shape: [n], rf: wholeImageRf(imageSize) }];
   switch (l.kind) {
     case 'input':
@@ -103,7 +106,7 @@ export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (
     case 'batchnorm':
       return same();
     case 'identity':
-      return l.tops.map(() => ({ shape: [...ins[0].shape], rf: ins[0].rf }));
+      return l.tops.map(() => ({ shape: [...ins[0].shape], rf: ins[0].rf, ...keepGrid }));
     case 'concat': {
       const rank = ins[0].shape.length + 1; // with N
       const axis = l.axis < 0 ? l.axis + rank : l.axis;
@@ -121,7 +124,9 @@ export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (
         if (b.shape.join('×') !== ins[0].shape.join('×'))
           fail(`eltwise inputs differ: "${ins[0].name}" ${ins[0].shape.join('×')} vs "${b.name}" ${b.shape.join('×')}`);
       const shape = [...ins[0].shape];
-      return [{ shape, rf: shape.length === 1 ? wholeImageRf(imageSize) : unionRf(ins.map((b) => b.rf)) }];
+      const grid = ins.every((b) => b.grid?.join() === ins[0].grid?.join()) ? keepGrid : undefined;
+      if (shape.length === 1 || !grid) return [{ shape, rf: wholeImageRf(imageSize) }];
+      return [{ shape, rf: unionRf(ins.map((b) => b.rf)), ...grid }];
     }
     default:
       if (isTensorLayer(l)) return tensorLayerOutputs(l, ins, imageSize, fail);

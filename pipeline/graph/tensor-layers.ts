@@ -79,9 +79,14 @@ export type ActivationFn =
   | 'ceil'
   | 'erf'
   | 'gelu'
+  | 'gelutanh'
+  | 'hardswish'
   | 'swish';
 
-/** Elementwise function. elu: alpha; selu: alpha, gamma; hardsigmoid: max(0, min(1, alpha·x + beta)). */
+/**
+ * Elementwise function. elu: alpha; selu: alpha, gamma; hardsigmoid: max(0, min(1, alpha·x + beta));
+ * hardswish: x·max(0, min(1, x/6 + 1/2)); gelu: x·Φ(x) (erf); gelutanh: GELU's tanh approximation.
+ */
 export interface ActivationLayer extends Base {
   kind: 'activation';
   fn: ActivationFn;
@@ -168,8 +173,44 @@ export interface InstanceNormLayer extends Base {
   eps: number;
 }
 
+/**
+ * Layer normalisation over the trailing per-image axes from `axis` on (ONNX LayerNormalization):
+ * (x − mean)/sqrt(var + eps) · scale (+ bias). Parameters: scale and bias, each of the normalised
+ * axes' shape.
+ */
+export interface LayerNormLayer extends Base {
+  kind: 'layernorm';
+  /** First normalised per-image axis (0 = channels). */
+  axis: number;
+  eps: number;
+  biasTerm: boolean;
+}
+
+/** How an output coordinate maps to an input coordinate (ONNX Resize's coordinate_transformation_mode). */
+export type ResizeCoordinates = 'half_pixel' | 'pytorch_half_pixel' | 'align_corners' | 'asymmetric' | 'tf_half_pixel_for_nn' | 'half_pixel_symmetric';
+
+/**
+ * Resizing along per-image axes by interpolation (ONNX Resize, Upsample): each resized axis is a
+ * fixed linear map from input to output positions (nearest or linear weights), computed from the
+ * sizes, the scales and the coordinate rules.
+ */
+export interface ResizeLayer extends Base {
+  kind: 'resize';
+  mode: 'nearest' | 'linear';
+  coordinates: ResizeCoordinates;
+  nearest: 'round_prefer_floor' | 'round_prefer_ceil' | 'floor' | 'ceil';
+  /** Resized per-image axes. */
+  axes: number[];
+  /** Output size of each resized axis. */
+  sizes: number[];
+  /** Scale of each resized axis (output/input, as the model gives it: it sets the coordinate map). */
+  scales: number[];
+}
+
 export type TensorLayer =
   | PadLayer
+  | LayerNormLayer
+  | ResizeLayer
   | PoolingLayer
   | ConvTransposeLayer
   | ActivationLayer
@@ -199,6 +240,8 @@ export const TENSOR_KINDS: ReadonlySet<string> = new Set<TensorKind>([
   'const',
   'reduce',
   'instancenorm',
+  'layernorm',
+  'resize',
 ]);
 
 export function isTensorLayer(l: { kind: string }): l is TensorLayer {

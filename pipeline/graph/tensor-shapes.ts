@@ -12,7 +12,21 @@ import type { BlobInfo, Pair, ReceptiveField } from './types.ts';
  * give the whole image. A constant sees no pixel (size 0) and is left out of unions.
  */
 
-export type Outs = { shape: number[]; rf: ReceptiveField }[];
+export type Outs = { shape: number[]; rf: ReceptiveField; grid?: Pair }[];
+
+/** The per-image axes a blob's field runs along: `grid`, else axes 1, 2 of a C×H×W blob. */
+export function gridOf(b: Pick<BlobInfo, 'shape' | 'grid'>): Pair | undefined {
+  return b.grid ?? (b.shape.length === 3 ? [1, 2] : undefined);
+}
+
+/** An output with the input's field on the grid axes `grid` (recorded only when not the default). */
+function onGrid(shape: number[], rf: ReceptiveField, grid: Pair | undefined): Outs[number] {
+  const plain = !grid || (shape.length === 3 && grid[0] === 1 && grid[1] === 2);
+  return plain ? { shape, rf } : { shape, rf, grid };
+}
+
+/** Whether an op along `axes` leaves the grid axes `grid` alone (so each grid position keeps its field). */
+const offGrid = (axes: number[], grid: Pair | undefined): boolean => !!grid && !axes.includes(grid[0]) && !axes.includes(grid[1]);
 
 const count = (s: number[]) => s.reduce((a, d) => a * d, 1);
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -69,7 +83,38 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       return [{ shape: [...l.shape], rf: noRf() }];
     case 'activation':
     case 'clip':
-      return [{ shape: [...x.shape], rf: x.rf }];
+      return [onGrid([...x.shape], x.rf, x.grid)];
+    case 'layernorm': {
+      const r = x.shape.length;
+      const axis = normAxis(l.axis, r);
+      if (axis < 0 || axis >= r) fail(`layer normalisation from axis ${l.axis} of a ${x.shape.join('×')} blob`);
+      const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
+      const grid = gridOf(x);
+      return [offGrid(axes, grid) ? onGrid([...x.shape], x.rf, grid) : { shape: [...x.shape], rf: whole() }];
+    }
+    case 'resize': {
+      const r = x.shape.length;
+      const shape = [...x.shape];
+      l.axes.forEach((a, i) => {
+        if (a < 0 || a >= r) fail(`resized axis ${a} out of range for ${x.shape.join('×')}`);
+        if (l.sizes[i] < 1) fail(`output size ${l.sizes[i]} along axis ${a}`);
+        shape[a] = l.sizes[i];
+      });
+      const grid = gridOf(x);
+      if (!grid || offGrid(l.axes, grid)) return [onGrid(shape, grid ? x.rf : whole(), grid)];
+      // Resizing the grid by an integer factor f: output position j reads input positions within one
+      // of j/f, so its field is theirs: stride S/f, one input stride S more on either side.
+      const factor = grid.map((g) => shape[g] / x.shape[g]);
+      const exact = factor.every((f, i) => f >= 1 && Number.isInteger(f) && x.rf.stride[i] % f === 0);
+      if (!exact) return [{ shape, rf: whole() }];
+      const axisRf = (i: 0 | 1) =>
+        factor[i] === 1
+          ? { size: x.rf.size[i], stride: x.rf.stride[i], offset: x.rf.offset[i] }
+          : { size: x.rf.size[i] + 2 * x.rf.stride[i], stride: x.rf.stride[i] / factor[i], offset: x.rf.offset[i] - x.rf.stride[i] };
+      const a = axisRf(0),
+        b = axisRf(1);
+      return [onGrid(shape, { size: [a.size, b.size], stride: [a.stride, b.stride], offset: [a.offset, b.offset] }, grid)];
+    }
     case 'instancenorm':
       if (x.shape.length < 2) fail(`instance normalisation needs spatial axes, got ${x.shape.join('×')}`);
       return [{ shape: [...x.shape], rf: whole() }];
@@ -125,11 +170,17 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
         const shape =
           broadcastShapes(ins[0].shape, ins[1].shape) ??
           fail(`cannot broadcast "${ins[0].name}" ${ins[0].shape.join('×')} with "${ins[1].name}" ${ins[1].shape.join('×')}`);
-        return [{ shape, rf: shape.length === 1 ? whole() : unionNonEmpty(ins.map((b) => b.rf)) }];
+        if (shape.length === 1) return [{ shape, rf: whole() }];
+        const grids = ins.map((b) => gridOf(b));
+        const grid = grids[0] && grids.every((g) => g && g[0] === grids[0]?.[0] && g[1] === grids[0]?.[1]) ? grids[0] : undefined;
+        // An operand broadcast over the whole grid (a squeeze-excitation gate, C×1×1) scales each
+        // position: the position's field is the other operand's (the gate's is the whole image).
+        const local = grid ? ins.filter((b) => b.shape[grid[0]] === shape[grid[0]] && b.shape[grid[1]] === shape[grid[1]]) : ins;
+        return [onGrid(shape, unionNonEmpty((local.length ? local : ins).map((b) => b.rf)), grid)];
       }
       const cs = l.constShape ?? fail('constant operand without a shape');
       const shape = broadcastShapes(x.shape, cs) ?? fail(`cannot broadcast "${x.name}" ${x.shape.join('×')} with a constant of shape ${cs.join('×')}`);
-      return [{ shape, rf: same(shape, x.shape) ? x.rf : keepIfGrid(shape) }];
+      return [same(shape, x.shape) ? onGrid(shape, x.rf, x.grid) : { shape, rf: keepIfGrid(shape) }];
     }
     case 'matmul': {
       const ws = l.weightShape;
@@ -138,7 +189,11 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       if (x.shape[r - 1] !== ws[r - 2]) fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: inner sizes differ`);
       const batch =
         broadcastShapes(x.shape.slice(0, r - 2), ws.slice(0, r - 2)) ?? fail(`matmul of ${x.shape.join('×')} by ${ws.join('×')}: batch axes do not broadcast`);
-      return [{ shape: [...batch, x.shape[r - 2], ws[r - 1]], rf: whole() }];
+      const shape = [...batch, x.shape[r - 2], ws[r - 1]];
+      // One weight matrix over the last axis (a Linear layer on a channels-last view): each position keeps its field.
+      const grid = gridOf(x);
+      const perPosition = ws.slice(0, r - 2).every((d) => d === 1) && offGrid([r - 1], grid);
+      return [perPosition ? onGrid(shape, x.rf, grid) : { shape, rf: whole() }];
     }
     case 'reshape': {
       let s = x.shape;
@@ -153,12 +208,17 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
         s = permute(s, l.post);
       }
       const plain = !l.pre && !l.post;
+      // A pure permutation of the axes (Transpose) moves the grid with them.
+      const perm = l.pre && !l.post && same(l.shape, permute(x.shape, l.pre)) ? l.pre : !l.pre && l.post && same(l.shape, x.shape) ? l.post : undefined;
+      const grid = gridOf(x);
+      if (perm && grid) return [onGrid(s, x.rf, [perm.indexOf(grid[0]), perm.indexOf(grid[1])])];
       return [{ shape: s, rf: same(s, x.shape) && plain ? x.rf : s.length === 1 ? whole() : plain ? keepIfGrid(s) : whole() }];
     }
     case 'softmaxnd': {
       const axes = l.axes.map((a) => normAxis(a, x.shape.length));
       if (axes.some((a) => a < 0 || a >= x.shape.length)) fail(`softmax axes [${l.axes}] out of range for ${x.shape.join('×')}`);
-      return [{ shape: [...x.shape], rf: axes.every((a) => a === 0) ? x.rf : whole() }];
+      const grid = gridOf(x);
+      return [offGrid(axes, grid) ? onGrid([...x.shape], x.rf, grid) : { shape: [...x.shape], rf: whole() }];
     }
     case 'concatnd': {
       const r = x.shape.length;
@@ -176,7 +236,10 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       const axes = l.axes.map((a) => normAxis(a, r));
       if (axes.some((a) => a < 0 || a >= r)) fail(`reduce axes [${l.axes}] out of range for ${x.shape.join('×')}`);
       const shape = l.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-      return [{ shape, rf: axes.every((a) => a === 0) && shape.length > 1 ? x.rf : whole() }];
+      const grid = gridOf(x);
+      if (!grid || !offGrid(axes, grid)) return [{ shape, rf: whole() }];
+      const moved = (g: number) => (l.keepDims ? g : g - axes.filter((a) => a < g).length);
+      return [onGrid(shape, x.rf, [moved(grid[0]), moved(grid[1])])];
     }
   }
 }

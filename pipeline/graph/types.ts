@@ -127,6 +127,12 @@ export interface BlobInfo {
   /** Name of the layer that first produced the blob (e.g. conv1 for the post-ReLU conv1 blob). */
   layer: string;
   rf: ReceptiveField;
+  /**
+   * The per-image axes the field's rows and columns run along, when they are not axes 1 and 2 of
+   * a C×H×W blob: a channels-last view [H, W, C] (ConvNeXt's blocks) has [0, 1]. Absent for
+   * C×H×W blobs and for blobs without a spatial grid.
+   */
+  grid?: Pair;
 }
 
 export interface Preprocess {

@@ -60,7 +60,7 @@ export class GraphBuilder {
    * Appends a layer (its name reserved), infers the shapes of its tops and returns them. A top that
    * already exists (an in-place layer) keeps its first writer as `layer` and takes the new shape.
    */
-  addLayer(layer: Layer, params?: ParamBlob[]): { shape: number[]; rf: ReceptiveField }[] {
+  addLayer(layer: Layer, params?: ParamBlob[]): { shape: number[]; rf: ReceptiveField; grid?: Pair }[] {
     this.names.add(layer.name);
     const ins = layer.bottoms.map((b) => {
       const info = this.blobs.get(b);
@@ -80,7 +80,9 @@ export class GraphBuilder {
         existing.shape = o.shape;
         existing.rf = o.rf;
         existing.producer = layer.kind;
-      } else this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf });
+        if (o.grid) existing.grid = o.grid;
+        else delete existing.grid;
+      } else this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf, ...(o.grid ? { grid: o.grid } : {}) });
       return o;
     });
   }

@@ -15,7 +15,7 @@ export interface BuiltModel {
   external?: Uint8Array;
 }
 
-class Weights {
+export class Weights {
   private r: () => number;
   constructor(
     seed: number,
@@ -48,7 +48,7 @@ class Weights {
   }
 }
 
-function finish(b: OnnxBuilder, input: string, dims: number[], intTensors: string[] = []): BuiltModel {
+export function finish(b: OnnxBuilder, input: string, dims: number[], intTensors: string[] = []): BuiltModel {
   for (const t of b.tensors) b.output(t, intTensors.includes(t) ? INT64 : undefined);
   return { bytes: b.bytes(), input, dims, tensors: [...b.tensors], external: b.external.length ? b.external : undefined };
 }

@@ -1,9 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
-import type { ActivationLayer, BinaryLayer, TensorLayer, InstanceNormLayer, MatMulLayer, ReduceLayer, ReshapeLayer } from '../../graph/tensor-layers.ts';
+import type {
+  ActivationLayer,
+  BinaryLayer,
+  TensorLayer,
+  InstanceNormLayer,
+  LayerNormLayer,
+  MatMulLayer,
+  ReduceLayer,
+  ReshapeLayer,
+} from '../../graph/tensor-layers.ts';
 import type { ParamBlob } from '../../graph/types.ts';
 import { fromNchw, nchwToLayout, tfAxis, toNchw } from './layout.ts';
 import { makeConvTranspose, makePad, makePooling, type TensorOp } from './ops-window.ts';
+import { makeResize } from './resize.ts';
 
 /**
  * TensorFlow.js execution of the layer kinds of graph/types-extra.ts, in the channels-last layout
@@ -58,6 +68,12 @@ function activation(l: ActivationLayer, x: tf.Tensor): tf.Tensor {
       return tf.erf(x);
     case 'gelu':
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case 'gelutanh': {
+      const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+    }
+    case 'hardswish':
+      return tf.mul(x, tf.clipByValue(tf.add(tf.div(x, 6), 0.5), 0, 1));
     case 'swish':
       return tf.mul(x, tf.sigmoid(tf.mul(x, l.alpha)));
   }
@@ -178,6 +194,27 @@ function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined)
   };
 }
 
+function makeLayerNorm(l: LayerNormLayer, params: ParamBlob[] | undefined, rank: number): TensorOp {
+  const axis = l.axis < 0 ? l.axis + rank : l.axis;
+  const normShape = params?.[0]?.shape;
+  if (!normShape) throw new UserError(`layer ${l.name}: layer normalisation needs a scale`);
+  const scale = tf.tensor(params[0].data, normShape);
+  const bias = l.biasTerm && params[1] ? tf.tensor(params[1].data, normShape) : undefined;
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i + 1);
+  return {
+    run([xin]) {
+      const x = toNchw(xin);
+      const { mean, variance } = tf.moments(x, axes, true);
+      const y = tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, l.eps))), scale);
+      return [fromNchw(bias ? tf.add(y, bias) : y)];
+    },
+    dispose() {
+      scale.dispose();
+      bias?.dispose();
+    },
+  };
+}
+
 const pure = (f: (xs: tf.Tensor[]) => tf.Tensor): TensorOp => ({ run: (xs) => [f(xs)], dispose() {} });
 
 /** Builds the executor of one extra-kind layer. */
@@ -219,5 +256,9 @@ export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, in
       return pure(([x]) => reduce(l, x, rank));
     case 'instancenorm':
       return makeInstanceNorm(l, params);
+    case 'layernorm':
+      return makeLayerNorm(l, params, rank);
+    case 'resize':
+      return makeResize(l, inShapes[0]);
   }
 }

@@ -4,8 +4,8 @@ import { decodeTensor, FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
 import { Attrs } from './context.ts';
 
 /**
- * Constant folding at import: nodes whose inputs are all constants (and Shape, whose result is
- * known statically) are evaluated here, so shape arithmetic of exported models
+ * Constant folding at import: nodes whose inputs are all constants (and Shape and Size, whose
+ * results are known statically) are evaluated here, so shape arithmetic of exported models
  * (Shape → Gather → Unsqueeze → Concat → Reshape) and weight preprocessing become constants.
  * Shape reports the batch axis as the model's declared batch size (1 when symbolic).
  */
@@ -41,6 +41,18 @@ export const FOLDABLE: ReadonlySet<string> = new Set([
   'Dropout',
   'Min',
   'Max',
+  'Expand',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Where',
+  'Mod',
+  'Size',
 ]);
 
 function make(name: string, dims: number[], dataType: number, values: ArrayLike<number>): Tensor {
@@ -78,6 +90,26 @@ function broadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number, na
   return make(name, od, type, out);
 }
 
+/** numpy-broadcast select: cond ? x : y. */
+function where(cond: Tensor, x: Tensor, y: Tensor, name: string): Tensor {
+  const ts = [cond, x, y];
+  const r = Math.max(...ts.map((t) => t.dims.length));
+  const dims = ts.map((t) => [...Array(r - t.dims.length).fill(1), ...t.dims]);
+  const od = dims[0].map((_, k) => Math.max(...dims.map((d) => d[k])));
+  const os = strides(od);
+  const ss = dims.map(strides);
+  const out = new Array(numel(od));
+  for (let i = 0; i < out.length; i++) {
+    const at = [0, 0, 0];
+    for (let k = 0; k < r; k++) {
+      const q = Math.floor(i / os[k]) % od[k];
+      for (let t = 0; t < 3; t++) if (dims[t][k] !== 1) at[t] += q * ss[t][k];
+    }
+    out[i] = cond.data[at[0]] ? x.data[at[1]] : y.data[at[2]];
+  }
+  return make(name, od, x.dataType, out);
+}
+
 function transpose(t: Tensor, perm: number[], name: string): Tensor {
   const od = perm.map((p) => t.dims[p]);
   const is = strides(t.dims),
@@ -94,7 +126,7 @@ function transpose(t: Tensor, perm: number[], name: string): Tensor {
 /** Whether `node` can be evaluated now (all inputs constant, or a Shape of a known tensor). */
 export function canFold(ctx: Ctx, node: NodeProto): boolean {
   if (!FOLDABLE.has(node.opType) || (node.domain && node.domain !== 'ai.onnx')) return false;
-  if (node.opType === 'Shape') return ctx.values.has(node.inputs[0]) || ctx.isConst(node.inputs[0]);
+  if (node.opType === 'Shape' || node.opType === 'Size') return ctx.values.has(node.inputs[0]) || ctx.isConst(node.inputs[0]);
   return node.inputs.every((n) => !n || ctx.isConst(n));
 }
 
@@ -105,6 +137,16 @@ const ARITH: Record<string, (x: number, y: number) => number> = {
   Pow: (x, y) => x ** y,
   Min: (x, y) => Math.min(x, y),
   Max: (x, y) => Math.max(x, y),
+};
+/** Comparisons and logic: booleans as 0/1. */
+const COMPARE: Record<string, (x: number, y: number) => number> = {
+  Equal: (x, y) => +(x === y),
+  Less: (x, y) => +(x < y),
+  Greater: (x, y) => +(x > y),
+  LessOrEqual: (x, y) => +(x <= y),
+  GreaterOrEqual: (x, y) => +(x >= y),
+  And: (x, y) => +(!!x && !!y),
+  Or: (x, y) => +(!!x || !!y),
 };
 const UNARY: Record<string, (x: number) => number> = {
   Neg: (x) => -x,
@@ -147,11 +189,37 @@ export function fold(ctx: Ctx, node: NodeProto): void {
   }
   if (UNARY[op]) return void set(make(out, c(0).dims, c(0).dataType, Array.from(c(0).data, UNARY[op])));
   if (ARITH[op] && node.inputs.length === 2) return void set(broadcast(c(0), c(1), ARITH[op], out));
+  if (COMPARE[op]) return void set({ ...broadcast(c(0), c(1), COMPARE[op], out), dataType: DataType.BOOL });
+  if (op === 'Mod') {
+    // fmod = 1: C's fmod (sign of the dividend); else Python's % (sign of the divisor).
+    const f = a.int('fmod', 0) ? (x: number, y: number) => x % y : (x: number, y: number) => ((x % y) + y) % y;
+    return void set({ ...broadcast(c(0), c(1), f, out), dataType: c(0).dataType });
+  }
   if (op === 'Div') {
     const integer = !FLOAT_TYPES.has(c(0).dataType) && !FLOAT_TYPES.has(c(1).dataType);
     return void set(broadcast(c(0), c(1), integer ? (x, y) => Math.trunc(x / y) : (x, y) => x / y, out));
   }
   switch (op) {
+    case 'Not':
+      return void set(
+        make(
+          out,
+          c(0).dims,
+          DataType.BOOL,
+          Array.from(c(0).data, (v) => +!v),
+        ),
+      );
+    case 'Size': {
+      const dims = ctx.isConst(node.inputs[0]) ? c(0).dims : ctx.full(ctx.values.get(node.inputs[0])!.shape);
+      return void set(make(out, [], DataType.INT64, [numel(dims)]));
+    }
+    case 'Where':
+      return void set(where(c(0), c(1), c(2), out));
+    case 'Expand': {
+      const shape = ints(1);
+      const ones = make('', shape, c(0).dataType, new Array(numel(shape)).fill(0));
+      return void set({ ...broadcast(c(0), ones, (x) => x, out), dataType: c(0).dataType });
+    }
     case 'Identity':
     case 'Dropout':
       return void set(c(0));

@@ -4,6 +4,7 @@ import type { Graph } from '../../graph/types.ts';
 import { Attrs, Ctx } from './context.ts';
 import { canFold, fold } from './fold.ts';
 import { activation, binary, clip, mean, relu } from './ops-elementwise.ts';
+import { expand, gelu, hardSwish, layerNorm, resize } from './ops-modern.ts';
 import { batchNorm, conv, convTranspose, gemm, globalPool, instanceNorm, lrn, matmul, pool, softmax, type Converter } from './ops-nn.ts';
 import { cast, concat, flatten, identity, pad, reduce, reshape, slice, split, squeeze, transpose, unsqueeze } from './ops-tensor.ts';
 import { DataType, type ModelProto } from './proto.ts';
@@ -29,6 +30,12 @@ const CONVERTERS: Record<string, Converter> = {
   BatchNormalization: batchNorm,
   InstanceNormalization: instanceNorm,
   LRN: lrn,
+  LayerNormalization: layerNorm,
+  Resize: resize,
+  Upsample: resize,
+  Expand: expand,
+  Gelu: gelu,
+  HardSwish: hardSwish,
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
   Relu: relu,

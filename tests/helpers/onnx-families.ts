@@ -1,0 +1,251 @@
+/**
+ * Small versions of today's image networks, written node by node as `torch.onnx.export` writes
+ * the torchvision models (same operator patterns, attribute values and opsets; seeded random
+ * weights, 32×32 inputs, few channels): ResNet (basic and bottleneck blocks), MobileNetV2/V3
+ * (ReLU6 as Clip, depthwise convolutions, HardSwish, HardSigmoid squeeze-excitation), EfficientNet
+ * (SiLU as Sigmoid·Mul, squeeze-excitation), ConvNeXt (7×7 depthwise, channels-last Linear layers
+ * between Transposes, GELU as Erf, LayerNormalization or its opset-14 decomposition), and a
+ * feature-pyramid head with Resize (nearest and linear, as F.interpolate exports them).
+ */
+import { INT64, OnnxBuilder } from '../../pipeline/io/onnx-writer.ts';
+import { type BuiltModel, finish, Weights } from './onnx-models.ts';
+
+type AttrMap = Record<string, number | number[] | string | { f: number }>;
+
+/** Shared helpers: convolutions, BatchNormalization, Gemm, as the exporter names and writes them. */
+class Net {
+  readonly w: Weights;
+  constructor(
+    readonly b: OnnxBuilder,
+    seed: number,
+  ) {
+    this.w = new Weights(seed, b);
+  }
+  conv(name: string, x: string, cin: number, cout: number, k: number, attrs: AttrMap = {}, bias = false): string {
+    const group = (attrs.group as number | undefined) ?? 1;
+    const pad = Math.floor(k / 2);
+    const ins = [x, this.w.he(`${name}.weight`, [cout, cin / group, k, k], (cin / group) * k * k)];
+    if (bias) ins.push(this.w.small(`${name}.bias`, [cout]));
+    return this.b.node(
+      'Conv',
+      ins,
+      { dilations: [1, 1], group, kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [1, 1], ...attrs },
+      [`/${name}/Conv_output_0`],
+      `/${name}/Conv`,
+    );
+  }
+  bn(name: string, x: string, c: number): string {
+    const w = this.w;
+    return this.b.node(
+      'BatchNormalization',
+      [x, w.small(`${name}.weight`, [c], 0.2, 1), w.small(`${name}.bias`, [c]), w.small(`${name}.running_mean`, [c]), w.positive(`${name}.running_var`, [c])],
+      { epsilon: { f: 1e-5 }, momentum: { f: 0.9 } },
+      [`/${name}/BatchNormalization_output_0`],
+      `/${name}/BatchNormalization`,
+    );
+  }
+  op(op: string, inputs: string[], name: string, attrs: AttrMap = {}): string {
+    return this.b.node(op, inputs, attrs, [`/${name}/${op}_output_0`], `/${name}/${op}`);
+  }
+  scalar(name: string, v: number): string {
+    return this.b.init(name, [], [v]);
+  }
+  head(x: string, c: number, classes: number): string {
+    x = this.op('GlobalAveragePool', [x], 'avgpool');
+    x = this.op('Flatten', [x], 'flatten', { axis: 1 });
+    return this.gemm('fc', x, c, classes, 'logits');
+  }
+  gemm(name: string, x: string, cin: number, cout: number, out?: string): string {
+    const ins = [x, this.w.he(`${name}.weight`, [cout, cin], cin), this.w.small(`${name}.bias`, [cout])];
+    return this.b.node('Gemm', ins, { alpha: { f: 1 }, beta: { f: 1 }, transB: 1 }, [out ?? `/${name}/Gemm_output_0`], `/${name}/Gemm`);
+  }
+}
+
+/** ResNet: 7×7 stem, max pool, a basic block, a downsampling basic block (1×1 shortcut), a bottleneck. */
+export function resnetOnnx(seed = 1): BuiltModel {
+  const b = new OnnxBuilder(17, 'resnet');
+  const n = new Net(b, seed);
+  b.input('input', ['N', 3, 32, 32]);
+  let x = n.op('Relu', [n.bn('bn1', n.conv('conv1', 'input', 3, 8, 7, { strides: [2, 2] }), 8)], 'relu');
+  x = n.op('MaxPool', [x], 'maxpool', { ceil_mode: 0, kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] });
+  const basic = (p: string, x: string, cin: number, cout: number, stride: number) => {
+    let y = n.op('Relu', [n.bn(`${p}.bn1`, n.conv(`${p}.conv1`, x, cin, cout, 3, { strides: [stride, stride] }), cout)], `${p}/relu`);
+    y = n.bn(`${p}.bn2`, n.conv(`${p}.conv2`, y, cout, cout, 3), cout);
+    const short =
+      stride === 1 && cin === cout ? x : n.bn(`${p}.downsample.1`, n.conv(`${p}.downsample.0`, x, cin, cout, 1, { strides: [stride, stride] }), cout);
+    return n.op('Relu', [n.op('Add', [y, short], p)], `${p}/relu_1`);
+  };
+  x = basic('layer1.0', x, 8, 8, 1);
+  x = basic('layer2.0', x, 8, 16, 2);
+  // Bottleneck (ResNet-50): 1×1 reduce, 3×3, 1×1 expand ×4, projection shortcut.
+  const p = 'layer3.0';
+  let y = n.op('Relu', [n.bn(`${p}.bn1`, n.conv(`${p}.conv1`, x, 16, 8, 1), 8)], `${p}/relu`);
+  y = n.op('Relu', [n.bn(`${p}.bn2`, n.conv(`${p}.conv2`, y, 8, 8, 3, { strides: [2, 2] }), 8)], `${p}/relu_1`);
+  y = n.bn(`${p}.bn3`, n.conv(`${p}.conv3`, y, 8, 32, 1), 32);
+  const short = n.bn(`${p}.downsample.1`, n.conv(`${p}.downsample.0`, x, 16, 32, 1, { strides: [2, 2] }), 32);
+  x = n.op('Relu', [n.op('Add', [y, short], p)], `${p}/relu_2`);
+  n.head(x, 32, 10);
+  return finish(b, 'input', [2, 3, 32, 32]);
+}
+
+/** MobileNetV2 inverted residuals (ReLU6 = Clip) and MobileNetV3 blocks (HardSwish, SE with HardSigmoid). */
+export function mobilenetOnnx(seed = 2): BuiltModel {
+  const b = new OnnxBuilder(17, 'mobilenet');
+  const n = new Net(b, seed);
+  b.input('input', ['N', 3, 32, 32]);
+  const six = n.scalar('six', 6),
+    zero = n.scalar('zero', 0);
+  const relu6 = (x: string, name: string) => n.op('Clip', [x, zero, six], name);
+  let x = relu6(n.bn('features.0.1', n.conv('features.0.0', 'input', 3, 8, 3, { strides: [2, 2] }), 8), 'features.0.2');
+  // V2: expand 1×1 → depthwise 3×3 → project 1×1, residual.
+  let y = relu6(n.bn('features.1.conv.0.1', n.conv('features.1.conv.0.0', x, 8, 24, 1), 24), 'features.1.conv.0.2');
+  y = relu6(n.bn('features.1.conv.1.1', n.conv('features.1.conv.1.0', y, 24, 24, 3, { group: 24 }), 24), 'features.1.conv.1.2');
+  y = n.bn('features.1.conv.3', n.conv('features.1.conv.2', y, 24, 8, 1), 8);
+  x = n.op('Add', [x, y], 'features.1');
+  // V3: HardSwish expand, depthwise 5×5 stride 2, squeeze-excitation (ReLU, HardSigmoid), project.
+  const hs = (x: string, name: string) => n.op('HardSwish', [x], name);
+  y = hs(n.bn('features.2.block.0.1', n.conv('features.2.block.0.0', x, 8, 16, 1), 16), 'features.2.block.0.2');
+  y = hs(n.bn('features.2.block.1.1', n.conv('features.2.block.1.0', y, 16, 16, 5, { group: 16, strides: [2, 2] }), 16), 'features.2.block.1.2');
+  let se = n.op('GlobalAveragePool', [y], 'features.2.block.2.avgpool');
+  se = n.op('Relu', [n.conv('features.2.block.2.fc1', se, 16, 8, 1, {}, true)], 'features.2.block.2.relu');
+  se = n.op('HardSigmoid', [n.conv('features.2.block.2.fc2', se, 8, 16, 1, {}, true)], 'features.2.block.2.scale_activation', { alpha: { f: 1 / 6 } });
+  y = n.op('Mul', [se, y], 'features.2.block.2');
+  x = n.bn('features.2.block.3.1', n.conv('features.2.block.3.0', y, 16, 12, 1), 12);
+  x = hs(n.bn('features.3.1', n.conv('features.3.0', x, 12, 24, 1), 24), 'features.3.2');
+  x = n.op('GlobalAveragePool', [x], 'avgpool');
+  x = n.op('Flatten', [x], 'flatten', { axis: 1 });
+  x = hs(n.gemm('classifier.0', x, 24, 32), 'classifier.1');
+  n.gemm('classifier.3', x, 32, 10, 'logits');
+  return finish(b, 'input', [2, 3, 32, 32]);
+}
+
+/** EfficientNet-B0's MBConv: SiLU as Sigmoid·Mul, squeeze-excitation with a broadcasting Mul, residual. */
+export function efficientnetOnnx(seed = 3): BuiltModel {
+  const b = new OnnxBuilder(17, 'efficientnet');
+  const n = new Net(b, seed);
+  b.input('input', ['N', 3, 32, 32]);
+  const silu = (x: string, name: string) => n.op('Mul', [x, n.op('Sigmoid', [x], name)], name);
+  let x = silu(n.bn('features.0.1', n.conv('features.0.0', 'input', 3, 8, 3, { strides: [2, 2] }), 8), 'features.0.2');
+  const mbconv = (p: string, x: string, c: number, expand: number, k: number, stride: number, cout: number) => {
+    const e = c * expand;
+    let y = silu(n.bn(`${p}.block.0.1`, n.conv(`${p}.block.0.0`, x, c, e, 1), e), `${p}.block.0.2`);
+    y = silu(n.bn(`${p}.block.1.1`, n.conv(`${p}.block.1.0`, y, e, e, k, { group: e, strides: [stride, stride] }), e), `${p}.block.1.2`);
+    let se = n.op('GlobalAveragePool', [y], `${p}.block.2.avgpool`);
+    se = silu(n.conv(`${p}.block.2.fc1`, se, e, Math.max(1, c / 4), 1, {}, true), `${p}.block.2.activation`);
+    se = n.op('Sigmoid', [n.conv(`${p}.block.2.fc2`, se, Math.max(1, c / 4), e, 1, {}, true)], `${p}.block.2.scale_activation`);
+    y = n.op('Mul', [se, y], `${p}.block.2`);
+    y = n.bn(`${p}.block.3.1`, n.conv(`${p}.block.3.0`, y, e, cout, 1), cout);
+    return stride === 1 && c === cout ? n.op('Add', [y, x], p) : y;
+  };
+  x = mbconv('features.1.0', x, 8, 4, 3, 1, 8);
+  x = mbconv('features.2.0', x, 8, 4, 5, 2, 16);
+  x = silu(n.bn('features.3.1', n.conv('features.3.0', x, 16, 32, 1), 32), 'features.3.2');
+  n.head(x, 32, 10);
+  return finish(b, 'input', [2, 3, 32, 32]);
+}
+
+/**
+ * ConvNeXt: 4×4 stride-4 stem, channels-last LayerNorm (Permute, LN, Permute), a block (7×7
+ * depthwise, Permute, LN, Linear 4×, GELU, Linear, Permute, layer scale, residual), a downsampling
+ * LN + 2×2 conv, the head's LayerNorm2d. `opset` 17 writes LayerNormalization; 14 its decomposition
+ * (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add), as torch.onnx.export does.
+ */
+export function convnextOnnx(seed = 4, opset: 14 | 17 = 17): BuiltModel {
+  const b = new OnnxBuilder(opset, `convnext-${opset}`);
+  const n = new Net(b, seed);
+  b.input('input', ['N', 3, 32, 32]);
+  const ln = (p: string, x: string, c: number) => {
+    const scale = n.w.small(`${p}.weight`, [c], 0.2, 1),
+      bias = n.w.small(`${p}.bias`, [c]);
+    if (opset === 17) return n.op('LayerNormalization', [x, scale, bias], p, { axis: -1, epsilon: { f: 1e-6 } });
+    const mean = n.op('ReduceMean', [x], `${p}/mean`, { axes: [-1], keepdims: 1 });
+    const d = n.op('Sub', [x, mean], p);
+    const v = n.op('ReduceMean', [n.op('Pow', [d, n.scalar(`${p}.two`, 2)], p)], `${p}/var`, { axes: [-1], keepdims: 1 });
+    const s = n.op('Sqrt', [n.op('Add', [v, n.scalar(`${p}.eps`, 1e-6)], `${p}/eps`)], p);
+    return n.op('Add', [n.op('Mul', [n.op('Div', [d, s], p), scale], p), bias], p);
+  };
+  const toLast = (x: string, name: string) => n.op('Transpose', [x], name, { perm: [0, 2, 3, 1] });
+  const toFirst = (x: string, name: string) => n.op('Transpose', [x], name, { perm: [0, 3, 1, 2] });
+  const ln2d = (p: string, x: string, c: number) => toFirst(ln(p, toLast(x, `${p}/in`), c), `${p}/out`);
+  const linear = (p: string, x: string, cin: number, cout: number) =>
+    n.op('Add', [n.op('MatMul', [x, n.w.he(`${p}.weight_t`, [cin, cout], cin)], p), n.w.small(`${p}.bias`, [cout])], p);
+  const gelu = (x: string, p: string) => {
+    const erf = n.op('Erf', [n.op('Div', [x, n.scalar(`${p}.sqrt2`, Math.SQRT2)], p)], p);
+    return n.op('Mul', [n.op('Mul', [x, n.op('Add', [erf, n.scalar(`${p}.one`, 1)], p)], p), n.scalar(`${p}.half`, 0.5)], `${p}/half`);
+  };
+  const block = (p: string, x: string, c: number) => {
+    let y = n.conv(`${p}.block.0`, x, c, c, 7, { group: c }, true);
+    y = ln(`${p}.block.2`, toLast(y, `${p}.block.1`), c);
+    y = linear(`${p}.block.5`, gelu(linear(`${p}.block.3`, y, c, 4 * c), `${p}.block.4`), 4 * c, c);
+    y = toFirst(y, `${p}.block.6`);
+    y = n.op('Mul', [n.w.small(`${p}.layer_scale`, [c, 1, 1], 0.3, 0.5), y], `${p}/scale`);
+    return n.op('Add', [y, x], p);
+  };
+  let x = n.conv('features.0.0', 'input', 3, 8, 4, { strides: [4, 4], pads: [0, 0, 0, 0] }, true);
+  x = ln2d('features.0.1', x, 8);
+  x = block('features.1.0', x, 8);
+  x = n.conv('features.2.1', ln2d('features.2.0', x, 8), 8, 16, 2, { strides: [2, 2], pads: [0, 0, 0, 0] }, true);
+  x = block('features.3.0', x, 16);
+  x = n.op('GlobalAveragePool', [x], 'avgpool');
+  x = n.op('Flatten', [ln2d('classifier.0', x, 16)], 'classifier.1', { axis: 1 });
+  n.gemm('classifier.2', x, 16, 10, 'logits');
+  return finish(b, 'input', [2, 3, 32, 32]);
+}
+
+/**
+ * A feature-pyramid head: F.interpolate(scale_factor=2, mode='nearest') (Resize, asymmetric,
+ * floor), mode='bilinear' to a size (pytorch_half_pixel), align_corners=True, half_pixel with
+ * non-integer scales, a lateral Add — and a classifier on top.
+ */
+export function resizeOnnx(seed = 5): BuiltModel {
+  const b = new OnnxBuilder(13, 'resize');
+  const n = new Net(b, seed);
+  b.input('input', ['N', 3, 32, 32]);
+  const empty = b.init('roi', [0], []);
+  const scales = (v: number[]) => b.init(`scales_${v.join('_')}`, [4], v);
+  const c1 = n.op('Relu', [n.conv('c1', 'input', 3, 8, 3, { strides: [2, 2] }, true)], 'c1'); // 16×16
+  const c2 = n.op('Relu', [n.conv('c2', c1, 8, 8, 3, { strides: [2, 2] }, true)], 'c2'); // 8×8
+  const up = n.op('Resize', [c2, empty, scales([1, 1, 2, 2])], 'up_nearest', {
+    coordinate_transformation_mode: 'asymmetric',
+    cubic_coeff_a: { f: -0.75 },
+    mode: 'nearest',
+    nearest_mode: 'floor',
+  });
+  let x = n.op('Add', [up, c1], 'lateral');
+  // size=(24, 24): the exporter concatenates the input's N, C (Shape → Slice) with the size.
+  const nc = b.node(
+    'Slice',
+    [
+      b.node('Shape', [x], {}, ['/Shape_output_0']),
+      b.init('s0', [1], [0], { type: INT64 }),
+      b.init('s2', [1], [2], { type: INT64 }),
+      b.init('s_ax', [1], [0], { type: INT64 }),
+    ],
+    {},
+    ['/Slice_output_0'],
+  );
+  const sizes = b.node('Concat', [nc, b.init('hw', [2], [24, 24], { type: INT64 })], { axis: 0 }, ['/Concat_output_0']);
+  x = n.op('Resize', [x, empty, b.init('no_scales', [0], []), sizes], 'up_bilinear', {
+    coordinate_transformation_mode: 'pytorch_half_pixel',
+    mode: 'linear',
+    nearest_mode: 'floor',
+  });
+  x = n.op('Resize', [x, empty, scales([1, 1, 0.75, 0.5])], 'down_align', { coordinate_transformation_mode: 'align_corners', mode: 'linear' });
+  x = n.op('Resize', [x, empty, scales([1, 1, 1.5, 2.5])], 'up_half_pixel', {
+    coordinate_transformation_mode: 'half_pixel',
+    mode: 'nearest',
+    nearest_mode: 'round_prefer_ceil',
+  });
+  x = n.op('Relu', [n.conv('c3', x, 8, 8, 3, {}, true)], 'c3');
+  n.head(x, 8, 10);
+  return finish(b, 'input', [2, 3, 32, 32], ['/Shape_output_0', '/Slice_output_0', '/Concat_output_0']);
+}
+
+export const FAMILIES: Record<string, () => BuiltModel> = {
+  resnet: () => resnetOnnx(),
+  mobilenet: () => mobilenetOnnx(),
+  efficientnet: () => efficientnetOnnx(),
+  'convnext (LayerNormalization, opset 17)': () => convnextOnnx(4, 17),
+  'convnext (decomposed LayerNorm, opset 14)': () => convnextOnnx(4, 14),
+  'resize (feature pyramid)': () => resizeOnnx(),
+};

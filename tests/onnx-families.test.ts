@@ -1,0 +1,113 @@
+/**
+ * Today's network families (tests/helpers/onnx-families.ts: ResNet, MobileNetV2/V3, EfficientNet,
+ * ConvNeXt in both LayerNorm forms, a Resize pyramid), built as torch.onnx.export writes them, run
+ * by onnxruntime-node (the reference) and deepvis: every blob within 1e-4 of its largest value; the
+ * input gradient of a class and of a hidden unit agrees with central differences; the receptive
+ * fields of ConvNeXt's block outputs are those of its convolutions (the channels-last Linear
+ * layers between them do not mix positions).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../pipeline/engine/backend.ts';
+import { createNet } from '../pipeline/engine/net/build.ts';
+import { nchwToLayout } from '../pipeline/engine/net/layout.ts';
+import { convnextOnnx, FAMILIES } from './helpers/onnx-families.ts';
+import { randn, rng } from './helpers/net-graph.ts';
+import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe.each(Object.entries(FAMILIES))('%s', (_name, build) => {
+  const m = build();
+
+  it('every blob onnxruntime computes agrees within 1e-4', async () => {
+    const x = randn(
+      rng(7),
+      m.dims.reduce((a, d) => a * d, 1),
+    );
+    const ref = await ortRun(m.bytes, m.input, x, m.dims, m.tensors);
+    const { blobs } = await deepvisRun(m.bytes, x, m.dims);
+    let compared = 0;
+    for (const [name, b] of blobs) {
+      const r = ref.get(name);
+      if (!r) continue;
+      expect(b.dims, name).toEqual(r.dims);
+      expect(relErr(b, r), name).toBeLessThan(1e-4);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
+    expect(blobs.has('logits')).toBe(true);
+  });
+
+  it('the input gradient of a class and of a hidden unit matches central differences', async () => {
+    const { model } = await deepvisRun(m.bytes, new Float32Array(m.dims.reduce((a, d) => a * d, 1)), m.dims);
+    const net = createNet(model);
+    const hidden = model.graph.blobs.filter((b) => b.shape.length === 3 && b.shape[1] > 1).at(-1)!;
+    const r = rng(11);
+    const one = [1, ...m.dims.slice(1)] as [number, number, number, number];
+    const x0 = nchwToLayout(
+      randn(
+        r,
+        one.slice(1).reduce((a, d) => a * d, 1),
+      ),
+      one,
+    );
+    const shape = x0.shape as [number, number, number, number];
+    const objectives: [string, (x: tf.Tensor) => tf.Scalar][] = [
+      ['class 3', (x) => tf.sum(tf.slice(net.forward(x as tf.Tensor4D, ['logits']).logits, [0, 3], [1, 1]))],
+      // The hidden blob's most active channel at its centre (tensor layout [N, H, W, C] for C×H×W blobs).
+      [
+        `${hidden.name}, the centre of its most active unit`,
+        (x) => {
+          const t = net.forward(x as tf.Tensor4D, [hidden.name])[hidden.name];
+          const centre = tf.slice(t, [0, Math.floor(hidden.shape[1] / 2), Math.floor(hidden.shape[2] / 2), 0], [1, 1, 1, -1]);
+          return tf.sum(tf.mul(centre, tf.oneHot(tf.argMax(tf.reshape(centre, [-1])), hidden.shape[0])));
+        },
+      ],
+    ];
+    for (const [what, f] of objectives) {
+      const g = await tf.grad(f)(tf.tensor4d(x0.data, shape)).data();
+      const gmax = Math.max(...Array.from(g, Math.abs));
+      expect(gmax, what).toBeGreaterThan(0);
+      // Points where the gradient is large, and random ones.
+      const order = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
+      const points = [...order.slice(0, 3), ...Array.from({ length: 3 }, () => Math.floor(r() * g.length))];
+      const eps = 1e-2;
+      for (const i of points) {
+        const at = (d: number) => {
+          const v = x0.data.slice();
+          v[i] += d;
+          return tf.tidy(() => f(tf.tensor4d(v, shape)).dataSync()[0]);
+        };
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(fd - g[i]) / gmax, `${what}, input ${i}: ${fd} vs ${g[i]}`).toBeLessThan(2e-2);
+      }
+    }
+    net.dispose();
+  });
+});
+
+describe('ConvNeXt receptive fields', () => {
+  it('a block output sees its 7×7 depthwise window on the stride-4 grid, in both LayerNorm forms', async () => {
+    for (const opset of [17, 14] as const) {
+      const m = convnextOnnx(4, opset);
+      const { model } = await deepvisRun(m.bytes, new Float32Array(2 * 3 * 32 * 32), m.dims);
+      const blob = (name: string) => model.graph.blobs.find((b) => b.name === name)!;
+      // Stem: 4×4 stride 4. Block: 7×7 depthwise on that grid → 4 + 6·4 = 28 pixels, offset −12.
+      expect(blob('/features.0.0/Conv_output_0').rf).toEqual({ size: [4, 4], stride: [4, 4], offset: [0, 0] });
+      const out = blob('/features.1.0/Add_output_0');
+      expect(out.shape).toEqual([8, 8, 8]);
+      expect(out.rf).toEqual({ size: [28, 28], stride: [4, 4], offset: [-12, -12] });
+      expect(out.grid).toBeUndefined();
+      // The channels-last view inside the block keeps the field, its grid on axes 0 and 1.
+      const inner = blob(opset === 17 ? '/features.1.0.block.2/LayerNormalization_output_0' : '/features.1.0.block.2/Add_output_0');
+      expect(inner.shape).toEqual([8, 8, 8]);
+      expect(inner.grid).toEqual([0, 1]);
+      expect(inner.rf).toEqual(out.rf);
+      // Second stage: 2×2 stride-2 downsampling, then a 7×7 depthwise on the stride-8 grid.
+      expect(blob('/features.3.0/Add_output_0').rf).toEqual({ size: [28 + 4 + 6 * 8, 28 + 4 + 6 * 8], stride: [8, 8], offset: [-12 - 24, -12 - 24] });
+    }
+  });
+});
