@@ -1,6 +1,6 @@
 /**
  * Today's network families (tests/helpers/onnx-families.ts: ResNet, MobileNetV2/V3, EfficientNet,
- * ConvNeXt in both LayerNorm forms, a Resize pyramid), built as torch.onnx.export writes them, run
+ * ConvNeXt and ViT in both LayerNorm forms, a Resize pyramid), built as torch.onnx.export writes them, run
  * by onnxruntime-node (the reference) and deepvis: every blob within 1e-4 of its largest value; the
  * input gradient of a class and of a hidden unit agrees with central differences; the receptive
  * fields of ConvNeXt's block outputs are those of its convolutions (the channels-last Linear
@@ -11,7 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet } from '../pipeline/engine/net/build.ts';
 import { nchwToLayout } from '../pipeline/engine/net/layout.ts';
-import { convnextOnnx, FAMILIES } from './helpers/onnx-families.ts';
+import { defaultLayers } from '../pipeline/gallery/layers.ts';
+import { convnextOnnx, FAMILIES, resnetOnnx, vitOnnx } from './helpers/onnx-families.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
 
@@ -109,5 +110,76 @@ describe('ConvNeXt receptive fields', () => {
       // Second stage: 2×2 stride-2 downsampling, then a 7×7 depthwise on the stride-8 grid.
       expect(blob('/features.3.0/Add_output_0').rf).toEqual({ size: [28 + 4 + 6 * 8, 28 + 4 + 6 * 8], stride: [8, 8], offset: [-12 - 24, -12 - 24] });
     }
+  });
+});
+
+describe('units of token layers and default gallery layers', () => {
+  const load = async (m: ReturnType<typeof vitOnnx>) => (await deepvisRun(m.bytes, new Float32Array(2 * 3 * 32 * 32), m.dims)).model;
+
+  it("ViT: each block output is offered as C channels over the 4×4 patch grid, the embedding's units see their patch", async () => {
+    const model = await load(vitOnnx(6, 17));
+    const blob = (name: string) => model.graph.blobs.find((b) => b.name === name)!;
+    const tokens = blob('/encoder/Add_output_0');
+    expect(tokens.shape).toEqual([17, 16]);
+    expect(tokens.tokens).toEqual({ axis: 0, first: 1, grid: [4, 4] });
+    const embed = blob('/encoder/Add_output_0/grid');
+    expect(embed.shape).toEqual([16, 4, 4]);
+    // Grid position (y, x) is patch (y, x): 8×8 pixels at (8y, 8x).
+    expect(embed.rf).toEqual({ size: [8, 8], stride: [8, 8], offset: [0, 0] });
+    // After attention every token has seen the whole image.
+    const block = blob('/encoder.layers.encoder_layer_0/Add_output_0/grid');
+    expect(block.shape).toEqual([16, 4, 4]);
+    expect(block.rf).toEqual({ size: [32, 32], stride: [32, 32], offset: [0, 0] });
+    expect(defaultLayers(model)).toEqual([
+      '/encoder/Add_output_0/grid',
+      '/encoder.layers.encoder_layer_0/Add_output_0/grid',
+      '/encoder.layers.encoder_layer_0/out/Add_output_0/grid',
+      '/encoder.layers.encoder_layer_1/Add_output_0/grid',
+      '/encoder.layers.encoder_layer_1/out/Add_output_0/grid',
+      '/encoder.ln/LayerNormalization_output_0/grid',
+      'logits',
+    ]);
+    // The view's values are the grid tokens, channel by channel.
+    const net = createNet(model);
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const out = net.forward(x, ['/encoder/Add_output_0', '/encoder/Add_output_0/grid']);
+    const t = (await out['/encoder/Add_output_0'].data()) as Float32Array; // [N, C, T] (channels-last of [T, C])
+    const g = (await out['/encoder/Add_output_0/grid'].data()) as Float32Array; // [N, 4, 4, C]
+    for (const [y, xx, c] of [
+      [0, 0, 0],
+      [1, 2, 5],
+      [3, 3, 15],
+    ])
+      expect(g[(y * 4 + xx) * 16 + c]).toBe(t[c * 17 + 1 + y * 4 + xx]);
+    net.dispose();
+    x.dispose();
+  });
+
+  it('ResNet: the block outputs after their ReLU; ConvNeXt: the residual sums and downsampling convolutions', async () => {
+    const resnet = await load(resnetOnnx());
+    expect(defaultLayers(resnet)).toEqual([
+      '/conv1/Conv_output_0',
+      '/layer1.0/relu_1/Relu_output_0',
+      '/layer2.0/relu_1/Relu_output_0',
+      '/layer3.0/relu_2/Relu_output_0',
+      'logits',
+    ]);
+    const convnext = await load(convnextOnnx(4, 17));
+    expect(defaultLayers(convnext)).toEqual([
+      '/features.0.0/Conv_output_0',
+      '/features.1.0/Add_output_0',
+      '/features.2.1/Conv_output_0',
+      '/features.3.0/Add_output_0',
+      'logits',
+    ]);
+  });
+});
+
+describe('refusals', () => {
+  it('attention exported with a fixed batch of 1 is a one-line error asking for a dynamic batch axis', async () => {
+    const m = vitOnnx(6, 17, 1);
+    await expect(deepvisRun(m.bytes, new Float32Array(3 * 32 * 32), [1, 3, 32, 32])).rejects.toThrow(
+      /node "[^"]+" \(Reshape\): reshaping \[17,1,48\] to \[17,1,3,16\]: .* ambiguous \(export the model with a dynamic batch axis\)$/,
+    );
   });
 });

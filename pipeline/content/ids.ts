@@ -7,7 +7,14 @@ export const RESERVED_LAYER_SLUGS = new Set(['classes', 'probe']);
 /** Characters allowed in model ids and layer slugs. */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
-/** Layer slug: the blob name with every `/` replaced by `-`. */
+/**
+ * Layer slug: the blob name with every `/` replaced by `-`, other characters a URL segment should
+ * not hold by `_`, and leading `-`/`.` dropped (PyTorch's ONNX names start with `/`:
+ * `/layer1/layer1.0/relu_1/Relu_output_0` → `layer1-layer1.0-relu_1-Relu_output_0`).
+ */
 export function layerSlug(blob: string): string {
-  return blob.replace(/\//g, '-');
+  return blob
+    .replace(/\//g, '-')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[-.]+/, '');
 }

@@ -11,6 +11,8 @@ import { UserError } from '../core/errors.ts';
 import { adapterMismatch, type AdapterInfo, gpuAdapter, useGpuAdapter } from './gpu-adapter.ts';
 
 import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
+import { isTensorLayer } from '../graph/tensor-layers.ts';
+import type { Model } from '../graph/types.ts';
 
 export { BACKEND_CHOICES, type BackendChoice, parseBackend } from './backend-choices.ts';
 
@@ -45,6 +47,15 @@ export function autoBackend(): 'tensorflow' | 'onnxruntime' | 'wasm' {
   } catch {
     return 'wasm';
   }
+}
+
+/**
+ * `auto` for one model: as autoBackend, except that a model with layers of ONNX / TF.js kinds
+ * (tensor-layers.ts), which the ONNX Runtime engine does not export, runs on wasm.
+ */
+export function autoBackendFor(model: Model): 'tensorflow' | 'onnxruntime' | 'wasm' {
+  const b = autoBackend();
+  return b === 'onnxruntime' && model.graph.layers.some(isTensorLayer) ? 'wasm' : b;
 }
 
 /** The engine the nets of this thread run on (engine/create-net.ts): set by initBackend. */

@@ -2,7 +2,8 @@ import { UserError } from '../core/errors.ts';
 import { pixelRf, unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
 import { tensorLayerOutputs } from './tensor-shapes.ts';
 import { isTensorLayer } from './tensor-layers.ts';
-import type { BlobInfo, Graph, Layer, Pair, ReceptiveField } from './types.ts';
+import { tokenOutput } from './token-layout.ts';
+import { type BlobInfo, type BlobOut, type Graph, type Layer, type Pair, setBlobOut } from './types.ts';
 
 /**
  * Format-independent shape inference over Layer[], with Caffe's semantics:
@@ -30,7 +31,7 @@ export function inferShapes(layers: Layer[], source: string): InferredGraph {
   };
   for (const l of layers) {
     const ins = l.bottoms.map((b) => blobs.get(b) ?? fail(l, `bottom "${b}" is not produced by any earlier layer`));
-    let outs: { shape: number[]; rf: ReceptiveField; grid?: Pair }[];
+    let outs: BlobOut[];
     if (l.kind === 'input') {
       if (input) fail(l, `a second input ("${l.tops[0]}" after "${input.blob}"): only one image input is supported`);
       input = { blob: l.tops[0], shape: [...l.shape] };
@@ -46,11 +47,12 @@ export function inferShapes(layers: Layer[], source: string): InferredGraph {
         if (!l.bottoms.includes(top)) fail(l, `top "${top}" is already produced by layer "${existing.layer}"`);
         if (!IN_PLACE_OK.has(l.kind)) fail(l, `a ${l.kind} layer cannot run in place (top "${top}" = bottom)`);
         existing.producer = l.kind;
-        existing.shape = out.shape;
-        existing.rf = out.rf;
-        if (out.grid) existing.grid = out.grid;
-        else delete existing.grid;
-      } else blobs.set(top, { name: top, shape: out.shape, producer: l.kind, layer: l.name, rf: out.rf, ...(out.grid ? { grid: out.grid } : {}) });
+        setBlobOut(existing, out);
+      } else {
+        const b: BlobInfo = { name: top, shape: out.shape, producer: l.kind, layer: l.name, rf: out.rf };
+        setBlobOut(b, out);
+        blobs.set(top, b);
+      }
     });
   }
   if (!input) throw new UserError(`${source}: the net declares no input (an Input layer, or input: + input_dim:)`);
@@ -62,7 +64,16 @@ function spatial(_l: Layer, b: BlobInfo, fail: (m: string) => never): [number, n
   return b.shape as [number, number, number];
 }
 
-export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): { shape: number[]; rf: ReceptiveField; grid?: Pair }[] {
+/** Shapes and fields of a layer's outputs, with token layouts followed (token-layout.ts). */
+export function layerOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): BlobOut[] {
+  const outs = baseOutputs(l, ins, imageSize, fail);
+  if (!outs.length) return outs;
+  const t = tokenOutput(l, ins, outs[0]);
+  if (t) outs[0] = { ...outs[0], rf: t.rf, tokens: t.tokens };
+  return outs;
+}
+
+function baseOutputs(l: Layer, ins: BlobInfo[], imageSize: Pair, fail: (m: string) => never): BlobOut[] {
   const keepGrid = ins[0]?.grid ? { grid: ins[0].grid } : {};
   const same = () => [{ shape: [...ins[0].shape], rf: ins[0].rf, ...keepGrid }];
   const flat = (n: number) => [{ shape: [n], rf: wholeImageRf(imageSize) }];

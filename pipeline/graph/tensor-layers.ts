@@ -207,8 +207,30 @@ export interface ResizeLayer extends Base {
   scales: number[];
 }
 
+/**
+ * y = a · b of two blobs over their last two per-image axes (numpy matmul; attention's Q·Kᵀ and
+ * A·V), the leading axes broadcast.
+ */
+export interface BatchMatMulLayer extends Base {
+  kind: 'batchmatmul';
+}
+
+/**
+ * The patch-grid view of a token blob [T, C] (or [C, T]): the C channels over the gh×gw grid of
+ * tokens first … first + gh·gw − 1 (the class token left out), a C×gh×gw blob whose units are
+ * what a gallery shows for a transformer layer.
+ */
+export interface TokenGridLayer extends Base {
+  kind: 'tokengrid';
+  axis: number;
+  first: number;
+  grid: [number, number];
+}
+
 export type TensorLayer =
   | PadLayer
+  | TokenGridLayer
+  | BatchMatMulLayer
   | LayerNormLayer
   | ResizeLayer
   | PoolingLayer
@@ -242,6 +264,8 @@ export const TENSOR_KINDS: ReadonlySet<string> = new Set<TensorKind>([
   'instancenorm',
   'layernorm',
   'resize',
+  'batchmatmul',
+  'tokengrid',
 ]);
 
 export function isTensorLayer(l: { kind: string }): l is TensorLayer {

@@ -1,6 +1,6 @@
 import { unionRf, wholeImageRf, windowRf } from './receptive-field.ts';
 import type { TensorLayer } from './tensor-layers.ts';
-import type { BlobInfo, Pair, ReceptiveField } from './types.ts';
+import type { BlobInfo, BlobOut, Pair, ReceptiveField } from './types.ts';
 
 /**
  * Output shapes and receptive fields of the layer kinds of types-extra.ts (ONNX / TF.js models),
@@ -12,7 +12,7 @@ import type { BlobInfo, Pair, ReceptiveField } from './types.ts';
  * give the whole image. A constant sees no pixel (size 0) and is left out of unions.
  */
 
-export type Outs = { shape: number[]; rf: ReceptiveField; grid?: Pair }[];
+export type Outs = BlobOut[];
 
 /** The per-image axes a blob's field runs along: `grid`, else axes 1, 2 of a C×H×W blob. */
 export function gridOf(b: Pick<BlobInfo, 'shape' | 'grid'>): Pair | undefined {
@@ -181,6 +181,25 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       const cs = l.constShape ?? fail('constant operand without a shape');
       const shape = broadcastShapes(x.shape, cs) ?? fail(`cannot broadcast "${x.name}" ${x.shape.join('×')} with a constant of shape ${cs.join('×')}`);
       return [same(shape, x.shape) ? onGrid(shape, x.rf, x.grid) : { shape, rf: keepIfGrid(shape) }];
+    }
+    case 'tokengrid': {
+      if (x.shape.length !== 2 || l.axis < 0 || l.axis > 1) fail(`a token grid view of a ${x.shape.join('×')} blob (tokens × channels only)`);
+      const [gh, gw] = l.grid;
+      if (l.first < 0 || l.first + gh * gw > x.shape[l.axis]) fail(`tokens ${l.first}…${l.first + gh * gw - 1} of ${x.shape[l.axis]}`);
+      // Each grid position is one token: its field when the tokens have one (before attention mixes them).
+      const t = x.tokens;
+      const perToken = t && t.axis === l.axis && t.first === l.first && t.grid[0] === gh && t.grid[1] === gw;
+      return [{ shape: [x.shape[1 - l.axis], gh, gw], rf: perToken ? x.rf : whole() }];
+    }
+    case 'batchmatmul': {
+      const [a, b] = ins;
+      const r = a.shape.length;
+      if (r < 2 || b.shape.length !== r) fail(`matmul of ${a.shape.join('×')} by ${b.shape.join('×')}: ranks differ or below 2`);
+      if (a.shape[r - 1] !== b.shape[r - 2]) fail(`matmul of ${a.shape.join('×')} by ${b.shape.join('×')}: inner sizes differ`);
+      const lead =
+        broadcastShapes(a.shape.slice(0, r - 2), b.shape.slice(0, r - 2)) ??
+        fail(`matmul of ${a.shape.join('×')} by ${b.shape.join('×')}: leading axes do not broadcast`);
+      return [{ shape: [...lead, a.shape[r - 2], b.shape[r - 1]], rf: whole() }];
     }
     case 'matmul': {
       const ws = l.weightShape;

@@ -133,6 +133,31 @@ export interface BlobInfo {
    * C×H×W blobs and for blobs without a spatial grid.
    */
   grid?: Pair;
+  /** A transformer blob's tokens: which axis, and where the patch grid lies along it. */
+  tokens?: TokenLayout;
+}
+
+/**
+ * Tokens along per-image axis `axis`: positions first … first + gh·gw − 1 are the patch grid
+ * gh×gw in row-major order (a class token may come before them). `rf` is then a grid token's field.
+ */
+export interface TokenLayout {
+  axis: number;
+  first: number;
+  grid: Pair;
+}
+
+/** What shape inference says of one layer output. */
+export type BlobOut = Pick<BlobInfo, 'shape' | 'rf' | 'grid' | 'tokens'>;
+
+/** Writes a layer output onto a blob's record (grid and tokens removed when the output has none). */
+export function setBlobOut(b: BlobInfo, o: BlobOut): void {
+  b.shape = o.shape;
+  b.rf = o.rf;
+  if (o.grid) b.grid = o.grid;
+  else delete b.grid;
+  if (o.tokens) b.tokens = o.tokens;
+  else delete b.tokens;
 }
 
 export interface Preprocess {

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../core/errors.ts';
 import { layerOutputs } from '../graph/shapes.ts';
-import type { BlobInfo, Layer, Pair, ParamBlob, ReceptiveField } from '../graph/types.ts';
+import { type BlobInfo, type BlobOut, type Layer, type Pair, type ParamBlob, setBlobOut } from '../graph/types.ts';
 
 export class GraphBuilder {
   readonly layers: Layer[] = [];
@@ -47,6 +47,33 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Adds the patch-grid view (`<blob>/grid`, a `tokengrid` layer) of each transformer block
+   * output: the embedding (position embedding added), the residual sums of token blobs, and the
+   * last token blob (the final norm). Their
+   * units are the C channels over the patch grid; returns the views' names.
+   */
+  addTokenViews(): string[] {
+    const tokenBlobs = [...this.blobs.values()].filter((b) => b.tokens && b.shape.length === 2);
+    const residual = tokenBlobs.filter((b) => {
+      const l = this.layers.find((x) => x.tops.includes(b.name));
+      return l && ((l.kind === 'eltwise' && l.op === 'sum') || (l.kind === 'binary' && l.op === 'add' && l.constant === 'none'));
+    });
+    // The embedding: the first token blob a constant is added to (ViT's position embedding).
+    const embedding = tokenBlobs.find((b) => {
+      const l = this.layers.find((x) => x.tops.includes(b.name));
+      return l?.kind === 'binary' && l.op === 'add' && l.constant !== 'none';
+    });
+    const last = tokenBlobs.at(-1);
+    const chosen = [...new Set([...(embedding ? [embedding] : []), ...residual, ...(last ? [last] : [])])];
+    return chosen.map((b) => {
+      const t = b.tokens!;
+      const top = this.blobName(`${b.name}/grid`);
+      this.addLayer({ kind: 'tokengrid', name: this.layerName(top), bottoms: [b.name], tops: [top], axis: t.axis, first: t.first, grid: t.grid });
+      return top;
+    });
+  }
+
   /** Registers the graph input (an `input` layer) of per-image shape `shape`. */
   addInput(blob: string, shape: number[]): void {
     const layer = { kind: 'input', name: this.layerName(blob), bottoms: [], tops: [blob], shape } as unknown as Layer;
@@ -60,7 +87,7 @@ export class GraphBuilder {
    * Appends a layer (its name reserved), infers the shapes of its tops and returns them. A top that
    * already exists (an in-place layer) keeps its first writer as `layer` and takes the new shape.
    */
-  addLayer(layer: Layer, params?: ParamBlob[]): { shape: number[]; rf: ReceptiveField; grid?: Pair }[] {
+  addLayer(layer: Layer, params?: ParamBlob[]): BlobOut[] {
     this.names.add(layer.name);
     const ins = layer.bottoms.map((b) => {
       const info = this.blobs.get(b);
@@ -77,12 +104,13 @@ export class GraphBuilder {
       const o = outs[Math.min(i, outs.length - 1)];
       const existing = this.blobs.get(top);
       if (existing) {
-        existing.shape = o.shape;
-        existing.rf = o.rf;
+        setBlobOut(existing, o);
         existing.producer = layer.kind;
-        if (o.grid) existing.grid = o.grid;
-        else delete existing.grid;
-      } else this.blobs.set(top, { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf, ...(o.grid ? { grid: o.grid } : {}) });
+      } else {
+        const b: BlobInfo = { name: top, shape: o.shape, producer: layer.kind, layer: layer.name, rf: o.rf };
+        setBlobOut(b, o);
+        this.blobs.set(top, b);
+      }
       return o;
     });
   }

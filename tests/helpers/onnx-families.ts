@@ -7,10 +7,10 @@
  * between Transposes, GELU as Erf, LayerNormalization or its opset-14 decomposition), and a
  * feature-pyramid head with Resize (nearest and linear, as F.interpolate exports them).
  */
-import { INT64, OnnxBuilder } from '../../pipeline/io/onnx-writer.ts';
+import { type Attr, INT64, OnnxBuilder } from '../../pipeline/io/onnx-writer.ts';
 import { type BuiltModel, finish, Weights } from './onnx-models.ts';
 
-type AttrMap = Record<string, number | number[] | string | { f: number }>;
+type AttrMap = Record<string, Attr>;
 
 /** Shared helpers: convolutions, BatchNormalization, Gemm, as the exporter names and writes them. */
 class Net {
@@ -54,6 +54,28 @@ class Net {
     x = this.op('GlobalAveragePool', [x], 'avgpool');
     x = this.op('Flatten', [x], 'flatten', { axis: 1 });
     return this.gemm('fc', x, c, classes, 'logits');
+  }
+  /** LayerNorm over the last axis: LayerNormalization (opset 17), or torch's opset-14 decomposition. */
+  layerNorm(p: string, x: string, c: number, opset: number, eps = 1e-6): string {
+    const scale = this.w.small(`${p}.weight`, [c], 0.2, 1),
+      bias = this.w.small(`${p}.bias`, [c]);
+    if (opset >= 17) return this.op('LayerNormalization', [x, scale, bias], p, { axis: -1, epsilon: { f: eps } });
+    const mean = this.op('ReduceMean', [x], `${p}/mean`, { axes: [-1], keepdims: 1 });
+    const d = this.op('Sub', [x, mean], p);
+    const v = this.op('ReduceMean', [this.op('Pow', [d, this.scalar(`${p}.two`, 2)], p)], `${p}/var`, { axes: [-1], keepdims: 1 });
+    const s = this.op('Sqrt', [this.op('Add', [v, this.scalar(`${p}.eps`, eps)], `${p}/eps`)], p);
+    return this.op('Add', [this.op('Mul', [this.op('Div', [d, s], p), scale], p), bias], p);
+  }
+  /** nn.Linear on the last axis of a ≥ 3-D tensor: MatMul by the transposed weight, then Add of the bias. */
+  linear(p: string, x: string, cin: number, cout: number, biasFirst = false): string {
+    const y = this.op('MatMul', [x, this.w.he(`${p}.weight_t`, [cin, cout], cin)], p);
+    const b = this.w.small(`${p}.bias`, [cout]);
+    return this.op('Add', biasFirst ? [b, y] : [y, b], p);
+  }
+  /** nn.GELU() before opset 20: x · (erf(x / √2) + 1) · 0.5. */
+  gelu(x: string, p: string): string {
+    const erf = this.op('Erf', [this.op('Div', [x, this.scalar(`${p}.sqrt2`, Math.SQRT2)], p)], p);
+    return this.op('Mul', [this.op('Mul', [x, this.op('Add', [erf, this.scalar(`${p}.one`, 1)], p)], p), this.scalar(`${p}.half`, 0.5)], `${p}/half`);
   }
   gemm(name: string, x: string, cin: number, cout: number, out?: string): string {
     const ins = [x, this.w.he(`${name}.weight`, [cout, cin], cin), this.w.small(`${name}.bias`, [cout])];
@@ -154,25 +176,12 @@ export function convnextOnnx(seed = 4, opset: 14 | 17 = 17): BuiltModel {
   const b = new OnnxBuilder(opset, `convnext-${opset}`);
   const n = new Net(b, seed);
   b.input('input', ['N', 3, 32, 32]);
-  const ln = (p: string, x: string, c: number) => {
-    const scale = n.w.small(`${p}.weight`, [c], 0.2, 1),
-      bias = n.w.small(`${p}.bias`, [c]);
-    if (opset === 17) return n.op('LayerNormalization', [x, scale, bias], p, { axis: -1, epsilon: { f: 1e-6 } });
-    const mean = n.op('ReduceMean', [x], `${p}/mean`, { axes: [-1], keepdims: 1 });
-    const d = n.op('Sub', [x, mean], p);
-    const v = n.op('ReduceMean', [n.op('Pow', [d, n.scalar(`${p}.two`, 2)], p)], `${p}/var`, { axes: [-1], keepdims: 1 });
-    const s = n.op('Sqrt', [n.op('Add', [v, n.scalar(`${p}.eps`, 1e-6)], `${p}/eps`)], p);
-    return n.op('Add', [n.op('Mul', [n.op('Div', [d, s], p), scale], p), bias], p);
-  };
+  const ln = (p: string, x: string, c: number) => n.layerNorm(p, x, c, opset);
   const toLast = (x: string, name: string) => n.op('Transpose', [x], name, { perm: [0, 2, 3, 1] });
   const toFirst = (x: string, name: string) => n.op('Transpose', [x], name, { perm: [0, 3, 1, 2] });
   const ln2d = (p: string, x: string, c: number) => toFirst(ln(p, toLast(x, `${p}/in`), c), `${p}/out`);
-  const linear = (p: string, x: string, cin: number, cout: number) =>
-    n.op('Add', [n.op('MatMul', [x, n.w.he(`${p}.weight_t`, [cin, cout], cin)], p), n.w.small(`${p}.bias`, [cout])], p);
-  const gelu = (x: string, p: string) => {
-    const erf = n.op('Erf', [n.op('Div', [x, n.scalar(`${p}.sqrt2`, Math.SQRT2)], p)], p);
-    return n.op('Mul', [n.op('Mul', [x, n.op('Add', [erf, n.scalar(`${p}.one`, 1)], p)], p), n.scalar(`${p}.half`, 0.5)], `${p}/half`);
-  };
+  const linear = (p: string, x: string, cin: number, cout: number) => n.linear(p, x, cin, cout);
+  const gelu = (x: string, p: string) => n.gelu(x, p);
   const block = (p: string, x: string, c: number) => {
     let y = n.conv(`${p}.block.0`, x, c, c, 7, { group: c }, true);
     y = ln(`${p}.block.2`, toLast(y, `${p}.block.1`), c);
@@ -241,6 +250,115 @@ export function resizeOnnx(seed = 5): BuiltModel {
   return finish(b, 'input', [2, 3, 32, 32], ['/Shape_output_0', '/Slice_output_0', '/Concat_output_0']);
 }
 
+/**
+ * torchvision's VisionTransformer (8×8 patches of a 32×32 image: a 4×4 grid, 16 channels, 2 heads,
+ * 2 encoder layers) as torch.onnx.export writes it: the class token expanded to the batch through
+ * Shape/ConstantOfShape/Equal/Where/Expand, nn.MultiheadAttention on [T, N, C] (in-projection,
+ * the Q/K/V split by Reshape/Unsqueeze/Transpose/Squeeze/Gather, heads as [N·H, T, d] and
+ * [N, H, T, d], the scale as two √ factors, Softmax, the output projection as Gemm on [T·N, C]),
+ * the MLP with GELU as Erf, and the head on the class token (Gather on the token axis).
+ */
+export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N'): BuiltModel {
+  const b = new OnnxBuilder(opset, `vit-${opset}`);
+  const n = new Net(b, seed);
+  const C = 16,
+    H = 2,
+    d = C / H,
+    grid = 4,
+    T = grid * grid + 1;
+  b.input('input', [batch, 3, 32, 32]);
+  const i64 = (name: string, v: number[]) => b.init(name, [v.length], v, { type: INT64 });
+  const scalar64 = (name: string, v: number) => b.init(name, [], [v], { type: INT64 });
+  const dimOf = (x: string, axis: number, p: string) =>
+    b.node(
+      'Unsqueeze',
+      [
+        b.node('Gather', [b.node('Shape', [x], {}, [`${p}/Shape_output_0`]), scalar64(`${p}.axis`, axis)], { axis: 0 }, [`${p}/Gather_output_0`]),
+        i64(`${p}.u`, [0]),
+      ],
+      {},
+      [`${p}/Unsqueeze_output_0`],
+    );
+  const shapeOf = (p: string, parts: string[]) => b.node('Concat', parts, { axis: 0 }, [`${p}/Concat_output_0`]);
+  const ints: string[] = [];
+  const track = (...names: string[]) => ints.push(...names);
+
+  // Patch embedding and tokens [N, C, 16] → [N, 16, C].
+  let x = n.conv('conv_proj', 'input', 3, C, 8, { strides: [8, 8], pads: [0, 0, 0, 0] }, true);
+  const nDim = dimOf('input', 0, '/batch');
+  track('/batch/Shape_output_0', '/batch/Gather_output_0', nDim);
+  const flatShape = shapeOf('/flat', [nDim, i64('hidden', [C]), i64('patches', [grid * grid])]);
+  track(flatShape);
+  x = n.op('Transpose', [n.op('Reshape', [x, flatShape], 'embed')], 'embed', { perm: [0, 2, 1] });
+  // class_token.expand(n, -1, -1)
+  const want = shapeOf('/expand', [nDim, i64('m1a', [-1]), i64('m1b', [-1])]);
+  const ones = b.node(
+    'ConstantOfShape',
+    [b.node('Shape', [want], {}, ['/expand/Shape_output_0'])],
+    { value: { t: { name: 'one', dims: [1], data: [1], type: INT64 } } },
+    ['/expand/ConstantOfShape_output_0'],
+  );
+  const minus = b.node('Mul', [ones, scalar64('minus_one', -1)], {}, ['/expand/Mul_output_0']);
+  const eq = b.node('Equal', [want, minus], {}, ['/expand/Equal_output_0']);
+  const target = b.node('Where', [eq, ones, want], {}, ['/expand/Where_output_0']);
+  track(want, '/expand/Shape_output_0', ones, minus, target);
+  const cls = b.node('Expand', [n.w.small('class_token', [1, 1, C], 0.5), target], {}, ['/Expand_output_0']);
+  x = n.op('Concat', [cls, x], 'tokens', { axis: 1 });
+  x = n.op('Add', [x, n.w.small('encoder.pos_embedding', [1, T, C], 0.5)], 'encoder');
+  const scale = n.scalar('sqrt_scale', Math.sqrt(1 / Math.sqrt(d)));
+  for (let li = 0; li < 2; li++) {
+    const p = `encoder.layers.encoder_layer_${li}`;
+    let y = n.layerNorm(`${p}.ln_1`, x, C, opset);
+    // nn.MultiheadAttention (batch_first=False): [N, T, C] → [T, N, C].
+    const moved = b.tensors.length;
+    y = n.op('Transpose', [y], `${p}/self_attention`, { perm: [1, 0, 2] });
+    const tDim = dimOf(y, 0, `${p}/t`),
+      bDim = dimOf(y, 1, `${p}/b`);
+    track(`${p}/t/Shape_output_0`, `${p}/t/Gather_output_0`, tDim, `${p}/b/Shape_output_0`, `${p}/b/Gather_output_0`, bDim);
+    const qkv = n.linear(`${p}.self_attention.in_proj`, y, C, 3 * C, true);
+    const split = shapeOf(`${p}/split`, [tDim, bDim, i64(`${p}.three`, [3]), i64(`${p}.c`, [C])]);
+    track(split);
+    let s = n.op('Reshape', [qkv, split], `${p}/split`);
+    s = n.op('Unsqueeze', [s, i64(`${p}.u0`, [0])], `${p}/split`);
+    s = n.op('Transpose', [s], `${p}/split`, { perm: [3, 1, 2, 0, 4] });
+    s = n.op('Squeeze', [s, i64(`${p}.sq`, [-2])], `${p}/split`);
+    const nh = b.node('Mul', [bDim, i64(`${p}.heads`, [H])], {}, [`${p}/nh/Mul_output_0`]);
+    track(nh);
+    const heads = shapeOf(`${p}/heads`, [tDim, nh, i64(`${p}.d`, [d])]);
+    const fourD = shapeOf(`${p}/four`, [bDim, i64(`${p}.h`, [H]), i64(`${p}.tt`, [T]), i64(`${p}.dd`, [d])]);
+    track(heads, fourD);
+    const part = (k: number, what: string) => {
+      const g = b.node('Gather', [s, scalar64(`${p}.${what}`, k)], { axis: 0 }, [`${p}/${what}/Gather_output_0`]);
+      const r = n.op('Transpose', [n.op('Reshape', [g, heads], `${p}/${what}`)], `${p}/${what}`, { perm: [1, 0, 2] });
+      return n.op('Reshape', [r, fourD], `${p}/${what}4`);
+    };
+    const q = n.op('Mul', [part(0, 'q'), scale], `${p}/q`);
+    const k = n.op('Mul', [n.op('Transpose', [part(1, 'k')], `${p}/kt`, { perm: [0, 1, 3, 2] }), scale], `${p}/k`);
+    const v = part(2, 'v');
+    const attn = n.op('Softmax', [n.op('MatMul', [q, k], `${p}/scores`)], `${p}/attn`, { axis: -1 });
+    let o = n.op('Transpose', [n.op('MatMul', [attn, v], `${p}/mix`)], `${p}/mix`, { perm: [2, 0, 1, 3] });
+    const rows = b.node('Mul', [tDim, bDim], {}, [`${p}/rows/Mul_output_0`]);
+    track(rows);
+    const flat = shapeOf(`${p}/rows`, [rows, i64(`${p}.cc`, [C])]);
+    const back = shapeOf(`${p}/back`, [tDim, bDim, i64(`${p}.c2`, [C])]);
+    track(flat, back);
+    o = n.gemm(`${p}.self_attention.out_proj`, n.op('Reshape', [o, flat], `${p}/rows`), C, C);
+    o = n.op('Reshape', [o, back], `${p}/back`);
+    // Tensors with the batch moved are not graph outputs (deepvis refuses those); they are compared through what follows.
+    b.tensors.splice(moved, b.tensors.length - moved);
+    o = n.op('Transpose', [o], `${p}/back`, { perm: [1, 0, 2] });
+    x = n.op('Add', [o, x], p);
+    y = n.layerNorm(`${p}.ln_2`, x, C, opset);
+    y = n.linear(`${p}.mlp.3`, n.gelu(n.linear(`${p}.mlp.0`, y, C, 2 * C, true), `${p}/mlp.1`), 2 * C, C, true);
+    x = n.op('Add', [x, y], `${p}/out`);
+  }
+  x = n.layerNorm('encoder.ln', x, C, opset);
+  x = b.node('Gather', [x, scalar64('cls_index', 0)], { axis: 1 }, ['/Gather_output_0']);
+  n.gemm('heads.head', x, C, 10, 'logits');
+  b.tensors.splice(b.tensors.indexOf(eq), 1); // a bool tensor: not a graph output of the reference run
+  return finish(b, 'input', [2, 3, 32, 32], ints);
+}
+
 export const FAMILIES: Record<string, () => BuiltModel> = {
   resnet: () => resnetOnnx(),
   mobilenet: () => mobilenetOnnx(),
@@ -248,4 +366,6 @@ export const FAMILIES: Record<string, () => BuiltModel> = {
   'convnext (LayerNormalization, opset 17)': () => convnextOnnx(4, 17),
   'convnext (decomposed LayerNorm, opset 14)': () => convnextOnnx(4, 14),
   'resize (feature pyramid)': () => resizeOnnx(),
+  'vit (LayerNormalization, opset 17)': () => vitOnnx(6, 17),
+  'vit (decomposed LayerNorm, opset 14)': () => vitOnnx(6, 14),
 };

@@ -21,7 +21,10 @@ export const REASONS = {
   dims3: { text: '3-D convolution and pooling, 1-D transposed convolution', match: /-D pooling of a|only 2-D/ },
   bfloat16: { text: 'rounding to bfloat16 (deepvis computes in float32)', match: /bfloat16/ },
   slicing: { text: 'negative slice steps, empty tensors', match: /steps|empty slice|cannot reshape/ },
-  dataGather: { text: 'Gather on image data (embedding lookups)', match: /operator not supported/ },
+  dataGather: {
+    text: 'Gather on image data with several non-consecutive indices (embedding lookups), or along the batch axis',
+    match: /consecutive indices|batch axis/,
+  },
   dataLogic: {
     text: 'comparisons, logic and Mod on image data (boolean or integer results; folded when constant)',
     match: /operator not supported|element type (U?INT\d+|BOOL)/,

@@ -258,6 +258,26 @@ export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, in
       return makeInstanceNorm(l, params);
     case 'layernorm':
       return makeLayerNorm(l, params, rank);
+    case 'tokengrid': {
+      const [gh, gw] = l.grid;
+      return pure(([xin]) => {
+        // [N, T, C] in NCHW order (tokens on axis 0) or [N, C, T]; the grid tokens as NHWC [N, gh, gw, C].
+        let x = toNchw(xin);
+        if (l.axis === 1) x = tf.transpose(x, [0, 2, 1]);
+        const c = x.shape[2]!;
+        return tf.reshape(tf.slice(x, [0, l.first, 0], [-1, gh * gw, -1]), [-1, gh, gw, c]);
+      });
+    }
+    case 'batchmatmul':
+      return pure(([a, b]) => {
+        const x = toNchw(a),
+          y = toNchw(b);
+        const r = x.rank;
+        const lead = x.shape.slice(0, r - 2).map((d, i) => Math.max(d, y.shape[i]));
+        const xb = tf.broadcastTo(x, [...lead, ...x.shape.slice(-2)]);
+        const yb = tf.broadcastTo(y, [...lead, ...y.shape.slice(-2)]);
+        return fromNchw(tf.matMul(xb, yb));
+      });
     case 'resize':
       return makeResize(l, inShapes[0]);
   }

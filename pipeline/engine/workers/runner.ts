@@ -4,7 +4,7 @@
  * `run(name, args)` calls `handlers[name]({ net, model, tf }, args)`, typed by the stage's table.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoice } from '../backend.ts';
+import { autoBackendFor, initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { createNet } from '../create-net.ts';
 import { loadHandlerTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
@@ -56,7 +56,8 @@ async function localRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Prom
   };
 }
 
-export async function createRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Promise<Runner<T>> {
+export async function createRunner<T extends HandlerTable>(given: RunnerOptions<T>): Promise<Runner<T>> {
+  const opts = given.backend === 'auto' && typeof given.model !== 'string' ? { ...given, backend: autoBackendFor(given.model) } : given;
   if (opts.workers === 0) return localRunner(opts);
   const p = await createNetPool({
     model: opts.model,

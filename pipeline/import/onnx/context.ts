@@ -2,6 +2,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Layer, ParamBlob } from '../../graph/types.ts';
 import { GraphBuilder } from '../graph-builder.ts';
 import type { AttrValue, NodeProto } from './proto.ts';
+import { type BatchAt, imageAxisOf, isFront, onnxDims } from './batch-axis.ts';
 import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
 
 /**
@@ -11,10 +12,11 @@ import { FLOAT_TYPES, numel, type Tensor } from './tensor.ts';
  * [N, C, H, W] is the blob C×H×W.
  */
 
-/** A data (image-dependent) tensor: the blob holding it and its per-image shape. */
+/** A data (image-dependent) tensor: the blob holding it, its per-image shape, and where the ONNX tensor has the batch (absent: axis 0). */
 export interface Value {
   blob: string;
   shape: number[];
+  at?: BatchAt;
 }
 
 export class Ctx extends GraphBuilder {
@@ -25,7 +27,7 @@ export class Ctx extends GraphBuilder {
     file: string,
     /** Opset of the default domain. */
     readonly opset: number,
-    /** The batch size the model declares (1 when symbolic): used to resolve Reshape/Shape. */
+    /** The batch size the model declares (2 when symbolic): used to resolve Reshape/Shape. */
     readonly batch: number,
   ) {
     super(file);
@@ -45,8 +47,22 @@ export class Ctx extends GraphBuilder {
     return this.consts.has(name);
   }
 
-  /** The data tensor named `name` (an error naming the node when it is a constant or unknown). */
+  /**
+   * The data tensor named `name`, with the batch on axis 0 (an error naming the node when it is a
+   * constant or unknown, or when an earlier Transpose/Reshape moved the batch: see anyValue).
+   */
   value(node: NodeProto, name: string): Value {
+    const v = this.anyValue(node, name);
+    if (!isFront(v.at))
+      this.fail(
+        node,
+        `input "${name}" has the batch on axis ${v.at!.axis} (moved there by an earlier Transpose/Reshape); ${node.opType} needs the batch on axis 0`,
+      );
+    return v;
+  }
+
+  /** The data tensor named `name`, wherever its batch is (for the operators that follow a moved batch). */
+  anyValue(node: NodeProto, name: string): Value {
     const v = this.values.get(name);
     if (v) return v;
     if (this.consts.has(name)) this.fail(node, `input "${name}" is a constant where deepvis needs image data`);
@@ -83,12 +99,55 @@ export class Ctx extends GraphBuilder {
     return [this.batch, ...shape];
   }
 
+  /** The ONNX dims of a data tensor (the batch where it is). */
+  dims(v: Value): number[] {
+    return onnxDims(v.shape, v.at, this.batch);
+  }
+
+  /**
+   * ONNX axis of a data tensor → per-image axis. The batch's own axis is refused; so is an axis
+   * the batch is merged into, unless `merged` allows it (elementwise use).
+   */
+  axisOf(node: NodeProto, v: Value, axis: number, merged = false): number {
+    const a = imageAxisOf(v.shape, v.at, axis);
+    if (a === undefined) this.fail(node, `axis ${axis} is out of range for a ${this.dims(v).length}-D tensor`);
+    if (a === 'batch') this.fail(node, `operates along axis ${axis}, the batch axis (deepvis runs each image of a batch independently)`);
+    if (!merged && v.at?.merged && a === v.at.axis) this.fail(node, `operates along axis ${axis}, which holds the batch merged with other values`);
+    return a;
+  }
+
+  /**
+   * A constant aligned to a data tensor by numpy's rules (leading 1s), as a per-image shape: its
+   * size along the batch's axis must be 1 (that axis is dropped when it is the batch's own).
+   */
+  alignConstTo(node: NodeProto, t: Tensor, v: Value): number[] {
+    if (isFront(v.at)) return this.alignConst(node, t, v.shape.length);
+    const r = this.dims(v).length;
+    if (t.dims.length > r) this.fail(node, `constant "${t.name}" of shape [${t.dims}] has more axes than the image tensor (${r})`);
+    const aligned = [...Array(r - t.dims.length).fill(1), ...t.dims];
+    const at = v.at!;
+    if (aligned[at.axis] !== 1) this.fail(node, `constant "${t.name}" of shape [${t.dims}] varies along axis ${at.axis}, which holds the batch`);
+    return at.merged ? aligned : aligned.filter((_, i) => i !== at.axis);
+  }
+
   /** ONNX axis (possibly negative) of a tensor with `rank` per-image axes → per-image axis; axis 0 is refused. */
   imageAxis(node: NodeProto, axis: number, rank: number): number {
     const a = axis < 0 ? axis + rank + 1 : axis;
     if (a < 0 || a > rank) this.fail(node, `axis ${axis} is out of range for a ${rank + 1}-D tensor`);
     if (a === 0) this.fail(node, 'operates along axis 0, the batch axis (deepvis runs each image of a batch independently)');
     return a - 1;
+  }
+
+  /**
+   * A constant computed for the whole batch (ViT's class token expanded to [N, 1, C]) whose
+   * images are all equal, as the one image's constant [1, …]; others are returned as they are.
+   */
+  oneImage(t: Tensor): Tensor {
+    const n = t.dims[0];
+    if (this.batch === 1 || n !== this.batch || t.dims.length < 2) return t;
+    const per = numel(t.dims.slice(1));
+    for (let b = 1; b < n; b++) for (let i = 0; i < per; i++) if (t.data[b * per + i] !== t.data[i]) return t;
+    return { ...t, dims: [1, ...t.dims.slice(1)], data: t.data.slice(0, per) as Tensor['data'] };
   }
 
   /**
@@ -106,9 +165,10 @@ export class Ctx extends GraphBuilder {
    * Appends a layer, infers its outputs' shapes (shared shape inference), and records its tops as
    * data tensors.
    */
-  emit(layer: Layer, params?: ParamBlob[]): number[][] {
+  emit(layer: Layer, params?: ParamBlob[], at?: BatchAt): number[][] {
+    const where = isFront(at) ? {} : { at };
     return this.addLayer(layer, params).map((o, i) => {
-      this.values.set(layer.tops[i], { blob: layer.tops[i], shape: o.shape });
+      this.values.set(layer.tops[i], { blob: layer.tops[i], shape: o.shape, ...where });
       return o.shape;
     });
   }

@@ -180,7 +180,7 @@ export function fold(ctx: Ctx, node: NodeProto): void {
     return;
   }
   if (op === 'Shape') {
-    const full = ctx.isConst(node.inputs[0]) ? c(0).dims : ctx.full(ctx.values.get(node.inputs[0])!.shape);
+    const full = ctx.isConst(node.inputs[0]) ? c(0).dims : ctx.dims(ctx.values.get(node.inputs[0])!);
     const r = full.length;
     const norm = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
     const s = full.slice(norm(a.int('start', 0)), norm(a.int('end', r)));
@@ -210,7 +210,7 @@ export function fold(ctx: Ctx, node: NodeProto): void {
         ),
       );
     case 'Size': {
-      const dims = ctx.isConst(node.inputs[0]) ? c(0).dims : ctx.full(ctx.values.get(node.inputs[0])!.shape);
+      const dims = ctx.isConst(node.inputs[0]) ? c(0).dims : ctx.dims(ctx.values.get(node.inputs[0])!);
       return void set(make(out, [], DataType.INT64, [numel(dims)]));
     }
     case 'Where':

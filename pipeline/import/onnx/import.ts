@@ -1,12 +1,13 @@
 import { UserError } from '../../core/errors.ts';
 import { inferShapes } from '../../graph/shapes.ts';
 import type { Graph } from '../../graph/types.ts';
+import { isFront } from './batch-axis.ts';
 import { Attrs, Ctx } from './context.ts';
 import { canFold, fold } from './fold.ts';
 import { activation, binary, clip, mean, relu } from './ops-elementwise.ts';
 import { expand, gelu, hardSwish, layerNorm, resize } from './ops-modern.ts';
 import { batchNorm, conv, convTranspose, gemm, globalPool, instanceNorm, lrn, matmul, pool, softmax, type Converter } from './ops-nn.ts';
-import { cast, concat, flatten, identity, pad, reduce, reshape, slice, split, squeeze, transpose, unsqueeze } from './ops-tensor.ts';
+import { cast, concat, flatten, gather, identity, pad, reduce, reshape, slice, split, squeeze, transpose, unsqueeze } from './ops-tensor.ts';
 import { DataType, type ModelProto } from './proto.ts';
 import { decodeTensor, FLOAT_TYPES, typeName } from './tensor.ts';
 
@@ -73,6 +74,7 @@ const CONVERTERS: Record<string, Converter> = {
   Squeeze: squeeze,
   Unsqueeze: unsqueeze,
   Concat: concat,
+  Gather: gather,
   Pad: pad,
   Slice: slice,
   Split: split,
@@ -132,7 +134,9 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
   if (dims.length < 2 && !(opts.anyInput && dims.length >= 1)) {
     throw new UserError(`${file}: input "${inp.name}" must be N×C×H×W (batch first), got ${dims.length} axes`);
   }
-  const batch = dims[0]?.value && dims[0].value > 0 ? dims[0].value : 1;
+  // A symbolic batch is imported as 2: shape arithmetic then shows where the batch goes when an
+  // exporter moves it (attention's [T, N, C] views); 1 would leave that ambiguous.
+  const batch = dims[0]?.value && dims[0].value > 0 ? dims[0].value : 2;
   const perImage = dims.slice(1).map((d, i) => {
     if (d.value && d.value > 0) return d.value;
     const given = opts.inputShape?.[i];
@@ -160,7 +164,13 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
   // Outputs that are constants (e.g. an exported shape) are not blobs; at least one must depend on the image.
   const outputs = g.outputs.map((o) => o.name).filter((o) => !(ctx.consts.has(o) && !ctx.values.has(o)));
   if (!outputs.length && g.outputs.length) throw new UserError(`${file}: output "${g.outputs[0].name}" is a constant (it does not depend on the input image)`);
-  for (const o of outputs) if (!ctx.values.has(o)) throw new UserError(`${file}: output "${o}" is not produced by any node`);
+  for (const o of outputs) {
+    const v = ctx.values.get(o);
+    if (!v) throw new UserError(`${file}: output "${o}" is not produced by any node`);
+    if (!isFront(v.at))
+      throw new UserError(`${file}: output "${o}" has the batch on axis ${v.at!.axis}, not on the batch axis 0 (deepvis returns per-image outputs)`);
+  }
+  ctx.addTokenViews();
   const { input, blobs } = inferShapes(ctx.layers, file);
   const graph: Graph = { name: g.name || 'onnx', layers: ctx.layers, input, blobs, weights: ctx.weights };
   return { graph, outputs, metadata: model.metadata };

@@ -1,4 +1,5 @@
 import type { ActivationFn, BinaryOp } from '../../graph/tensor-layers.ts';
+import { type BatchAt, isFront } from './batch-axis.ts';
 import { Ctx } from './context.ts';
 import type { Converter } from './ops-nn.ts';
 import type { NodeProto } from './proto.ts';
@@ -6,9 +7,9 @@ import type { NodeProto } from './proto.ts';
 /** ONNX → Graph for elementwise ops: activations, Clip, and binary/n-ary arithmetic with broadcasting. */
 
 export const relu: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const slope = node.opType === 'LeakyRelu' ? a.float('alpha', 0.01) : 0;
-  ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: slope });
+  ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: slope }, undefined, x.at);
 };
 
 /** Defaults of alpha/beta/gamma per ONNX operator. */
@@ -22,22 +23,26 @@ const DEFAULTS: Partial<Record<ActivationFn, { alpha?: number; beta?: number; ga
 export const activation =
   (fn: ActivationFn): Converter =>
   (ctx, node, a, name) => {
-    const x = ctx.value(node, node.inputs[0]);
+    const x = ctx.anyValue(node, node.inputs[0]);
     const d = DEFAULTS[fn] ?? {};
-    ctx.emit({
-      kind: 'activation',
-      name,
-      bottoms: [x.blob],
-      tops: [node.outputs[0]],
-      fn,
-      alpha: a.float('alpha', d.alpha ?? 1),
-      beta: a.float('beta', d.beta ?? 0),
-      gamma: a.float('gamma', d.gamma ?? 1),
-    });
+    ctx.emit(
+      {
+        kind: 'activation',
+        name,
+        bottoms: [x.blob],
+        tops: [node.outputs[0]],
+        fn,
+        alpha: a.float('alpha', d.alpha ?? 1),
+        beta: a.float('beta', d.beta ?? 0),
+        gamma: a.float('gamma', d.gamma ?? 1),
+      },
+      undefined,
+      x.at,
+    );
   };
 
 export const clip: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   let min = -Infinity,
     max = Infinity;
   if (ctx.opset < 11) {
@@ -50,13 +55,16 @@ export const clip: Converter = (ctx, node, a, name) => {
     if (hi) max = hi.data[0];
   }
   if (min === 0 && max === Infinity) {
-    ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: 0 });
+    ctx.emit({ kind: 'relu', name, bottoms: [x.blob], tops: [node.outputs[0]], negativeSlope: 0 }, undefined, x.at);
     return;
   }
-  ctx.emit({ kind: 'clip', name, bottoms: [x.blob], tops: [node.outputs[0]], min, max });
+  ctx.emit({ kind: 'clip', name, bottoms: [x.blob], tops: [node.outputs[0]], min, max }, undefined, x.at);
 };
 
 const BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', Pow: 'pow', Max: 'max', Min: 'min', PRelu: 'prelu', Sum: 'add' };
+
+const sameAt = (a: BatchAt | undefined, b: BatchAt | undefined) =>
+  isFront(a) ? isFront(b) : !!b && a!.axis === b.axis && a!.merged === b.merged && a!.inner === b.inner;
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -66,26 +74,29 @@ function emitBinary(ctx: Ctx, node: NodeProto, name: string, op: BinaryOp, left:
     rc = ctx.isConst(right);
   if (lc && rc) ctx.fail(node, 'internal: both operands constant (should have been folded)');
   if (!lc && !rc) {
-    const x = ctx.value(node, left),
-      y = ctx.value(node, right);
+    const x = ctx.anyValue(node, left),
+      y = ctx.anyValue(node, right);
+    if (!sameAt(x.at, y.at)) ctx.fail(node, `the operands hold the batch on different axes (${x.at?.axis ?? 0} and ${y.at?.axis ?? 0})`);
     if (x.shape.length !== y.shape.length) {
       // A lower-rank operand broadcasts against trailing image axes: that would align its batch axis with an image axis.
       ctx.fail(node, `operands of ${x.shape.length + 1} and ${y.shape.length + 1} axes would mix the batch axis into the image axes`);
     }
     if (sameShape(x.shape, y.shape) && (op === 'add' || op === 'sub' || op === 'mul' || op === 'max')) {
       const eop = op === 'mul' ? 'prod' : op === 'max' ? 'max' : 'sum';
-      ctx.emit({ kind: 'eltwise', name, bottoms: [x.blob, y.blob], tops: [top], op: eop, coeffs: op === 'sub' ? [1, -1] : [] });
+      ctx.emit({ kind: 'eltwise', name, bottoms: [x.blob, y.blob], tops: [top], op: eop, coeffs: op === 'sub' ? [1, -1] : [] }, undefined, x.at);
       return;
     }
-    ctx.emit({ kind: 'binary', name, bottoms: [x.blob, y.blob], tops: [top], op, constant: 'none' });
+    ctx.emit({ kind: 'binary', name, bottoms: [x.blob, y.blob], tops: [top], op, constant: 'none' }, undefined, x.at);
     return;
   }
-  const x = ctx.value(node, lc ? right : left);
-  const c = ctx.consts.get(lc ? left : right)!;
-  const constShape = ctx.alignConst(node, c, x.shape.length);
-  ctx.emit({ kind: 'binary', name, bottoms: [x.blob], tops: [top], op, constant: lc ? 'first' : 'second', constShape }, [
-    Ctx.param([1, ...constShape], ctx.floats(c)),
-  ]);
+  const x = ctx.anyValue(node, lc ? right : left);
+  const c = ctx.oneImage(ctx.consts.get(lc ? left : right)!);
+  const constShape = ctx.alignConstTo(node, c, x);
+  ctx.emit(
+    { kind: 'binary', name, bottoms: [x.blob], tops: [top], op, constant: lc ? 'first' : 'second', constShape },
+    [Ctx.param([1, ...constShape], ctx.floats(c))],
+    x.at,
+  );
 }
 
 export const binary: Converter = (ctx, node, _a, name) => {

@@ -1,4 +1,5 @@
 import type { ResizeCoordinates, ResizeLayer } from '../../graph/tensor-layers.ts';
+import { FRONT, isFront } from './batch-axis.ts';
 import { Ctx } from './context.ts';
 import type { Converter } from './ops-nn.ts';
 import { numel } from './tensor.ts';
@@ -9,9 +10,12 @@ import { numel } from './tensor.ts';
  */
 
 export const layerNorm: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const r = x.shape.length;
-  const axis = ctx.imageAxis(node, a.int('axis', -1), r);
+  const onnxRank = ctx.dims(x).length;
+  const from = a.int('axis', -1) < 0 ? a.int('axis', -1) + onnxRank : a.int('axis', -1);
+  if (from <= (x.at ?? FRONT).axis) ctx.fail(node, `normalises from axis ${a.int('axis', -1)} on, which includes the batch axis`);
+  const axis = ctx.axisOf(node, x, from);
   const normShape = x.shape.slice(axis);
   const params = [1, 2].flatMap((i) => {
     const t = ctx.optConst(node, i, i === 1 ? 'scale' : 'bias');
@@ -38,8 +42,9 @@ export const layerNorm: Converter = (ctx, node, a, name) => {
   });
   if (!params.length) ctx.fail(node, 'needs a scale');
   const eps = a.float('epsilon', 1e-5);
-  ctx.emit({ kind: 'layernorm', name, bottoms: [x.blob], tops: [node.outputs[0]], axis, eps, biasTerm: params.length === 2 }, params);
+  ctx.emit({ kind: 'layernorm', name, bottoms: [x.blob], tops: [node.outputs[0]], axis, eps, biasTerm: params.length === 2 }, params, x.at);
   const [, meanOut, invStdOut] = node.outputs;
+  if ((meanOut || invStdOut) && !isFront(x.at)) ctx.fail(node, 'the Mean / InvStdDev outputs of a tensor whose batch is not on axis 0 are not supported');
   if (meanOut || invStdOut)
     statistics(
       ctx,
@@ -72,15 +77,19 @@ function statistics(ctx: Ctx, name: string, x: string, axes: number[], eps: numb
 }
 
 export const gelu: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const approx = a.string('approximate', 'none');
   if (approx !== 'none' && approx !== 'tanh') ctx.fail(node, `approximate "${approx}" (none or tanh)`);
-  ctx.emit({ kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: approx === 'tanh' ? 'gelutanh' : 'gelu', alpha: 1, beta: 0, gamma: 1 });
+  ctx.emit(
+    { kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: approx === 'tanh' ? 'gelutanh' : 'gelu', alpha: 1, beta: 0, gamma: 1 },
+    undefined,
+    x.at,
+  );
 };
 
 export const hardSwish: Converter = (ctx, node, _a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  ctx.emit({ kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: 'hardswish', alpha: 1, beta: 0, gamma: 1 });
+  const x = ctx.anyValue(node, node.inputs[0]);
+  ctx.emit({ kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: 'hardswish', alpha: 1, beta: 0, gamma: 1 }, undefined, x.at);
 };
 
 const COORDINATES = new Set<ResizeCoordinates>([

@@ -1,5 +1,6 @@
 import type { Layer, Pair } from '../../graph/types.ts';
-import { type Attrs, Ctx } from './context.ts';
+import { isFront } from './batch-axis.ts';
+import { type Attrs, Ctx, type Value } from './context.ts';
 import type { NodeProto } from './proto.ts';
 import { numel } from './tensor.ts';
 
@@ -201,7 +202,8 @@ export const globalPool =
 
 /** Gemm: Y = alpha·A·B' + beta·C with A the image data ([N, K]) and B, C constants → fc. */
 export const gemm: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
+  if (!isFront(x.at)) return gemmRows(ctx, node, a, name, x);
   if (a.int('transA', 0)) ctx.fail(node, 'transA = 1 takes the batch from axis 1 (deepvis needs it on axis 0)');
   if (x.shape.length !== 1) ctx.fail(node, `input must be [N, K], got per-image ${x.shape.join('×')}`);
   const B = ctx.constant(node, node.inputs[1], 'B');
@@ -230,9 +232,71 @@ export const gemm: Converter = (ctx, node, a, name) => {
   ctx.emit({ kind: 'fc', name, bottoms: [x.blob], tops: [node.outputs[0]], numOutput: M, biasTerm: Boolean(C) }, params);
 };
 
-/** MatMul with a constant right operand: fc for [N, K] inputs, else matmul over the last axis. */
+/**
+ * Gemm on a [R, K] tensor whose rows hold the batch merged with other values (torchvision's
+ * attention projects [T·N, C]): each row is multiplied alone, a matmul over the last axis.
+ */
+function gemmRows(ctx: Ctx, node: NodeProto, a: Attrs, name: string, x: Value): void {
+  if (a.int('transA', 0) || x.at?.axis !== 0 || x.shape.length !== 2)
+    ctx.fail(node, 'A holds the batch on an axis Gemm would mix (only [rows, K] with the batch among the rows is supported)');
+  const B = ctx.constant(node, node.inputs[1], 'B');
+  const C = ctx.optConst(node, 2, 'C');
+  if (B.dims.length !== 2) ctx.fail(node, `B must be 2-D, got [${B.dims}]`);
+  const transB = a.int('transB', 0) === 1;
+  const [K, M] = transB ? [B.dims[1], B.dims[0]] : B.dims;
+  if (K !== x.shape[1]) ctx.fail(node, `B [${B.dims}] does not fit ${x.shape[1]} inputs`);
+  const alpha = a.float('alpha', 1),
+    beta = a.float('beta', 1);
+  const b = ctx.floats(B);
+  const w = new Float32Array(K * M);
+  for (let k = 0; k < K; k++) for (let o = 0; o < M; o++) w[k * M + o] = alpha * (transB ? b[o * K + k] : b[k * M + o]);
+  const params = [Ctx.param([1, K, M], w)];
+  if (C) {
+    if (numel(C.dims) !== 1 && numel(C.dims) !== M) ctx.fail(node, `C [${C.dims}] must be one value per output (${M})`);
+    const c = ctx.floats(C);
+    params.push(
+      Ctx.param(
+        [M],
+        Float32Array.from({ length: M }, (_, i) => beta * c[c.length === 1 ? 0 : i]),
+      ),
+    );
+  }
+  ctx.emit({ kind: 'matmul', name, bottoms: [x.blob], tops: [node.outputs[0]], weightShape: [K, M], biasTerm: Boolean(C) }, params, x.at);
+}
+
+/** MatMul of two image tensors (attention: Q·Kᵀ, A·V): a product over their last two axes. */
+function matmulData(ctx: Ctx, node: NodeProto, name: string): void {
+  const x = ctx.anyValue(node, node.inputs[0]),
+    y = ctx.anyValue(node, node.inputs[1]);
+  const r = ctx.dims(x).length;
+  if (ctx.dims(y).length !== r || r < 3)
+    ctx.fail(node, `operands of ${r} and ${ctx.dims(y).length} axes (two image tensors need equal ranks ≥ 3, the batch among the leading axes)`);
+  const sameAt = x.at?.axis === y.at?.axis && !!x.at?.merged === !!y.at?.merged && (x.at?.inner ?? 1) === (y.at?.inner ?? 1);
+  if (!sameAt) ctx.fail(node, 'the operands hold the batch on different axes');
+  for (const ax of [r - 2, r - 1]) ctx.axisOf(node, x, ax);
+  ctx.emit({ kind: 'batchmatmul', name, bottoms: [x.blob, y.blob], tops: [node.outputs[0]] }, undefined, x.at);
+}
+
+/** MatMul with a constant right operand: fc for [N, K] inputs, else matmul over the last axis; of two image tensors: batchmatmul. */
 export const matmul: Converter = (ctx, node, _a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  if (!ctx.isConst(node.inputs[1])) return matmulData(ctx, node, name);
+  const x = ctx.anyValue(node, node.inputs[0]);
+  if (!isFront(x.at)) {
+    // The batch elsewhere: one weight matrix over the last axis, which must not hold the batch.
+    const r = ctx.dims(x).length;
+    ctx.axisOf(node, x, r - 1);
+    const B = ctx.constant(node, node.inputs[1], 'right operand');
+    if (B.dims.length !== 2 || x.shape.length < 2) ctx.fail(node, `right operand [${B.dims}]: only a 2-D weight is supported when the batch is not on axis 0`);
+    const [K, M] = B.dims;
+    if (x.shape[x.shape.length - 1] !== K) ctx.fail(node, `inner sizes differ: input [${ctx.dims(x)}] by [${B.dims}]`);
+    const ws = [...new Array(x.shape.length - 2).fill(1), K, M];
+    ctx.emit(
+      { kind: 'matmul', name, bottoms: [x.blob], tops: [node.outputs[0]], weightShape: ws, biasTerm: false },
+      [Ctx.param([1, ...ws], ctx.floats(B))],
+      x.at,
+    );
+    return;
+  }
   const B = ctx.constant(node, node.inputs[1], 'right operand');
   if (B.dims.length < 2) ctx.fail(node, `a 1-D right operand [${B.dims}] is not supported`);
   const [K, M] = B.dims.slice(-2);
@@ -298,9 +362,15 @@ export const lrn: Converter = (ctx, node, a, name) => {
 export const softmax =
   (log: boolean): Converter =>
   (ctx, node, a, name) => {
-    const x = ctx.value(node, node.inputs[0]);
+    const x = ctx.anyValue(node, node.inputs[0]);
     const r = x.shape.length;
     let axes: number[];
+    if (!isFront(x.at)) {
+      if (ctx.opset < 13) ctx.fail(node, 'a flattening softmax (opset < 13) of a tensor whose batch is not on axis 0');
+      const axis = ctx.axisOf(node, x, a.int('axis', -1));
+      ctx.emit({ kind: 'softmaxnd', name, bottoms: [x.blob], tops: [node.outputs[0]], axes: [axis], log }, undefined, x.at);
+      return;
+    }
     if (ctx.opset < 13) {
       const from = ctx.imageAxis(node, a.int('axis', 1), r);
       axes = Array.from({ length: r - from }, (_, i) => from + i);

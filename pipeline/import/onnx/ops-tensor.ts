@@ -1,30 +1,42 @@
 import type { ReduceLayer } from '../../graph/tensor-layers.ts';
-import { Ctx } from './context.ts';
+import { type BatchAt, batchStride, FRONT, isFront, locateBatch, permuteBatch } from './batch-axis.ts';
+import { Ctx, type Value } from './context.ts';
 import type { Converter } from './ops-nn.ts';
 import { DataType, type NodeProto } from './proto.ts';
 import { FLOAT_TYPES, numel, typeName } from './tensor.ts';
 
 /** ONNX → Graph for layout ops (Reshape, Flatten, Transpose, (Un)Squeeze, Concat, Pad, Slice, Split), reductions, Identity/Dropout. */
 
-function emitReshape(ctx: Ctx, node: NodeProto, name: string, shape: number[], pre?: number[]): void {
-  const x = ctx.value(node, node.inputs[0]);
-  const plain = !pre && shape.length === 1 && (x.shape.length === 3 || x.shape.length === 1);
+function emitReshape(ctx: Ctx, node: NodeProto, name: string, shape: number[], pre?: number[], at?: BatchAt): void {
+  const x = ctx.anyValue(node, node.inputs[0]);
+  const plain = !pre && isFront(at) && isFront(x.at) && shape.length === 1 && (x.shape.length === 3 || x.shape.length === 1);
   if (plain) ctx.emit({ kind: 'flatten', name, bottoms: [x.blob], tops: [node.outputs[0]] });
-  else ctx.emit({ kind: 'reshape', name, bottoms: [x.blob], tops: [node.outputs[0]], shape, ...(pre ? { pre } : {}) });
+  else if (!pre && shape.length === x.shape.length && shape.every((d, i) => d === x.shape[i]))
+    ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] }, undefined, at);
+  else ctx.emit({ kind: 'reshape', name, bottoms: [x.blob], tops: [node.outputs[0]], shape, ...(pre ? { pre } : {}) }, undefined, at);
 }
 
-/** Checks that an ONNX target shape keeps the batch on axis 0; returns the per-image part. */
-function keepBatch(ctx: Ctx, node: NodeProto, inShape: number[], target: number[]): number[] {
-  if (target[0] !== ctx.batch || numel(target.slice(1)) !== numel(inShape)) {
-    ctx.fail(node, `reshaping [${ctx.full(inShape)}] to [${target}] moves values across the batch axis (axis 0 must stay the batch)`);
-  }
-  return target.slice(1);
+/**
+ * The per-image shape and batch position after reshaping `x` to the ONNX dims `target`: the
+ * batch stays on axis 0, or (attention's head split and merge) is followed to where its stride
+ * falls; a reshape that mixes images is refused.
+ */
+function reshapeTarget(ctx: Ctx, node: NodeProto, x: Value, target: number[]): { shape: number[]; at?: BatchAt } {
+  if (isFront(x.at) && target[0] === ctx.batch && numel(target.slice(1)) === numel(x.shape)) return { shape: target.slice(1) };
+  const found = locateBatch(batchStride(x.shape, x.at), target, ctx.batch);
+  if (found === 'ambiguous')
+    ctx.fail(
+      node,
+      `reshaping [${ctx.dims(x)}] to [${target}]: with a batch of 1 in the model, where the batch goes is ambiguous (export the model with a dynamic batch axis)`,
+    );
+  if (!found) ctx.fail(node, `reshaping [${ctx.dims(x)}] to [${target}] moves values across the batch axis (axis 0 must stay the batch)`);
+  return found;
 }
 
 export const reshape: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const spec = ctx.ints(node, ctx.constant(node, node.inputs[1], 'shape'), 'shape');
-  const full = ctx.full(x.shape);
+  const full = ctx.dims(x);
   const allowZero = a.int('allowzero', 0) === 1;
   const out = spec.map((d, i) => (d === 0 && !allowZero ? (full[i] ?? ctx.fail(node, `shape[${i}] = 0 copies a missing axis`)) : d));
   const free = out.indexOf(-1);
@@ -35,7 +47,8 @@ export const reshape: Converter = (ctx, node, a, name) => {
     out[free] = numel(full) / rest;
   }
   if (numel(out) !== numel(full)) ctx.fail(node, `cannot reshape [${full}] (${numel(full)} values) to [${spec}]`);
-  emitReshape(ctx, node, name, keepBatch(ctx, node, x.shape, out));
+  const t = reshapeTarget(ctx, node, x, out);
+  emitReshape(ctx, node, name, t.shape, undefined, t.at);
 };
 
 export const flatten: Converter = (ctx, node, a, name) => {
@@ -48,17 +61,17 @@ export const flatten: Converter = (ctx, node, a, name) => {
 };
 
 export const transpose: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  const r = x.shape.length + 1;
+  const x = ctx.anyValue(node, node.inputs[0]);
+  const r = ctx.dims(x).length;
   const perm = a.ints('perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
   if (perm.length !== r || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) ctx.fail(node, `perm [${perm}] is not a permutation of ${r} axes`);
-  if (perm[0] !== 0) ctx.fail(node, `perm [${perm}] moves the batch axis (axis 0 must stay first)`);
-  const pre = perm.slice(1).map((p) => p - 1);
-  if (pre.every((p, i) => p === i)) {
-    ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] });
+  // The batch moves with its axis (torchvision's attention works on [T, N, C]).
+  const { at, perImage } = permuteBatch(x.at, perm);
+  if (perImage.every((p, i) => p === i)) {
+    ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] }, undefined, at);
     return;
   }
-  ctx.emit({ kind: 'reshape', name, bottoms: [x.blob], tops: [node.outputs[0]], pre, shape: pre.map((p) => x.shape[p]) });
+  ctx.emit({ kind: 'reshape', name, bottoms: [x.blob], tops: [node.outputs[0]], pre: perImage, shape: perImage.map((p) => x.shape[p]) }, undefined, at);
 };
 
 /** Axes from the attribute (older opsets) or the second input (opset 13+). */
@@ -67,29 +80,92 @@ function axesOf(ctx: Ctx, node: NodeProto, attr: number[] | undefined): number[]
   return attr;
 }
 
+/** Size-1 ONNX axes removed or inserted: the values keep their order, the batch's axis is renumbered. */
+function emitRegroup(ctx: Ctx, node: NodeProto, name: string, x: Value, outDims: number[], batchAxis: number): void {
+  const at = x.at ?? FRONT;
+  const shape = at.merged ? outDims.map((d, i) => (i === batchAxis ? d / ctx.batch : d)) : outDims.filter((_, i) => i !== batchAxis);
+  const next: BatchAt = { ...at, axis: batchAxis };
+  emitReshape(ctx, node, name, shape, undefined, next);
+}
+
 export const squeeze: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
-  const r = x.shape.length;
+  const x = ctx.anyValue(node, node.inputs[0]);
+  const dims = ctx.dims(x);
+  const r = dims.length;
+  const b = (x.at ?? FRONT).axis;
   const axes = axesOf(ctx, node, a.ints('axes'));
-  const drop = axes ? axes.map((ax) => ctx.imageAxis(node, ax, r)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-  for (const d of drop) if (x.shape[d] !== 1) ctx.fail(node, `cannot squeeze axis ${d + 1} of size ${x.shape[d]}`);
-  emitReshape(
+  const drop = axes ? axes.map((ax) => (ax < 0 ? ax + r : ax)) : dims.flatMap((d, i) => (d === 1 && i !== b ? [i] : []));
+  for (const d of drop) {
+    if (d < 0 || d >= r) ctx.fail(node, `axis ${d} is out of range for a ${r}-D tensor`);
+    if (d === b) ctx.fail(node, `squeezes axis ${d}, the batch axis`);
+    if (dims[d] !== 1) ctx.fail(node, `cannot squeeze axis ${d} of size ${dims[d]}`);
+  }
+  emitRegroup(
     ctx,
     node,
     name,
-    x.shape.filter((_, i) => !drop.includes(i)),
+    x,
+    dims.filter((_, i) => !drop.includes(i)),
+    b - drop.filter((d) => d < b).length,
   );
 };
 
 export const unsqueeze: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
+  const dims = ctx.dims(x);
   const axes = axesOf(ctx, node, a.ints('axes')) ?? ctx.fail(node, 'axes are required');
-  const outRank = x.shape.length + axes.length;
-  const ins = axes.map((ax) => ctx.imageAxis(node, ax, outRank));
+  const outRank = dims.length + axes.length;
+  const ins = axes.map((ax) => (ax < 0 ? ax + outRank : ax));
+  if (ins.some((ax) => ax < 0 || ax >= outRank)) ctx.fail(node, `axes [${axes}] out of range for a ${outRank}-D result`);
+  if (ins.includes(0) && isFront(x.at)) ctx.fail(node, 'operates along axis 0, the batch axis (deepvis runs each image of a batch independently)');
   const out: number[] = [];
-  let j = 0;
-  for (let i = 0; i < outRank; i++) out.push(ins.includes(i) ? 1 : x.shape[j++]);
-  emitReshape(ctx, node, name, out);
+  let j = 0,
+    batchAxis = -1;
+  const b = (x.at ?? FRONT).axis;
+  for (let i = 0; i < outRank; i++) {
+    if (ins.includes(i)) out.push(1);
+    else {
+      if (j === b) batchAxis = i;
+      out.push(dims[j++]);
+    }
+  }
+  emitRegroup(ctx, node, name, x, out, batchAxis);
+};
+
+/**
+ * Gather on image data with constant indices along an axis that is not the batch's: one index
+ * (x[:, 0], the class token; a slice of a stacked Q/K/V) drops the axis, a run of consecutive
+ * indices crops it.
+ */
+export const gather: Converter = (ctx, node, a, name) => {
+  const x = ctx.anyValue(node, node.inputs[0]);
+  const idx = ctx.constant(node, node.inputs[1], 'indices');
+  const dims = ctx.dims(x);
+  const r = dims.length;
+  let axis = a.int('axis', 0);
+  if (axis < 0) axis += r;
+  const p = ctx.axisOf(node, x, axis);
+  const n = dims[axis];
+  const values = ctx.ints(node, idx, 'indices').map((i) => (i < 0 ? i + n : i));
+  if (values.some((i) => i < 0 || i >= n)) ctx.fail(node, `index out of range for an axis of ${n}`);
+  if (idx.dims.length > 1 || values.some((v, k) => k > 0 && v !== values[k - 1] + 1) || !values.length)
+    ctx.fail(node, 'only one index or a run of consecutive indices is supported on image data (embedding lookups are not)');
+  const rank = x.shape.length;
+  const pads = new Array(2 * rank).fill(0);
+  pads[p] = -values[0];
+  pads[p + rank] = -(n - values[values.length - 1] - 1);
+  const scalar = idx.dims.length === 0;
+  const top = scalar ? ctx.internalBlob(`${node.outputs[0]}/crop`) : node.outputs[0];
+  ctx.emit(
+    { kind: 'pad', name: scalar ? ctx.layerName(`${name}/crop`) : name, bottoms: [x.blob], tops: [top], pads, mode: 'constant', value: 0 },
+    undefined,
+    x.at,
+  );
+  if (!scalar) return;
+  const at = x.at ?? FRONT;
+  const shape = x.shape.filter((_, i) => i !== p);
+  const next = { ...at, axis: axis < at.axis ? at.axis - 1 : at.axis };
+  ctx.emit({ kind: 'reshape', name, bottoms: [top], tops: [node.outputs[0]], shape }, undefined, next);
 };
 
 export const concat: Converter = (ctx, node, a, name) => {
@@ -110,7 +186,7 @@ export const concat: Converter = (ctx, node, a, name) => {
 /** A constant used as image data: emitted as a `const` layer (batch axis must be 1). */
 export function constBlob(ctx: Ctx, node: NodeProto, name: string, rank: number): string {
   if (ctx.values.has(name)) return ctx.values.get(name)!.blob;
-  const t = ctx.consts.get(name)!;
+  const t = ctx.oneImage(ctx.consts.get(name)!);
   if (t.dims.length !== rank + 1) ctx.fail(node, `constant "${name}" [${t.dims}] must have ${rank + 1} axes like the other inputs`);
   const shape = ctx.alignConst(node, t, rank);
   ctx.emit({ kind: 'const', name: ctx.layerName(name), bottoms: [ctx.inputBlob], tops: [name], shape }, [Ctx.param([1, ...shape], ctx.floats(t))]);
@@ -217,20 +293,20 @@ export const reduce =
   };
 
 export const identity: Converter = (ctx, node, _a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   if (node.opType === 'Dropout') {
     if (node.outputs.slice(1).some(Boolean)) ctx.fail(node, 'the mask output is not supported');
     const training = ctx.optConst(node, 2, 'training_mode');
     if (training?.data[0]) ctx.fail(node, 'training_mode = true (random dropout) is not supported (inference only)');
   }
-  ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] });
+  ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] }, undefined, x.at);
 };
 
 /** Cast of image data: float targets keep the value (computation stays float32); others are refused. */
 export const cast: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const to = node.opType === 'CastLike' ? ctx.constant(node, node.inputs[1], 'target').dataType : a.int('to', 0);
   if (!FLOAT_TYPES.has(to)) ctx.fail(node, `cast of image data to ${typeName(to)} is not supported (float only)`);
   if (to === DataType.BFLOAT16) ctx.fail(node, 'rounding to bfloat16 is not emulated (deepvis computes in float32)');
-  ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] });
+  ctx.emit({ kind: 'identity', name, bottoms: [x.blob], tops: [node.outputs[0]] }, undefined, x.at);
 };
