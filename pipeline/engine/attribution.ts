@@ -14,11 +14,29 @@ export function camBlob(model: Model): string | undefined {
   const score = classScoreBlob(model);
   const blobs = model.graph.blobs;
   const at = blobs.findIndex((b) => b.name === score);
+  const feeds = ancestors(model, score);
   for (let i = at - 1; i >= 0; i--) {
     const b = blobs[i];
-    if (b.name !== model.graph.input.blob && b.shape.length === 3 && b.shape[1] * b.shape[2] > 1) return b.name;
+    if (b.name !== model.graph.input.blob && feeds.has(b.name) && b.shape.length === 3 && b.shape[1] * b.shape[2] > 1) return b.name;
   }
   return undefined;
+}
+
+/** Every blob `blob` is computed from (side views such as a transformer's token grids are not). */
+function ancestors(model: Model, blob: string | undefined): Set<string> {
+  const out = new Set<string>();
+  const todo = blob ? [blob] : [];
+  while (todo.length) {
+    const b = todo.pop()!;
+    for (const l of model.graph.layers)
+      if (l.tops.includes(b))
+        for (const x of l.bottoms)
+          if (!out.has(x) && x !== b) {
+            out.add(x);
+            todo.push(x);
+          }
+  }
+  return out;
 }
 
 export interface AttributionMap {

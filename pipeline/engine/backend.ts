@@ -153,16 +153,17 @@ async function startWebgpu(): Promise<string> {
 
 /**
  * Starts a compute backend and returns the name of the one active. `auto` prefers tfjs-node-gpu,
- * then tfjs-node (optional packages), then ONNX Runtime, else wasm. A backend named explicitly
+ * then tfjs-node (optional packages), then ONNX Runtime (unless `model` has layers it does not
+ * run: autoBackendFor), else wasm. A backend named explicitly
  * that cannot start is a UserError: never a silent fallback.
  */
-export async function initBackend(name: BackendChoice): Promise<string> {
+export async function initBackend(name: BackendChoice, model?: Model): Promise<string> {
   engine = 'tfjs';
   switch (name) {
     case 'auto': {
       const tfjsNode = await startTensorflow();
       if (tfjsNode) return tfjsNode;
-      return autoBackend() === 'onnxruntime' ? startOnnxruntime() : startWasm();
+      return (model ? autoBackendFor(model) : autoBackend()) === 'onnxruntime' ? startOnnxruntime() : startWasm();
     }
     case 'onnxruntime':
       return startOnnxruntime();

@@ -70,6 +70,11 @@ export class GraphBuilder {
       const t = b.tokens!;
       const top = this.blobName(`${b.name}/grid`);
       this.addLayer({ kind: 'tokengrid', name: this.layerName(top), bottoms: [b.name], tops: [top], axis: t.axis, first: t.first, grid: t.grid });
+      // Placed right after the layer that last writes the token blob, so blobs list in network order.
+      const view = this.layers.pop()!;
+      let after = this.layers.length - 1;
+      while (after >= 0 && !this.layers[after].tops.includes(b.name)) after--;
+      this.layers.splice(after + 1, 0, view);
       return top;
     });
   }

@@ -3,7 +3,7 @@
  * executor) bundled by esbuild into `<dist>/_probe/` — not by Astro's Vite build, where rolling
  * up TensorFlow.js took ~15 s of every site build. The bundle depends on no gallery data, so it is
  * made once and kept in the cache (`<cache>/probe-bundle/builds/<key>/`), remade only when one of its input
- * files changes (their hashes are checked against the last build's list). Each TensorFlow.js
+ * files changes (their hashes are checked against the last build's list, kept per package folder). Each TensorFlow.js
  * backend stays its own lazily loaded chunk; the WebAssembly files sit beside the chunks and are
  * found from the module's own URL, so the bundle works under any deploy base.
  */
@@ -48,7 +48,9 @@ export async function probeBundle(cacheRoot: string): Promise<string> {
   const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
   const esbuild = (await import(require.resolve('esbuild'))) as typeof import('esbuild');
   const home = join(cacheRoot, 'probe-bundle');
-  const metaPath = join(home, 'meta.json');
+  // One record per package folder: the inputs are absolute paths, and another checkout's files
+  // being unchanged says nothing about this one's.
+  const metaPath = join(home, `meta-${createHash('sha1').update(PACKAGE_ROOT).digest('hex').slice(0, 12)}.json`);
   const meta = await readFile(metaPath, 'utf8').then(
     (s) => JSON.parse(s) as BundleMeta,
     () => undefined,

@@ -16,7 +16,7 @@ export async function run({ values }: ParsedCommand<'activations'>): Promise<voi
   const files = outputFiles(blobs);
   const input = await readInput(values.input!, model);
 
-  await initBackend(backend);
+  await initBackend(backend, model);
   const tf = await import('@tensorflow/tfjs-core');
   const { createNet } = await import('../../engine/create-net.ts');
   const net = createNet(model);

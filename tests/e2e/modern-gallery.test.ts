@@ -1,0 +1,186 @@
+/**
+ * `deepvis run` on today's networks as torch.onnx.export writes them (tests/helpers/onnx-families.ts,
+ * seeded random weights in the file): a ViT and a ConvNeXt gallery build from the validation
+ * photos; the ViT's token-layer units show their max images at the right places — an embedding
+ * unit's patch is the 8×8 patch of the photo at its grid position, a unit after attention sees the
+ * whole image —; ConvNeXt's block units their 28-pixel field; and the ViT's probe page runs the
+ * network in Chromium with the activations of `deepvis activations`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRgb } from '../../pipeline/image/decode.ts';
+import { readNpy } from '../../pipeline/io/npy.ts';
+import { loadModel } from '../../pipeline/import/load.ts';
+import { serveSite } from '../../pipeline/site/serve.ts';
+import { requireAssets } from '../helpers/assets.ts';
+import { convnextOnnx, vitOnnx } from '../helpers/onnx-families.ts';
+import { requireChromium } from './browser.ts';
+import { ROOT } from './probe-fixture.ts';
+import { launchProbeBrowser, loadPhoto, probeState } from './probe-page.ts';
+
+const run = promisify(execFile);
+const A = requireAssets();
+const C = requireChromium();
+
+async function deepvis(args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DEEPVIS_QUIET: '1' },
+    maxBuffer: 64 << 20,
+  });
+  return stdout;
+}
+
+interface Scan {
+  maxImages: { file: string; value: number; y: number; x: number; patch: string }[];
+}
+
+describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReason ?? C.skipReason ?? ''}`, () => {
+  let tmp: string;
+  const images = () => join(A.dir!, 'images', 'ilsvrc2012-val');
+  const data = () => join(tmp, 'data');
+  const scanOf = async (model: string, slug: string, unit: number): Promise<Scan> =>
+    JSON.parse(await readFile(join(data(), model, 'units', slug, String(unit), 'scan.json'), 'utf8'));
+  const media = (p: string) => join(data(), p);
+  /** The gallery's layers (slugs), in network order. */
+  const galleryLayers = async (model: string): Promise<string[]> => {
+    const all: { slug: string }[] = JSON.parse(await readFile(join(data(), model, 'model.json'), 'utf8')).layers;
+    const present = new Set((await readdir(join(data(), model, 'layers'))).map((f) => f.replace(/\.json$/, '')));
+    return all.map((l) => l.slug).filter((s) => present.has(s));
+  };
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'deepvis-modern-'));
+    await writeFile(join(tmp, 'vit.onnx'), vitOnnx(6, 17).bytes);
+    await writeFile(join(tmp, 'convnext.onnx'), convnextOnnx(4, 17).bytes);
+    for (const m of ['vit', 'convnext'])
+      await deepvis([
+        'run',
+        '--model',
+        join(tmp, `${m}.onnx`),
+        '--images',
+        images(),
+        '--data',
+        data(),
+        '--dist',
+        join(tmp, 'dist'),
+        '--steps',
+        '8',
+        '--seeds',
+        '1',
+        '--quiet',
+      ]);
+  }, 600_000);
+  afterAll(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("ViT: the embedding's units show the 8×8 patch at their grid position, units after attention the whole photo", async () => {
+    const layers = await galleryLayers('vit');
+    expect(layers).toEqual([
+      'encoder-Add_output_0-grid',
+      'encoder.layers.encoder_layer_0-Add_output_0-grid',
+      'encoder.layers.encoder_layer_0-out-Add_output_0-grid',
+      'encoder.layers.encoder_layer_1-Add_output_0-grid',
+      'encoder.layers.encoder_layer_1-out-Add_output_0-grid',
+      'encoder.ln-LayerNormalization_output_0-grid',
+      'logits',
+    ]);
+    const model = await loadModel(join(tmp, 'vit.onnx'), { weights: false });
+    const first = async (slug: string) => Number((await readdir(join(data(), 'vit', 'units', slug)))[0]);
+    const unit = await first('encoder-Add_output_0-grid');
+    const scan = await scanOf('vit', 'encoder-Add_output_0-grid', unit);
+    expect(scan.maxImages.length).toBeGreaterThan(0);
+    for (const m of scan.maxImages.slice(0, 3)) {
+      expect(m.y).toBeGreaterThanOrEqual(0);
+      expect(m.y).toBeLessThan(4);
+      expect(m.x).toBeLessThan(4);
+      // The patch is the photo as the network saw it (32×32), rows 8y…8y+7 and columns 8x…8x+7.
+      const { data: patch, info } = await sharp(media(m.patch)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([8, 8]);
+      const photo = await decodeRgb(join(images(), m.file), model.preprocess);
+      let diff = 0;
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++)
+          for (let c = 0; c < 3; c++) diff += Math.abs(patch[(y * 8 + x) * 3 + c] - photo.rgb[((8 * m.y + y) * 32 + 8 * m.x + x) * 3 + c]);
+      expect(diff / (8 * 8 * 3), `${m.file} at (${m.y}, ${m.x})`).toBeLessThan(12);
+    }
+    const after = await scanOf('vit', 'encoder.layers.encoder_layer_0-Add_output_0-grid', await first('encoder.layers.encoder_layer_0-Add_output_0-grid'));
+    const whole = await sharp(media(after.maxImages[0].patch)).metadata();
+    expect([whole.width, whole.height]).toEqual([32, 32]);
+    expect(existsSync(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', String(unit), 'index.html'))).toBe(true);
+  });
+
+  it("ConvNeXt: a block's units show their 28-pixel field", async () => {
+    const layers = await galleryLayers('convnext');
+    expect(layers).toEqual(['features.0.0-Conv_output_0', 'features.1.0-Add_output_0', 'features.2.1-Conv_output_0', 'features.3.0-Add_output_0', 'logits']);
+    const unit = Number((await readdir(join(data(), 'convnext', 'units', 'features.1.0-Add_output_0')))[0]);
+    const scan = await scanOf('convnext', 'features.1.0-Add_output_0', unit);
+    const meta = await sharp(media(scan.maxImages[0].patch)).metadata();
+    expect([meta.width, meta.height]).toEqual([28, 28]);
+    expect(existsSync(join(tmp, 'dist', 'convnext', 'features.1.0-Add_output_0', String(unit), 'index.html'))).toBe(true);
+  });
+
+  describe('the ViT probe page', () => {
+    let server: Server;
+    let site: string;
+    let browser: Browser;
+    beforeAll(async () => {
+      const s = await serveSite({ dist: join(tmp, 'dist'), port: 0, base: '/' });
+      server = s.server;
+      site = s.url;
+      browser = await launchProbeBrowser();
+    });
+    afterAll(async () => {
+      await browser?.close();
+      server?.close();
+    });
+
+    it('runs the network on a photo with the activations of `deepvis activations`', async () => {
+      const page = await browser.newPage();
+      await page.goto(`${site}vit/probe/`, { waitUntil: 'networkidle' });
+      await page.click('#probe-load');
+      await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
+      const loaded = await probeState(page);
+      expect(loaded.error, loaded.error).toBeUndefined();
+      const photo = join(images(), 'ILSVRC2012_val_00000610.jpg');
+      await loadPhoto(page, photo);
+      const model = await loadModel(join(tmp, 'vit.onnx'), { weights: false });
+      const ref = await decodeRgb(photo, model.preprocess);
+      const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
+      let same = 0;
+      for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
+      expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.95);
+      const out = join(tmp, 'acts');
+      const blobs = ['/encoder/Add_output_0/grid', '/encoder.ln/LayerNormalization_output_0/grid', 'logits'];
+      await deepvis(['activations', '--model', join(tmp, 'vit.onnx'), '--input', photo, '--blobs', blobs.join(','), '--out', out]);
+      for (const [blob, unit] of [
+        [blobs[0], 3],
+        [blobs[1], 7],
+        [blobs[2], 2],
+      ] as const) {
+        const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
+        const per = npy.data.length / npy.shape[1];
+        let scale = 0;
+        for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
+        const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit]);
+        expect(mine.length, blob).toBe(per);
+        let err = 0;
+        for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
+        // The page decodes the photo itself (a few pixels differ by one level, see below); on a 32×32
+        // input each pixel weighs more than on SqueezeNet's 227×227 (1e-3 there).
+        console.log(`${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
+        expect(err / scale, blob).toBeLessThanOrEqual(5e-3);
+      }
+      await page.close();
+    });
+  });
+});
