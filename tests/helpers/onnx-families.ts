@@ -258,7 +258,7 @@ export function resizeOnnx(seed = 5): BuiltModel {
  * [N, H, T, d], the scale as two √ factors, Softmax, the output projection as Gemm on [T·N, C]),
  * the MLP with GELU as Erf, and the head on the class token (Gather on the token axis).
  */
-export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N'): BuiltModel {
+export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N', style: 'torchvision' | 'timm' = 'torchvision'): BuiltModel {
   const b = new OnnxBuilder(opset, `vit-${opset}`);
   const n = new Net(b, seed);
   const C = 16,
@@ -306,48 +306,78 @@ export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N'): Bu
   x = n.op('Concat', [cls, x], 'tokens', { axis: 1 });
   x = n.op('Add', [x, n.w.small('encoder.pos_embedding', [1, T, C], 0.5)], 'encoder');
   const scale = n.scalar('sqrt_scale', Math.sqrt(1 / Math.sqrt(d)));
+  /**
+   * timm's Attention: qkv Linear on [N, T, C], reshape to [N, T, 3, H, d], permute(2, 0, 3, 1, 4)
+   * to [3, N, H, T, d] (the batch on axis 1), Split into q, k, v and Squeeze, then SDPA as MatMul,
+   * Softmax, MatMul, transpose(1, 2) and reshape back to [N, T, C], the out-projection.
+   */
+  const timmAttention = (p: string, y: string) => {
+    const nD = dimOf(y, 0, `${p}/n`),
+      tD = dimOf(y, 1, `${p}/tt`);
+    track(`${p}/n/Shape_output_0`, `${p}/n/Gather_output_0`, nD, `${p}/tt/Shape_output_0`, `${p}/tt/Gather_output_0`, tD);
+    const qkv = n.linear(`${p}.attn.qkv`, y, C, 3 * C);
+    const five = shapeOf(`${p}/five`, [nD, tD, i64(`${p}.3`, [3]), i64(`${p}.H`, [H]), i64(`${p}.d5`, [d])]);
+    track(five);
+    const moved = b.tensors.length;
+    const perm = n.op('Transpose', [n.op('Reshape', [qkv, five], `${p}/qkv`)], `${p}/qkv`, { perm: [2, 0, 3, 1, 4] });
+    const parts = b.node('Split', [perm, i64(`${p}.split`, [1, 1, 1])], { axis: 0 }, [`${p}/q5`, `${p}/k5`, `${p}/v5`], `${p}/Split`);
+    void parts;
+    const sq = (t: string, w: string) => b.node('Squeeze', [t, i64(`${p}.sq_${w}`, [0])], {}, [`${p}/${w}/Squeeze_output_0`]);
+    b.tensors.splice(moved, b.tensors.length - moved);
+    const q = n.op('Mul', [sq(`${p}/q5`, 'q'), scale], `${p}/q`);
+    const k = n.op('Mul', [n.op('Transpose', [sq(`${p}/k5`, 'k')], `${p}/kt`, { perm: [0, 1, 3, 2] }), scale], `${p}/k`);
+    const attn = n.op('Softmax', [n.op('MatMul', [q, k], `${p}/scores`)], `${p}/attn`, { axis: -1 });
+    const mixed = n.op('Transpose', [n.op('MatMul', [attn, sq(`${p}/v5`, 'v')], `${p}/mix`)], `${p}/mix`, { perm: [0, 2, 1, 3] });
+    const back = shapeOf(`${p}/back3`, [nD, tD, i64(`${p}.C3`, [C])]);
+    track(back);
+    return n.linear(`${p}.attn.proj`, n.op('Reshape', [mixed, back], `${p}/merge`), C, C);
+  };
   for (let li = 0; li < 2; li++) {
     const p = `encoder.layers.encoder_layer_${li}`;
     let y = n.layerNorm(`${p}.ln_1`, x, C, opset);
-    // nn.MultiheadAttention (batch_first=False): [N, T, C] → [T, N, C].
-    const moved = b.tensors.length;
-    y = n.op('Transpose', [y], `${p}/self_attention`, { perm: [1, 0, 2] });
-    const tDim = dimOf(y, 0, `${p}/t`),
-      bDim = dimOf(y, 1, `${p}/b`);
-    track(`${p}/t/Shape_output_0`, `${p}/t/Gather_output_0`, tDim, `${p}/b/Shape_output_0`, `${p}/b/Gather_output_0`, bDim);
-    const qkv = n.linear(`${p}.self_attention.in_proj`, y, C, 3 * C, true);
-    const split = shapeOf(`${p}/split`, [tDim, bDim, i64(`${p}.three`, [3]), i64(`${p}.c`, [C])]);
-    track(split);
-    let s = n.op('Reshape', [qkv, split], `${p}/split`);
-    s = n.op('Unsqueeze', [s, i64(`${p}.u0`, [0])], `${p}/split`);
-    s = n.op('Transpose', [s], `${p}/split`, { perm: [3, 1, 2, 0, 4] });
-    s = n.op('Squeeze', [s, i64(`${p}.sq`, [-2])], `${p}/split`);
-    const nh = b.node('Mul', [bDim, i64(`${p}.heads`, [H])], {}, [`${p}/nh/Mul_output_0`]);
-    track(nh);
-    const heads = shapeOf(`${p}/heads`, [tDim, nh, i64(`${p}.d`, [d])]);
-    const fourD = shapeOf(`${p}/four`, [bDim, i64(`${p}.h`, [H]), i64(`${p}.tt`, [T]), i64(`${p}.dd`, [d])]);
-    track(heads, fourD);
-    const part = (k: number, what: string) => {
-      const g = b.node('Gather', [s, scalar64(`${p}.${what}`, k)], { axis: 0 }, [`${p}/${what}/Gather_output_0`]);
-      const r = n.op('Transpose', [n.op('Reshape', [g, heads], `${p}/${what}`)], `${p}/${what}`, { perm: [1, 0, 2] });
-      return n.op('Reshape', [r, fourD], `${p}/${what}4`);
-    };
-    const q = n.op('Mul', [part(0, 'q'), scale], `${p}/q`);
-    const k = n.op('Mul', [n.op('Transpose', [part(1, 'k')], `${p}/kt`, { perm: [0, 1, 3, 2] }), scale], `${p}/k`);
-    const v = part(2, 'v');
-    const attn = n.op('Softmax', [n.op('MatMul', [q, k], `${p}/scores`)], `${p}/attn`, { axis: -1 });
-    let o = n.op('Transpose', [n.op('MatMul', [attn, v], `${p}/mix`)], `${p}/mix`, { perm: [2, 0, 1, 3] });
-    const rows = b.node('Mul', [tDim, bDim], {}, [`${p}/rows/Mul_output_0`]);
-    track(rows);
-    const flat = shapeOf(`${p}/rows`, [rows, i64(`${p}.cc`, [C])]);
-    const back = shapeOf(`${p}/back`, [tDim, bDim, i64(`${p}.c2`, [C])]);
-    track(flat, back);
-    o = n.gemm(`${p}.self_attention.out_proj`, n.op('Reshape', [o, flat], `${p}/rows`), C, C);
-    o = n.op('Reshape', [o, back], `${p}/back`);
-    // Tensors with the batch moved are not graph outputs (deepvis refuses those); they are compared through what follows.
-    b.tensors.splice(moved, b.tensors.length - moved);
-    o = n.op('Transpose', [o], `${p}/back`, { perm: [1, 0, 2] });
-    x = n.op('Add', [o, x], p);
+    if (style === 'timm') {
+      x = n.op('Add', [x, timmAttention(p, y)], p);
+    } else {
+      // nn.MultiheadAttention (batch_first=False): [N, T, C] → [T, N, C].
+      const moved = b.tensors.length;
+      y = n.op('Transpose', [y], `${p}/self_attention`, { perm: [1, 0, 2] });
+      const tDim = dimOf(y, 0, `${p}/t`),
+        bDim = dimOf(y, 1, `${p}/b`);
+      track(`${p}/t/Shape_output_0`, `${p}/t/Gather_output_0`, tDim, `${p}/b/Shape_output_0`, `${p}/b/Gather_output_0`, bDim);
+      const qkv = n.linear(`${p}.self_attention.in_proj`, y, C, 3 * C, true);
+      const split = shapeOf(`${p}/split`, [tDim, bDim, i64(`${p}.three`, [3]), i64(`${p}.c`, [C])]);
+      track(split);
+      let s = n.op('Reshape', [qkv, split], `${p}/split`);
+      s = n.op('Unsqueeze', [s, i64(`${p}.u0`, [0])], `${p}/split`);
+      s = n.op('Transpose', [s], `${p}/split`, { perm: [3, 1, 2, 0, 4] });
+      s = n.op('Squeeze', [s, i64(`${p}.sq`, [-2])], `${p}/split`);
+      const nh = b.node('Mul', [bDim, i64(`${p}.heads`, [H])], {}, [`${p}/nh/Mul_output_0`]);
+      track(nh);
+      const heads = shapeOf(`${p}/heads`, [tDim, nh, i64(`${p}.d`, [d])]);
+      const fourD = shapeOf(`${p}/four`, [bDim, i64(`${p}.h`, [H]), i64(`${p}.tt`, [T]), i64(`${p}.dd`, [d])]);
+      track(heads, fourD);
+      const part = (k: number, what: string) => {
+        const g = b.node('Gather', [s, scalar64(`${p}.${what}`, k)], { axis: 0 }, [`${p}/${what}/Gather_output_0`]);
+        const r = n.op('Transpose', [n.op('Reshape', [g, heads], `${p}/${what}`)], `${p}/${what}`, { perm: [1, 0, 2] });
+        return n.op('Reshape', [r, fourD], `${p}/${what}4`);
+      };
+      const q = n.op('Mul', [part(0, 'q'), scale], `${p}/q`);
+      const k = n.op('Mul', [n.op('Transpose', [part(1, 'k')], `${p}/kt`, { perm: [0, 1, 3, 2] }), scale], `${p}/k`);
+      const v = part(2, 'v');
+      const attn = n.op('Softmax', [n.op('MatMul', [q, k], `${p}/scores`)], `${p}/attn`, { axis: -1 });
+      let o = n.op('Transpose', [n.op('MatMul', [attn, v], `${p}/mix`)], `${p}/mix`, { perm: [2, 0, 1, 3] });
+      const rows = b.node('Mul', [tDim, bDim], {}, [`${p}/rows/Mul_output_0`]);
+      track(rows);
+      const flat = shapeOf(`${p}/rows`, [rows, i64(`${p}.cc`, [C])]);
+      const back = shapeOf(`${p}/back`, [tDim, bDim, i64(`${p}.c2`, [C])]);
+      track(flat, back);
+      o = n.gemm(`${p}.self_attention.out_proj`, n.op('Reshape', [o, flat], `${p}/rows`), C, C);
+      o = n.op('Reshape', [o, back], `${p}/back`);
+      // Tensors with the batch moved are not graph outputs (deepvis refuses those); they are compared through what follows.
+      b.tensors.splice(moved, b.tensors.length - moved);
+      o = n.op('Transpose', [o], `${p}/back`, { perm: [1, 0, 2] });
+      x = n.op('Add', [o, x], p);
+    }
     y = n.layerNorm(`${p}.ln_2`, x, C, opset);
     y = n.linear(`${p}.mlp.3`, n.gelu(n.linear(`${p}.mlp.0`, y, C, 2 * C, true), `${p}/mlp.1`), 2 * C, C, true);
     x = n.op('Add', [x, y], `${p}/out`);
@@ -368,4 +398,5 @@ export const FAMILIES: Record<string, () => BuiltModel> = {
   'resize (feature pyramid)': () => resizeOnnx(),
   'vit (LayerNormalization, opset 17)': () => vitOnnx(6, 17),
   'vit (decomposed LayerNorm, opset 14)': () => vitOnnx(6, 14),
+  "vit (timm's attention: permute(2, 0, 3, 1, 4), Split)": () => vitOnnx(7, 17, 'N', 'timm'),
 };

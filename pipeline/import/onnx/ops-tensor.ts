@@ -224,8 +224,9 @@ export const pad: Converter = (ctx, node, a, name) => {
 
 /** Slice with step 1 on image data: a crop (padding by negative amounts). */
 export const slice: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const r = x.shape.length;
+  const full = ctx.dims(x);
   const get = (i: number, attr: string) =>
     ctx.opset < 10 ? a.ints(attr) : node.inputs[i] ? ctx.ints(node, ctx.constant(node, node.inputs[i], attr), attr) : undefined;
   const starts = get(1, 'starts') ?? ctx.fail(node, 'starts are required');
@@ -236,28 +237,29 @@ export const slice: Converter = (ctx, node, a, name) => {
   const begin = new Array(r).fill(0),
     end = new Array(r).fill(0);
   axes.forEach((ax0, i) => {
-    const full = ctx.full(x.shape);
-    const ax = ax0 < 0 ? ax0 + r + 1 : ax0;
+    const ax = ax0 < 0 ? ax0 + full.length : ax0;
     const n = full[ax];
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const s = clamp(starts[i]),
       e = clamp(ends[i]);
-    if (ax === 0) {
+    const onBatch = ax === (x.at?.axis ?? 0);
+    if (onBatch) {
       if (s !== 0 || e !== n) ctx.fail(node, 'slices the batch axis');
       return;
     }
     if (e <= s) ctx.fail(node, `empty slice [${starts[i]}, ${ends[i]}) of axis ${ax}`);
-    begin[ax - 1] = -s;
-    end[ax - 1] = -(n - e);
+    const p = ctx.axisOf(node, x, ax);
+    begin[p] = -s;
+    end[p] = -(n - e);
   });
-  ctx.emit({ kind: 'pad', name, bottoms: [x.blob], tops: [node.outputs[0]], pads: [...begin, ...end], mode: 'constant', value: 0 });
+  ctx.emit({ kind: 'pad', name, bottoms: [x.blob], tops: [node.outputs[0]], pads: [...begin, ...end], mode: 'constant', value: 0 }, undefined, x.at);
 };
 
 /** Split along an image axis: one crop per output. */
 export const split: Converter = (ctx, node, a, name) => {
-  const x = ctx.value(node, node.inputs[0]);
+  const x = ctx.anyValue(node, node.inputs[0]);
   const r = x.shape.length;
-  const axis = ctx.imageAxis(node, a.int('axis', 0), r);
+  const axis = ctx.axisOf(node, x, a.int('axis', 0));
   const n = x.shape[axis];
   const parts =
     (node.inputs[1] ? ctx.ints(node, ctx.constant(node, node.inputs[1], 'split'), 'split') : a.ints('split')) ??
@@ -270,7 +272,7 @@ export const split: Converter = (ctx, node, a, name) => {
     pads[axis + r] = -(n - at - size);
     at += size;
     if (node.outputs[i])
-      ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 });
+      ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 }, undefined, x.at);
   });
 };
 
