@@ -12,6 +12,7 @@ import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet } from '../pipeline/engine/net/build.ts';
 import { nchwToLayout } from '../pipeline/engine/net/layout.ts';
 import { defaultLayers } from '../pipeline/gallery/layers.ts';
+import { withRandomWeights } from '../pipeline/import/random-weights.ts';
 import { convnextOnnx, FAMILIES, resnetOnnx, vitOnnx } from './helpers/onnx-families.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
@@ -181,5 +182,50 @@ describe('refusals', () => {
     await expect(deepvisRun(m.bytes, new Float32Array(3 * 32 * 32), [1, 3, 32, 32])).rejects.toThrow(
       /node "[^"]+" \(Reshape\): reshaping \[17,1,48\] to \[17,1,3,16\]: .* ambiguous \(export the model with a dynamic batch axis\)$/,
     );
+  });
+});
+
+describe('--random-weights on an imported model', () => {
+  it("redraws the learned weights (same seed, same weights) and keeps the architecture's constants", async () => {
+    const m = vitOnnx(6, 17);
+    const { model } = await deepvisRun(m.bytes, new Float32Array(2 * 3 * 32 * 32), m.dims);
+    const a = withRandomWeights(model, 3),
+      b = withRandomWeights(model, 3),
+      c = withRandomWeights(model, 4);
+    expect(a.randomWeights).toBe(3);
+    const kinds = new Map(model.graph.layers.map((l) => [l.name, l.kind]));
+    let learned = 0,
+      kept = 0;
+    for (const [name, params] of model.graph.weights!) {
+      const kind = kinds.get(name)!;
+      const [pa, pb, pc] = [a, b, c].map((x) => x.graph.weights!.get(name)!);
+      expect(pa.map((p) => p.shape)).toEqual(params.map((p) => p.shape));
+      expect(pa.map((p) => Array.from(p.data))).toEqual(pb.map((p) => Array.from(p.data)));
+      if (kind === 'conv' || kind === 'fc' || kind === 'matmul') {
+        expect(Array.from(pa[0].data)).not.toEqual(Array.from(params[0].data));
+        expect(Array.from(pa[0].data)).not.toEqual(Array.from(pc[0].data));
+        learned++;
+      } else if (kind === 'layernorm') {
+        expect(pa[0].data.every((v) => v === 1)).toBe(true);
+        learned++;
+      } else {
+        // Constants of the architecture (position embedding, class token, GELU's √2, scales): the file's.
+        pa.forEach((p, i) => expect(p, name).toBe(params[i]));
+        kept++;
+      }
+    }
+    expect(learned).toBeGreaterThan(10);
+    expect(kept).toBeGreaterThan(5);
+    // The network still runs, and differently from the file's weights.
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const [fromFile, random] = [model, a].map((mm) => {
+      const net = createNet(mm);
+      const y = Array.from(net.forward(x, ['logits']).logits.dataSync());
+      net.dispose();
+      return y;
+    });
+    expect(random.every(Number.isFinite)).toBe(true);
+    expect(random).not.toEqual(fromFile);
+    x.dispose();
   });
 });

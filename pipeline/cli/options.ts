@@ -65,7 +65,11 @@ export const OPTIONS = {
     description:
       'ONNX / TF.js models: a preset (pytorch, tf, unit, caffe, raw), a JSON file {"preprocess": {…}}, or "key=value;…" (preset, inputShape, resize, channelOrder, mean, std, scale); overrides the sidecar <model>.deepvis.json',
   },
-  'random-weights': { type: 'int', arg: 'S', description: 'fill the model with seeded random weights (a prototxt without weights)' },
+  'random-weights': {
+    type: 'int',
+    arg: 'S',
+    description: "seeded random weights: fill a prototxt without weights, or replace an ONNX / TF.js file's learned weights",
+  },
   batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch', default: String(OPTIMIZE_DEFAULTS.batch) },
   json: { type: 'boolean', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
   quiet: { type: 'boolean', description: 'no progress output (errors still print)' },
@@ -164,6 +168,7 @@ export const COMMANDS = {
       { name: 'steps', description: 'steps per optimised image', default: "the profile's" },
       { name: 'chunk', description: 'images per scan checkpoint, and per scan job of a shard or queue' },
       'judge-model',
+      'random-weights',
       'shard',
       'merge',
       'queue',
@@ -239,6 +244,7 @@ export const COMMANDS = {
       'ort-provider',
       'gpu-adapter',
       'preprocess',
+      'random-weights',
       'quiet',
       'cache-dir',
     ],

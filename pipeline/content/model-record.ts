@@ -29,9 +29,12 @@ export function modelRecord(model: Model): ModelRecord {
         classLayer: classes.has(b.name),
       })),
   };
-  // Where the weights came from, for the site's probe page (it re-exports the network). A prototxt
-  // alone (random weights) cannot be re-loaded with the same weights: no source then.
-  if (model.graph.weights && model.source && !model.source.endsWith('.prototxt')) rec.source = model.source;
+  // Where the weights came from, for the site's probe page (it re-exports the network): the file,
+  // or the file and the seed of the random weights that filled or replaced its own.
+  if (model.randomWeights !== undefined && model.source) {
+    rec.source = model.source;
+    rec.randomWeights = model.randomWeights;
+  } else if (model.graph.weights && model.source && !model.source.endsWith('.prototxt')) rec.source = model.source;
   if (rec.source && model.preprocessSpec) rec.preprocess = { ...model.preprocessSpec };
   if (model.labels) rec.labels = model.labels.map((l) => (l.synset ? { index: l.index, synset: l.synset, name: l.name } : { index: l.index, name: l.name }));
   return rec;

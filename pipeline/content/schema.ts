@@ -100,6 +100,8 @@ export const modelSchema = z.object({
   source: z.string().min(1, '"source" must be a model folder or preset name').optional(),
   /** ONNX / TF.js: the --preprocess the gallery was made with (a PreprocessSpec), applied again when `source` is re-loaded. */
   preprocess: z.record(z.unknown()).optional(),
+  /** `--random-weights S`: the seed of the random weights that filled or replaced the source's, drawn again when it is re-loaded. */
+  randomWeights: z.number().int().nonnegative().optional(),
 });
 
 /** A second network's verdict on an optimised image (`--judge-model`, class units): its top 5 and whether the unit's class is among them. */

@@ -29,6 +29,8 @@ export interface RunConfig {
   chunk?: number;
   /** ONNX / TF.js models: the --preprocess value (preset, JSON file or key=value list). */
   preprocess?: string;
+  /** `--random-weights S`: seeded random weights fill (a prototxt alone) or replace the model's. */
+  randomWeights?: number;
 }
 
 export type ProfileName = 'quick' | 'paper' | 'full';
@@ -51,6 +53,7 @@ const FIELDS: Record<keyof RunConfig, FieldType> = {
   chunk: 'number',
   judgeModel: 'string',
   preprocess: 'string',
+  randomWeights: 'number',
 };
 
 export const CONFIG_FILE = 'deepvis.config.json';

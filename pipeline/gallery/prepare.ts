@@ -16,6 +16,7 @@ import { classLayers } from '../graph/classes.ts';
 import { preprocessOption } from '../graph/preprocess.ts';
 import type { Model } from '../graph/types.ts';
 import { loadModel } from '../import/load.ts';
+import { withRandomWeights } from '../import/random-weights.ts';
 import { expandInputs } from '../io/inputs.ts';
 import { allJobs, batches, type OptJob } from '../stages/optimize/jobs.ts';
 import type { OptimizeOptions } from '../stages/optimize/stage.ts';
@@ -54,7 +55,8 @@ export interface PreparedRun {
 }
 
 export async function prepareRun(cfg: RunConfig, backend: BackendChoice, opts: { quiet?: boolean } = {}): Promise<PreparedRun> {
-  const model = await loadModel(cfg.model, { preprocess: await preprocessOption(cfg.preprocess) });
+  const loaded = await loadModel(cfg.model, { preprocess: await preprocessOption(cfg.preprocess) });
+  const model = cfg.randomWeights === undefined ? loaded : withRandomWeights(loaded, cfg.randomWeights);
   if (!model.graph.weights) throw new UserError(`${cfg.model}: no weights found (a gallery needs a trained model: add the .caffemodel)`);
   const files = await expandInputs(cfg.images);
   if (files.length === 0) throw new UserError(`no images found in ${cfg.images.join(', ')}`);
@@ -96,7 +98,7 @@ export async function prepareRun(cfg: RunConfig, backend: BackendChoice, opts: {
     workers: cfg.workers,
     batch: 8,
     chunk: cfg.chunk ?? 256,
-    weightsTag: 'file',
+    weightsTag: cfg.randomWeights === undefined ? 'file' : `random:${cfg.randomWeights}`,
     quiet: opts.quiet,
   };
   // One worker: no splitting by worker count, so batch i is the same on every machine.
@@ -107,6 +109,7 @@ export async function prepareRun(cfg: RunConfig, backend: BackendChoice, opts: {
       JSON.stringify({
         model: model.id,
         source: model.source,
+        ...(cfg.randomWeights === undefined ? {} : { randomWeights: cfg.randomWeights }),
         preprocess: model.preprocess,
         scan: plan.key,
         selection,

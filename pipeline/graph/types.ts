@@ -199,6 +199,8 @@ export interface Model {
   source: string;
   /** ONNX / TF.js: the --preprocess value it was loaded with (recorded so the probe re-loads it alike). */
   preprocessSpec?: PreprocessSpec;
+  /** The seed of the random weights that filled or replaced the file's (`--random-weights`). */
+  randomWeights?: number;
 }
 
 export interface Label {

@@ -25,11 +25,8 @@ export function randomWeights(graph: Pick<Graph, 'layers' | 'blobs'>, seed: numb
       const n = shape.reduce((a, d) => a * d, 1);
       const data = new Float32Array(n);
       if (kind === 'conv' || kind === 'fc') {
-        if (i === 0) {
-          const fanIn = n / shape[0];
-          const sd = Math.sqrt(2 / Math.max(1, fanIn));
-          for (let j = 0; j < n; j++) data[j] = normal() * sd;
-        } else data.fill(0.01);
+        if (i === 0) he(data, n / shape[0], normal);
+        else data.fill(0.01);
       } else if (kind === 'scale') data.fill(i === 0 ? 1 : 0);
       else if (kind === 'batchnorm') data.fill(i === 0 ? 0 : 1);
       return { shape, data };
@@ -39,7 +36,59 @@ export function randomWeights(graph: Pick<Graph, 'layers' | 'blobs'>, seed: numb
   return out;
 }
 
-/** The model with random weights filled in (a copy; the input model is not changed). */
+function he(data: Float32Array, fanIn: number, normal: () => number): void {
+  const sd = Math.sqrt(2 / Math.max(1, fanIn));
+  for (let j = 0; j < data.length; j++) data[j] = normal() * sd;
+}
+
+/**
+ * A file's weights replaced by seeded random ones (ONNX / TF.js models): the learned weights —
+ * conv, fc, matmul and transposed-convolution weights (He, biases 0.01), normalisation scales 1
+ * and shifts 0 — are drawn again; constants of elementwise layers and constant blobs (input
+ * normalisation, GELU's √2, a class token, a position embedding) are kept, since the architecture
+ * needs them.
+ */
+function redrawWeights(graph: Graph, weights: Map<string, ParamBlob[]>, seed: number): Map<string, ParamBlob[]> {
+  const normal = gaussian(mulberry32(seed));
+  const out = new Map<string, ParamBlob[]>();
+  for (const l of graph.layers) {
+    const params = weights.get(l.name);
+    if (!params) continue;
+    const fresh = params.map((p, i): ParamBlob => {
+      const data = new Float32Array(p.data.length);
+      switch (l.kind) {
+        case 'conv':
+        case 'fc':
+          if (i === 0) he(data, data.length / p.shape[0], normal);
+          else data.fill(0.01);
+          return { shape: p.shape, data };
+        case 'matmul':
+          if (i === 0) he(data, p.shape[p.shape.length - 2], normal);
+          else data.fill(0.01);
+          return { shape: p.shape, data };
+        case 'convtranspose':
+          if (i === 0) he(data, data.length / p.shape[1], normal);
+          else data.fill(0.01);
+          return { shape: p.shape, data };
+        case 'scale':
+        case 'layernorm':
+        case 'instancenorm':
+          data.fill(i === 0 ? 1 : 0);
+          return { shape: p.shape, data };
+        case 'batchnorm':
+          data.fill(i === 0 ? 0 : 1);
+          return { shape: p.shape, data };
+        default:
+          return p;
+      }
+    });
+    out.set(l.name, fresh);
+  }
+  return out;
+}
+
+/** The model with random weights filled in, or replacing the file's (a copy; the input model is not changed). */
 export function withRandomWeights(model: Model, seed: number): Model {
-  return { ...model, graph: { ...model.graph, weights: randomWeights(model.graph, seed) } };
+  const weights = model.graph.weights?.size ? redrawWeights(model.graph, model.graph.weights, seed) : randomWeights(model.graph, seed);
+  return { ...model, randomWeights: seed, graph: { ...model.graph, weights } };
 }

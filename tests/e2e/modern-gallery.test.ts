@@ -1,10 +1,11 @@
 /**
- * `deepvis run` on today's networks as torch.onnx.export writes them (tests/helpers/onnx-families.ts,
- * seeded random weights in the file): a ViT and a ConvNeXt gallery build from the validation
+ * `deepvis run --random-weights 3` on today's networks as torch.onnx.export writes them
+ * (tests/helpers/onnx-families.ts): a ViT and a ConvNeXt gallery build from the validation
  * photos; the ViT's token-layer units show their max images at the right places — an embedding
  * unit's patch is the 8×8 patch of the photo at its grid position, a unit after attention sees the
  * whole image —; ConvNeXt's block units their 28-pixel field; and the ViT's probe page runs the
- * network in Chromium with the activations of `deepvis activations`.
+ * network (the file's architecture with the run's random weights) in Chromium with the
+ * activations of `deepvis activations --random-weights 3`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -66,6 +67,8 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
         'run',
         '--model',
         join(tmp, `${m}.onnx`),
+        '--random-weights',
+        '3',
         '--images',
         images(),
         '--data',
@@ -151,6 +154,9 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
       await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
       const loaded = await probeState(page);
       expect(loaded.error, loaded.error).toBeUndefined();
+      // The page's network is the gallery's: the file's architecture with the run's random weights.
+      const record = JSON.parse(await readFile(join(data(), 'vit', 'model.json'), 'utf8'));
+      expect(record.randomWeights).toBe(3);
       const photo = join(images(), 'ILSVRC2012_val_00000610.jpg');
       await loadPhoto(page, photo);
       const model = await loadModel(join(tmp, 'vit.onnx'), { weights: false });
@@ -161,7 +167,7 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
       expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.95);
       const out = join(tmp, 'acts');
       const blobs = ['/encoder/Add_output_0/grid', '/encoder.ln/LayerNormalization_output_0/grid', 'logits'];
-      await deepvis(['activations', '--model', join(tmp, 'vit.onnx'), '--input', photo, '--blobs', blobs.join(','), '--out', out]);
+      await deepvis(['activations', '--model', join(tmp, 'vit.onnx'), '--random-weights', '3', '--input', photo, '--blobs', blobs.join(','), '--out', out]);
       for (const [blob, unit] of [
         [blobs[0], 3],
         [blobs[1], 7],

@@ -5,13 +5,16 @@ import type { Model } from '../../graph/types.ts';
 import { decodeImage } from '../../image/decode.ts';
 import { readNpy, writeNpy } from '../../io/npy.ts';
 import { loadModel } from '../../import/load.ts';
+import { withRandomWeights } from '../../import/random-weights.ts';
 import { preprocessOption } from '../../graph/preprocess.ts';
 import { initBackend, parseBackend } from '../../engine/backend.ts';
 
 export async function run({ values }: ParsedCommand<'activations'>): Promise<void> {
   if (!values.model) throw new UserError('--model is required (see deepvis help activations)');
   const backend = parseBackend(values.backend);
-  const model = await loadModel(values.model!, { preprocess: await preprocessOption(values.preprocess) });
+  const loaded = await loadModel(values.model!, { preprocess: await preprocessOption(values.preprocess) });
+  const seed = values['random-weights'];
+  const model = seed === undefined ? loaded : withRandomWeights(loaded, seed);
   const blobs = selectBlobs(model, values.blobs!);
   const files = outputFiles(blobs);
   const input = await readInput(values.input!, model);

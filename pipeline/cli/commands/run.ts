@@ -24,6 +24,7 @@ export async function run({ values: v, positionals }: ParsedCommand<'run'>): Pro
   if (v.steps !== undefined) cfg.steps = v.steps;
   if (v.chunk !== undefined) cfg.chunk = v.chunk;
   if (v['judge-model']) cfg.judgeModel = v['judge-model'];
+  if (v['random-weights'] !== undefined) cfg.randomWeights = v['random-weights'];
   if (!cfg.model) throw new UserError('--model is required (a model folder, file, or preset name)');
   if (!cfg.images.length) {
     const sample = process.env.DEEPVIS_ASSETS ? join(process.env.DEEPVIS_ASSETS, 'images', 'imagenet-sample') : undefined;

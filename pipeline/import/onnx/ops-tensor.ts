@@ -272,7 +272,11 @@ export const split: Converter = (ctx, node, a, name) => {
     pads[axis + r] = -(n - at - size);
     at += size;
     if (node.outputs[i])
-      ctx.emit({ kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 }, undefined, x.at);
+      ctx.emit(
+        { kind: 'pad', name: ctx.layerName(`${name}/${i}`), bottoms: [x.blob], tops: [node.outputs[i]], pads, mode: 'constant', value: 0 },
+        undefined,
+        x.at,
+      );
   });
 };
 

@@ -10,6 +10,7 @@ import { listModelDirs, readModel } from '../data.ts';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../core/errors.ts';
 import { loadModel } from '../../import/load.ts';
+import { withRandomWeights } from '../../import/random-weights.ts';
 import { parsePreprocessObject } from '../../graph/preprocess.ts';
 import { exportModel, type ExportReport } from './export.ts';
 import { probeNetDir } from './paths.ts';
@@ -48,7 +49,8 @@ export async function exportModelsForSite(dataRoot: string, out: string, opts: E
       continue;
     }
     const preprocess = rec.preprocess === undefined ? undefined : parsePreprocessObject(rec.preprocess, `${file}: preprocess`);
-    const model = await loadModel(resolveSource(rec.source, dataRoot), { preprocess });
+    const loaded = await loadModel(resolveSource(rec.source, dataRoot), { preprocess });
+    const model = rec.randomWeights === undefined ? loaded : withRandomWeights(loaded, rec.randomWeights);
     const blobs = new Set(model.graph.blobs.map((b) => b.name));
     for (const l of rec.layers) {
       if (!blobs.has(l.name)) throw new UserError(`${file}: layer "${l.name}" is not a blob of its source model ${rec.source}`);
