@@ -13,7 +13,9 @@ import { createNet } from '../pipeline/engine/net/build.ts';
 import { nchwToLayout } from '../pipeline/engine/net/layout.ts';
 import { defaultLayers } from '../pipeline/gallery/layers.ts';
 import { withRandomWeights } from '../pipeline/import/random-weights.ts';
+import { OnnxBuilder } from '../pipeline/io/onnx-writer.ts';
 import { convnextOnnx, FAMILIES, resnetOnnx, vitOnnx } from './helpers/onnx-families.ts';
+import { Weights } from './helpers/onnx-models.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
 
@@ -226,6 +228,57 @@ describe('--random-weights on an imported model', () => {
     });
     expect(random.every(Number.isFinite)).toBe(true);
     expect(random).not.toEqual(fromFile);
+    x.dispose();
+  });
+});
+
+describe('deconv and guided backprop through rectifying activations', () => {
+  /** Convolutions with HardSwish, GELU (opset 20) and SiLU (x · Sigmoid(x)) between them. */
+  function rectifierNet(): Uint8Array {
+    const b = new OnnxBuilder(20, 'rectifiers');
+    const w = new Weights(12, b);
+    b.input('input', ['N', 3, 8, 8]);
+    const conv = (name: string, x: string, cin: number) =>
+      b.node('Conv', [x, w.he(`${name}.w`, [4, cin, 3, 3], cin * 9), w.small(`${name}.b`, [4])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, [name]);
+    let x = b.node('HardSwish', [conv('c1', 'input', 3)], {}, ['hs']);
+    x = b.node('Gelu', [conv('c2', x, 4)], {}, ['gelu']);
+    const c3 = conv('c3', x, 4);
+    x = b.node('Mul', [c3, b.node('Sigmoid', [c3], {}, ['sig'])], {}, ['silu']);
+    conv('out', x, 4);
+    b.output('out');
+    return b.bytes();
+  }
+
+  it('HardSwish, GELU and SiLU (fused at import) follow the ReLU rules: the input gradients of the net with ReLUs in their place', async () => {
+    const { model } = await deepvisRun(rectifierNet(), new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]);
+    const fns = model.graph.layers.flatMap((l) => (l.kind === 'activation' ? [l.fn] : []));
+    expect(fns).toEqual(['hardswish', 'gelu', 'swish']);
+    const relus = {
+      ...model,
+      graph: {
+        ...model.graph,
+        layers: model.graph.layers.map((l) =>
+          l.kind === 'activation' ? { kind: 'relu' as const, name: l.name, bottoms: l.bottoms, tops: l.tops, negativeSlope: 0 } : l,
+        ),
+      },
+    };
+    const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const grad = (mm: typeof model, mode: 'backprop' | 'deconv' | 'guided') => {
+      const net = createNet(mm);
+      const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.slice(net.forward(xi as tf.Tensor4D, ['out'], { gradMode: mode }).out, [0, 4, 4, 0], [1, 1, 1, 1])))(x);
+      const v = Array.from(g.dataSync());
+      g.dispose();
+      net.dispose();
+      return v;
+    };
+    // Deconv ignores the forward pass at rectifiers: exactly the ReLU net's (the convolutions are linear).
+    expect(grad(model, 'deconv')).toEqual(grad(relus, 'deconv'));
+    // Guided also masks where a rectifier's input is negative: a third map, not the plain gradient.
+    const guided = grad(model, 'guided');
+    expect(guided.some((v) => v !== 0)).toBe(true);
+    expect(guided).not.toEqual(grad(model, 'deconv'));
+    expect(grad(model, 'backprop')).not.toEqual(grad(model, 'deconv'));
+    expect(guided).not.toEqual(grad(model, 'backprop'));
     x.dispose();
   });
 });

@@ -159,7 +159,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
               params,
               l.bottoms.map((b) => shapeOf(b, l.name)),
             );
-            steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops, run: (xs) => op.run(xs), dispose: () => op.dispose() });
+            steps.push({ name: l.name, bottoms: l.bottoms, tops: l.tops, run: (xs, mode) => op.run(xs, mode), dispose: () => op.dispose() });
             break;
           }
           throw new UserError(`layer ${(l as Layer).name}: unsupported kind ${(l as Layer).kind}`);

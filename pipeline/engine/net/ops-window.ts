@@ -4,11 +4,13 @@ import { pooledSize } from '../../graph/tensor-shapes.ts';
 import type { ConvTransposeLayer, PadLayer, PoolingLayer } from '../../graph/tensor-layers.ts';
 import type { ParamBlob } from '../../graph/types.ts';
 import { tfAxis } from './layout.ts';
+import type { GradMode } from './types.ts';
 
 /** Sliding-window ops of the extra kinds: explicit padding, ONNX/TF pooling, transposed convolution. */
 
 export interface TensorOp {
-  run(xs: tf.Tensor[]): tf.Tensor[];
+  /** `mode`: the gradient mode of the pass (only rectifying activations follow it). */
+  run(xs: tf.Tensor[], mode?: GradMode): tf.Tensor[];
   dispose(): void;
 }
 

@@ -14,6 +14,8 @@ import type { ParamBlob } from '../../graph/types.ts';
 import { fromNchw, nchwToLayout, tfAxis, toNchw } from './layout.ts';
 import { makeConvTranspose, makePad, makePooling, type TensorOp } from './ops-window.ts';
 import { makeResize } from './resize.ts';
+import { withGrad } from './custom.ts';
+import type { GradMode } from './types.ts';
 
 /**
  * TensorFlow.js execution of the layer kinds of graph/types-extra.ts, in the channels-last layout
@@ -77,6 +79,23 @@ function activation(l: ActivationLayer, x: tf.Tensor): tf.Tensor {
     case 'swish':
       return tf.mul(x, tf.sigmoid(tf.mul(x, l.alpha)));
   }
+}
+
+/**
+ * Activations that rectify like a ReLU (output > 0 exactly where the input is, ≈ 0 or bounded
+ * below elsewhere): deconv and guided backprop apply the ReLU rules at them — deconv: max(dy, 0);
+ * guided: max(dy, 0) where x > 0. Other layers pass their ordinary gradient in every mode.
+ */
+export const RECTIFIERS: ReadonlySet<ActivationLayer['fn']> = new Set(['gelu', 'gelutanh', 'hardswish', 'swish', 'elu', 'selu', 'softplus']);
+
+function rectifier(l: ActivationLayer, x: tf.Tensor, mode: Exclude<GradMode, 'backprop'>): tf.Tensor {
+  return withGrad(x, (xi, save) => {
+    save([xi]);
+    return {
+      value: activation(l, xi),
+      gradFunc: (dy, [saved]) => (mode === 'deconv' ? tf.relu(dy) : tf.mul(tf.relu(dy), tf.step(saved, 0))),
+    };
+  });
 }
 
 function binaryFn(op: BinaryLayer['op']): (a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
@@ -228,7 +247,7 @@ export function makeTensorOp(l: TensorLayer, params: ParamBlob[] | undefined, in
     case 'convtranspose':
       return makeConvTranspose(l, params, inShapes[0][0]);
     case 'activation':
-      return pure(([x]) => activation(l, x));
+      return { run: ([x], mode) => [RECTIFIERS.has(l.fn) && mode && mode !== 'backprop' ? rectifier(l, x, mode) : activation(l, x)], dispose() {} };
     case 'clip':
       return pure(([x]) => tf.minimum(tf.maximum(x, l.min), l.max));
     case 'binary':

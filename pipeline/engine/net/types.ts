@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../../graph/types.ts';
 
 /**
- * How gradients flow backwards through ReLUs (and only there):
+ * How gradients flow backwards through ReLUs and the rectifying activations of today's networks
+ * (GELU, HardSwish, SiLU/swish, ELU, SELU, softplus: tensor-ops.ts RECTIFIERS), and only there:
  * - `backprop`: the true gradient (activation maximisation, plain saliency);
  * - `deconv`:   Zeiler & Fergus deconvnet: pass only positive gradient, ignore the forward mask;
  * - `guided`:   guided backpropagation: both the forward mask and positive gradient.

@@ -22,6 +22,8 @@ export interface Value {
 export class Ctx extends GraphBuilder {
   readonly values = new Map<string, Value>();
   readonly consts = new Map<string, Tensor>();
+  /** How many nodes (and graph outputs) read each tensor. */
+  readonly readers = new Map<string, number>();
 
   constructor(
     file: string,
@@ -177,6 +179,20 @@ export class Ctx extends GraphBuilder {
   emitInput(blob: string, shape: number[]): void {
     this.addInput(blob, shape);
     this.values.set(blob, { blob, shape });
+  }
+
+  /**
+   * Removes the layer that wrote `blob` when it was the last layer emitted for it and nothing else
+   * reads the blob (an import-time fusion replaces it); returns the removed layer.
+   */
+  takeBack(blob: string): Layer | undefined {
+    const i = this.layers.findIndex((l) => l.tops.length === 1 && l.tops[0] === blob && !l.bottoms.includes(blob));
+    if (i < 0 || (this.readers.get(blob) ?? 0) !== 1 || this.layers.some((l) => l.bottoms.includes(blob))) return undefined;
+    const [l] = this.layers.splice(i, 1);
+    this.values.delete(blob);
+    this.blobs.delete(blob);
+    this.weights.delete(l.name);
+    return l;
   }
 
   /** An ONNX tensor name made an alias of an existing blob (no layer). */

@@ -152,6 +152,8 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
   for (const t of g.initializers) ctx.consts.set(t.name, decodeTensor(t, file, opts.baseDir));
   ctx.emitInput(inp.name, perImage);
 
+  for (const n of g.nodes) for (const x of n.inputs) if (x) ctx.readers.set(x, (ctx.readers.get(x) ?? 0) + 1);
+  for (const o of g.outputs) ctx.readers.set(o.name, (ctx.readers.get(o.name) ?? 0) + 1);
   g.nodes.forEach((node, i) => {
     if (node.domain && node.domain !== 'ai.onnx') ctx.fail(node, `operator of domain "${node.domain}" is not supported`);
     if (canFold(ctx, node)) return fold(ctx, node);

@@ -99,9 +99,27 @@ function emitBinary(ctx: Ctx, node: NodeProto, name: string, op: BinaryOp, left:
   );
 }
 
+/**
+ * SiLU as PyTorch exports it, x · Sigmoid(x), when nothing else reads the sigmoid: one `swish`
+ * activation (so deconv and guided backprop treat it as the rectifier it is).
+ */
+function fuseSilu(ctx: Ctx, node: NodeProto, name: string, inputs: string[]): boolean {
+  if (node.opType !== 'Mul' || inputs.length !== 2 || inputs.some((n) => ctx.isConst(n))) return false;
+  for (const [x, s] of [inputs, [inputs[1], inputs[0]]]) {
+    const gate = ctx.layers.find((l) => l.tops[0] === s && l.tops.length === 1);
+    if (gate?.kind !== 'activation' || gate.fn !== 'sigmoid' || gate.bottoms[0] !== ctx.values.get(x)?.blob || gate.alpha !== 1) continue;
+    if (!ctx.takeBack(s)) continue;
+    const v = ctx.anyValue(node, x);
+    ctx.emit({ kind: 'activation', name, bottoms: [v.blob], tops: [node.outputs[0]], fn: 'swish', alpha: 1, beta: 0, gamma: 1 }, undefined, v.at);
+    return true;
+  }
+  return false;
+}
+
 export const binary: Converter = (ctx, node, _a, name) => {
   const op = BINARY[node.opType];
   const inputs = node.inputs.filter(Boolean);
+  if (fuseSilu(ctx, node, name, inputs)) return;
   if (inputs.length === 1) {
     ctx.emit({ kind: 'identity', name, bottoms: [ctx.value(node, inputs[0]).blob], tops: [node.outputs[0]] });
     return;
