@@ -174,14 +174,14 @@ export interface InstanceNormLayer extends Base {
 }
 
 /**
- * Layer normalisation over the trailing per-image axes from `axis` on (ONNX LayerNormalization):
- * (x − mean)/sqrt(var + eps) · scale (+ bias). Parameters: scale and bias, each of the normalised
- * axes' shape.
+ * Layer normalisation over per-image axes (ONNX LayerNormalization: the trailing ones from its
+ * `axis`; Keras LayerNormalization on channels: axis 0): (x − mean)/sqrt(var + eps) · scale
+ * (+ bias). Parameters: scale and bias, of the blob's shape with 1 on the other axes.
  */
 export interface LayerNormLayer extends Base {
   kind: 'layernorm';
-  /** First normalised per-image axis (0 = channels). */
-  axis: number;
+  /** Normalised per-image axes (0 = channels). */
+  axes: number[];
   eps: number;
   biasTerm: boolean;
 }

@@ -86,9 +86,8 @@ export function tensorLayerOutputs(l: TensorLayer, ins: BlobInfo[], imageSize: P
       return [onGrid([...x.shape], x.rf, x.grid)];
     case 'layernorm': {
       const r = x.shape.length;
-      const axis = normAxis(l.axis, r);
-      if (axis < 0 || axis >= r) fail(`layer normalisation from axis ${l.axis} of a ${x.shape.join('×')} blob`);
-      const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
+      const axes = l.axes.map((a) => normAxis(a, r));
+      if (!axes.length || axes.some((a) => a < 0 || a >= r)) fail(`layer normalisation over axes [${l.axes}] of a ${x.shape.join('×')} blob`);
       const grid = gridOf(x);
       return [offGrid(axes, grid) ? onGrid([...x.shape], x.rf, grid) : { shape: [...x.shape], rf: whole() }];
     }

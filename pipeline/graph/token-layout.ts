@@ -28,10 +28,8 @@ export function tokenOutput(l: Layer, ins: BlobInfo[], out: { shape: number[]; r
     case 'identity':
     case 'relu':
       return same(out.shape, x.shape) ? keep() : undefined;
-    case 'layernorm': {
-      const axis = l.axis < 0 ? l.axis + x.shape.length : l.axis;
-      return t.axis < axis ? keep() : undefined;
-    }
+    case 'layernorm':
+      return l.axes.every((a) => (a < 0 ? a + x.shape.length : a) !== t.axis) ? keep() : undefined;
     case 'softmaxnd':
       return l.axes.every((a) => (a < 0 ? a + x.shape.length : a) !== t.axis) ? keep() : undefined;
     case 'matmul':

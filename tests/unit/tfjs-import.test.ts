@@ -79,6 +79,28 @@ describe('TF.js Layers models round-trip', () => {
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
   });
 
+  it('a nested model (a base network inside a Sequential, as Keras applications are used) with LayerNormalization: equals tfjs', async () => {
+    const L = tf.layers;
+    const input = tf.input({ shape: [12, 10, 3], name: 'base_input' });
+    let x = L.conv2d({ name: 'base_conv', filters: 6, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+    x = L.layerNormalization({ name: 'base_ln', axis: -1 }).apply(x) as tf.SymbolicTensor;
+    x = L.conv2d({ name: 'base_conv2', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    x = L.layerNormalization({ name: 'base_ln_all', axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
+    const base = tf.model({ inputs: input, outputs: x, name: 'backbone' });
+    const outer = tf.sequential({ name: 'app' });
+    outer.add(base);
+    outer.add(L.globalAveragePooling2d({ name: 'gap' }));
+    outer.add(L.dense({ name: 'head', units: 5, activation: 'softmax' }));
+    const { errs, loaded } = await roundTrip(outer, join(dir, 'nested'), 8);
+    expect(Object.keys(errs).sort()).toEqual(['backbone', 'gap', 'head']);
+    for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
+    // The base network's layers are blobs of the graph (gallery layers), under their own names.
+    const ln = loaded.graph.layers.find((l) => l.name === 'base_ln');
+    expect(ln).toMatchObject({ kind: 'layernorm', axes: [0] });
+    expect(loaded.graph.layers.find((l) => l.name === 'base_ln_all')).toMatchObject({ kind: 'layernorm', axes: [1, 2, 0] });
+    expect(loaded.graph.blobs.find((b) => b.name === 'base_conv2')?.shape).toEqual([4, 5, 4]);
+  });
+
   it("input gradients through the imported functional model equal tfjs' own", async () => {
     const model = functionalCnn(true);
     randomizeWeights(model, 5);

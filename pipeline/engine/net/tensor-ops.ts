@@ -214,12 +214,11 @@ function makeInstanceNorm(l: InstanceNormLayer, params: ParamBlob[] | undefined)
 }
 
 function makeLayerNorm(l: LayerNormLayer, params: ParamBlob[] | undefined, rank: number): TensorOp {
-  const axis = l.axis < 0 ? l.axis + rank : l.axis;
   const normShape = params?.[0]?.shape;
   if (!normShape) throw new UserError(`layer ${l.name}: layer normalisation needs a scale`);
   const scale = tf.tensor(params[0].data, normShape);
   const bias = l.biasTerm && params[1] ? tf.tensor(params[1].data, normShape) : undefined;
-  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i + 1);
+  const axes = l.axes.map((a) => (a < 0 ? a + rank : a) + 1);
   return {
     run([xin]) {
       const x = toNchw(xin);

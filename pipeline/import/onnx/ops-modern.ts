@@ -42,19 +42,16 @@ export const layerNorm: Converter = (ctx, node, a, name) => {
   });
   if (!params.length) ctx.fail(node, 'needs a scale');
   const eps = a.float('epsilon', 1e-5);
-  ctx.emit({ kind: 'layernorm', name, bottoms: [x.blob], tops: [node.outputs[0]], axis, eps, biasTerm: params.length === 2 }, params, x.at);
+  const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
+  const full = [...new Array(axis).fill(1), ...normShape];
+  ctx.emit(
+    { kind: 'layernorm', name, bottoms: [x.blob], tops: [node.outputs[0]], axes, eps, biasTerm: params.length === 2 },
+    params.map((p) => Ctx.param(full, p.data)),
+    x.at,
+  );
   const [, meanOut, invStdOut] = node.outputs;
   if ((meanOut || invStdOut) && !isFront(x.at)) ctx.fail(node, 'the Mean / InvStdDev outputs of a tensor whose batch is not on axis 0 are not supported');
-  if (meanOut || invStdOut)
-    statistics(
-      ctx,
-      name,
-      x.blob,
-      Array.from({ length: r - axis }, (_, i) => axis + i),
-      eps,
-      meanOut,
-      invStdOut,
-    );
+  if (meanOut || invStdOut) statistics(ctx, name, x.blob, axes, eps, meanOut, invStdOut);
 };
 
 /** LayerNormalization's optional outputs: the mean and 1/sqrt(var + eps) over the normalised axes (kept as size 1). */

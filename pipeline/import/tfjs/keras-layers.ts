@@ -262,6 +262,49 @@ export const batchNorm: KConverter = (ctx, L, [x], out) => {
   ctx.em.emit({ kind: 'scale', name: L.name, bottoms: [x], tops: [out], biasTerm: true }, params);
 };
 
+/**
+ * Keras LayerNormalization: over the configured axes of the channels-last tensor (default the
+ * channels, -1), learned gamma/beta per normalised position. A Keras axis of [.., C] maps to the
+ * blob's: channels → 0, the others one further.
+ */
+export const layerNorm: KConverter = (ctx, L, [x], out) => {
+  const s = ctx.em.shape(x);
+  const r = s.length;
+  const given = Array.isArray(L.config.axis) ? (L.config.axis as number[]) : [Number(L.config.axis ?? -1)];
+  const axes = given.map((a) => {
+    const k = a < 0 ? a + r + 1 : a; // Keras axis, batch = 0
+    if (k < 1 || k > r) ctx.fail(L, `axis ${a} is out of range (or the batch axis)`);
+    return k === r ? 0 : k; // channels last → blob axis 0; Keras axis k (1…r−1) → blob axis k
+  });
+  const shape = s.map((d, i) => (axes.includes(i) ? d : 1));
+  const n = shape.reduce((p, d) => p * d, 1);
+  // Keras stores gamma/beta over the normalised axes in its own (channels-last) order.
+  const reorder = (w: Float32Array) => {
+    if (axes.length === 1) return w;
+    const kerasOrder = [...axes].sort((p, q) => (p === 0 ? r : p) - (q === 0 ? r : q));
+    const dims = kerasOrder.map((a) => s[a]);
+    const outIdx = [...axes].sort((p, q) => p - q);
+    const res = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let rest = i;
+      const at = new Map<number, number>();
+      for (let k = kerasOrder.length - 1; k >= 0; k--) {
+        at.set(kerasOrder[k], rest % dims[k]);
+        rest = Math.floor(rest / dims[k]);
+      }
+      let j = 0;
+      for (const a of outIdx) j = j * s[a] + at.get(a)!;
+      res[j] = w[i];
+    }
+    return res;
+  };
+  const gamma = L.config.scale !== false ? ctx.weight(L, 'gamma') : undefined;
+  const beta = L.config.center !== false ? ctx.weight(L, 'beta') : undefined;
+  const params: ParamBlob[] = [param(shape, gamma ? reorder(gamma.data) : new Float32Array(n).fill(1))];
+  if (beta) params.push(param(shape, reorder(beta.data)));
+  ctx.em.emit({ kind: 'layernorm', name: L.name, bottoms: [x], tops: [out], axes, eps: Number(L.config.epsilon ?? 1e-3), biasTerm: Boolean(beta) }, params);
+};
+
 export const activationLayer: KConverter = (ctx, L, [x], out) => {
   ctx.em.activation(L.name, L.config.activation as string, x, out, L.className);
 };

@@ -26,6 +26,7 @@ const CONVERTERS: Record<string, KConverter> = {
   GlobalMaxPooling2D: K.globalPooling('max'),
   GlobalMaxPool2D: K.globalPooling('max'),
   BatchNormalization: K.batchNorm,
+  LayerNormalization: K.layerNorm,
   Activation: K.activationLayer,
   ReLU: K.reluLayer,
   LeakyReLU: K.leakyRelu,
@@ -75,7 +76,6 @@ export function convertKeras(
   inputShape?: number[],
 ): KerasImport {
   const model = (topology.model_config ?? topology) as RawLayer;
-  const cls = model.class_name;
   const em = new Emitter(file);
   const used = new Set<string>();
   const ctx: KerasCtx = {
@@ -117,49 +117,78 @@ export function convertKeras(
     em.input(name, [c, h, w]);
   };
 
-  let outputs: string[];
-  if (cls === 'Sequential') {
-    const cfg = model.config as unknown;
+  const MODELS = new Set(['Sequential', 'Model', 'Functional']);
+  /** The layer that declares a model's input shape: its first layer, or a nested model's InputLayer. */
+  const innermostFirst = (raw: RawLayer): RawLayer => {
+    if (!MODELS.has(raw.class_name)) return raw;
+    const cfg = raw.config as unknown;
     const layers = (Array.isArray(cfg) ? cfg : (cfg as { layers: RawLayer[] }).layers) as RawLayer[];
-    if (!layers?.length) throw new UserError(`${file}: the Sequential model has no layers`);
-    let x: string;
-    let rest = layers;
-    if (layers[0].class_name === 'InputLayer') {
-      x = String(layers[0].config.name);
-      declareInput(layers[0], x);
-      rest = layers.slice(1);
-    } else {
-      x = 'input';
-      declareInput(layers[0], x);
-    }
-    for (const raw of rest) {
-      convert(raw, [x]);
-      x = String(raw.name ?? raw.config.name);
-    }
-    outputs = [x];
-  } else if (cls === 'Model' || cls === 'Functional') {
-    const cfg = model.config as { layers: RawLayer[]; input_layers: unknown[][]; output_layers: unknown[][] };
-    if (cfg.input_layers.length !== 1) throw new UserError(`${file}: the model has ${cfg.input_layers.length} inputs; deepvis needs exactly one image input`);
-    for (const raw of cfg.layers) {
+    return layers?.length ? innermostFirst(layers[0]) : raw;
+  };
+  /**
+   * Converts a (possibly nested) model's layers; returns its output blobs. A nested model (a
+   * Keras application inside a Sequential or functional model) reads `input`, the outer blob its
+   * InputLayer stands for; its layers keep their names (weights are matched by name).
+   */
+  const convertModel = (m: RawLayer, input?: string): string[] => {
+    const kind = m.class_name;
+    const alias = new Map<string, string>();
+    const blob = (n: string) => alias.get(n) ?? n;
+    const layer = (raw: RawLayer, inputs: string[]) => {
       const name = String(raw.name ?? raw.config.name);
-      if (raw.class_name === 'InputLayer') {
-        declareInput(raw, name);
-        continue;
+      if (!MODELS.has(raw.class_name)) return convert(raw, inputs);
+      if (inputs.length !== 1) em.fail(name, raw.class_name, `a nested model with ${inputs.length} inputs is not supported`);
+      const outs = convertModel(raw, inputs[0]);
+      if (outs.length !== 1) em.fail(name, raw.class_name, `a nested model with ${outs.length} outputs is not supported`);
+      // The nested model's name is its output, as the outer layers refer to it.
+      em.emit({ kind: 'identity', name: em.layerName(name), bottoms: [outs[0]], tops: [name] });
+    };
+    if (kind === 'Sequential') {
+      const cfg = m.config as unknown;
+      const layers = (Array.isArray(cfg) ? cfg : (cfg as { layers: RawLayer[] }).layers) as RawLayer[];
+      if (!layers?.length) throw new UserError(`${file}: the Sequential model ${String(m.name ?? (m.config as { name?: string }).name ?? '')} has no layers`);
+      let x: string;
+      let rest = layers;
+      if (layers[0].class_name === 'InputLayer') {
+        x = input ?? String(layers[0].config.name);
+        if (!input) declareInput(layers[0], x);
+        rest = layers.slice(1);
+      } else if (input) x = input;
+      else {
+        x = 'input';
+        declareInput(innermostFirst(layers[0]), x);
       }
-      const nodes = (raw.inbound_nodes ?? []) as unknown[][][];
-      if (nodes.length !== 1) em.fail(name, raw.class_name, nodes.length ? 'a layer shared by several calls is not supported' : 'not connected');
-      const inputs = nodes[0].map((ref) => {
-        const [src, nodeIndex, tensorIndex] = ref as [string, number, number];
-        if (nodeIndex !== 0 || tensorIndex !== 0)
-          em.fail(name, raw.class_name, `input ${src}[${nodeIndex}][${tensorIndex}] is not supported (single-call, single-output layers only)`);
-        return src;
-      });
-      if (raw.class_name === 'Sequential' || raw.class_name === 'Model' || raw.class_name === 'Functional')
-        em.fail(name, raw.class_name, 'nested models are not supported');
-      convert(raw, inputs);
+      for (const raw of rest) {
+        layer(raw, [x]);
+        x = String(raw.name ?? raw.config.name);
+      }
+      return [x];
     }
-    outputs = cfg.output_layers.map((o) => String(o[0]));
-  } else throw new UserError(`${file}: unknown model class "${cls}" (expected Sequential, Model or Functional)`);
+    if (kind === 'Model' || kind === 'Functional') {
+      const cfg = m.config as { layers: RawLayer[]; input_layers: unknown[][]; output_layers: unknown[][] };
+      if (cfg.input_layers.length !== 1) throw new UserError(`${file}: the model has ${cfg.input_layers.length} inputs; deepvis needs exactly one image input`);
+      for (const raw of cfg.layers) {
+        const name = String(raw.name ?? raw.config.name);
+        if (raw.class_name === 'InputLayer') {
+          if (input) alias.set(name, input);
+          else declareInput(raw, name);
+          continue;
+        }
+        const nodes = (raw.inbound_nodes ?? []) as unknown[][][];
+        if (nodes.length !== 1) em.fail(name, raw.class_name, nodes.length ? 'a layer shared by several calls is not supported' : 'not connected');
+        const inputs = nodes[0].map((ref) => {
+          const [src, nodeIndex, tensorIndex] = ref as [string, number, number];
+          if (nodeIndex !== 0 || tensorIndex !== 0)
+            em.fail(name, raw.class_name, `input ${src}[${nodeIndex}][${tensorIndex}] is not supported (single-call, single-output layers only)`);
+          return blob(src);
+        });
+        layer(raw, inputs);
+      }
+      return cfg.output_layers.map((o) => blob(String(o[0])));
+    }
+    throw new UserError(`${file}: unknown model class "${kind}" (expected Sequential, Model or Functional)`);
+  };
+  const outputs = convertModel(model);
 
   if (weights) {
     const unused = [...weights.keys()].filter((n) => !used.has(n));
