@@ -120,6 +120,9 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
     const whole = await sharp(media(after.maxImages[0].patch)).metadata();
     expect([whole.width, whole.height]).toEqual([32, 32]);
     expect(existsSync(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', String(unit), 'index.html'))).toBe(true);
+    // The layer page says what a token layer's units are.
+    const layerPage = await readFile(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', 'index.html'), 'utf8');
+    expect(layerPage).toMatch(/one of the 16 channels over the 4×4 patch grid \(the class\s+token left out\)/);
   });
 
   it("ConvNeXt: a block's units show their 28-pixel field", async () => {
