@@ -41,12 +41,6 @@ export function imageAxisOf(shape: number[], at: BatchAt | undefined, onnxAxis: 
   return ax < a.axis ? ax : ax - 1;
 }
 
-/** The ONNX axis of per-image axis `axis` (own batch axis: the axes from it on shift by one). */
-export function onnxAxisOf(at: BatchAt | undefined, axis: number): number {
-  const a = at ?? FRONT;
-  return a.merged || axis < a.axis ? axis : axis + 1;
-}
-
 /** Per-image values below the batch factor (the batch's stride in per-image elements). */
 export function batchStride(shape: number[], at: BatchAt | undefined): number {
   const a = at ?? FRONT;
