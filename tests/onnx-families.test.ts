@@ -14,7 +14,7 @@ import { nchwToLayout } from '../pipeline/engine/net/layout.ts';
 import { defaultLayers } from '../pipeline/gallery/layers.ts';
 import { withRandomWeights } from '../pipeline/import/random-weights.ts';
 import { OnnxBuilder } from '../pipeline/io/onnx-writer.ts';
-import { convnextOnnx, FAMILIES, resnetOnnx, vitOnnx } from './helpers/onnx-families.ts';
+import { convnextOnnx, FAMILIES, resnetOnnx, tf2onnxCnn, vitOnnx } from './helpers/onnx-families.ts';
 import { Weights } from './helpers/onnx-models.ts';
 import { randn, rng } from './helpers/net-graph.ts';
 import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
@@ -280,5 +280,32 @@ describe('deconv and guided backprop through rectifying activations', () => {
     expect(grad(model, 'backprop')).not.toEqual(grad(model, 'deconv'));
     expect(guided).not.toEqual(grad(model, 'backprop'));
     x.dispose();
+  });
+});
+
+describe('tf2onnx exports', () => {
+  it('a channels-last N×H×W×C input is the C×H×W image blob; every blob agrees with onnxruntime', async () => {
+    const m = tf2onnxCnn();
+    const [N, H, W, C] = m.dims;
+    const nhwc = randn(rng(21), N * H * W * C);
+    const ref = await ortRun(m.bytes, m.input, nhwc, m.dims, m.tensors);
+    // deepvis takes the image in NCHW order.
+    const nchw = new Float32Array(nhwc.length);
+    for (let b = 0; b < N; b++)
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) nchw[((b * C + c) * H + y) * W + x] = nhwc[((b * H + y) * W + x) * C + c];
+    const { blobs, model } = await deepvisRun(m.bytes, nchw, [N, C, H, W]);
+    expect(model.graph.input).toEqual({ blob: 'input_1', shape: [3, 32, 32] });
+    let compared = 0;
+    for (const [name, b] of blobs) {
+      const r = ref.get(name);
+      if (!r) continue;
+      expect(b.dims, name).toEqual(r.dims);
+      expect(relErr(b, r), name).toBeLessThan(1e-4);
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(6);
+    // The conv blobs keep their receptive fields through the transposes.
+    expect(model.graph.blobs.find((b) => b.name === '/model/conv2/Conv_output_0')?.rf).toEqual({ size: [7, 7], stride: [2, 2], offset: [-3, -3] });
   });
 });

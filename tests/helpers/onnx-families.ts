@@ -389,6 +389,32 @@ export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N', sty
   return finish(b, 'input', [2, 3, 32, 32], ints);
 }
 
+/**
+ * A Keras CNN as tf2onnx converts it: the TensorFlow input N×H×W×C transposed to N×C×H×W for
+ * the convolutions, back to channels-last for the head (ReduceMean over H, W; MatMul; Softmax).
+ */
+export function tf2onnxCnn(seed = 8): BuiltModel {
+  const b = new OnnxBuilder(13, 'tf2onnx');
+  const n = new Net(b, seed);
+  b.input('input_1', ['unk__12', 32, 32, 3]);
+  let x = b.node('Transpose', ['input_1'], { perm: [0, 3, 1, 2] }, ['model/conv1/Conv2D__6:0']);
+  x = n.op('Relu', [n.conv('model/conv1', x, 3, 8, 3, { strides: [2, 2] }, true)], 'model/conv1');
+  x = n.op('Relu', [n.conv('model/conv2', x, 8, 8, 3, {}, true)], 'model/conv2');
+  x = b.node('Transpose', [x], { perm: [0, 2, 3, 1] }, ['model/conv2/Relu:0']);
+  x = b.node('ReduceMean', [x], { axes: [1, 2], keepdims: 0 }, ['model/gap/Mean:0']);
+  x = b.node(
+    'Add',
+    [
+      b.node('MatMul', [x, n.w.he('model/dense/MatMul/ReadVariableOp:0', [8, 10], 8)], {}, ['model/dense/MatMul:0']),
+      n.w.small('model/dense/BiasAdd/ReadVariableOp:0', [10]),
+    ],
+    {},
+    ['logits'],
+  );
+  b.node('Softmax', [x], { axis: -1 }, ['prob']);
+  return finish(b, 'input_1', [2, 32, 32, 3]);
+}
+
 export const FAMILIES: Record<string, () => BuiltModel> = {
   resnet: () => resnetOnnx(),
   mobilenet: () => mobilenetOnnx(),

@@ -137,9 +137,18 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
   // A symbolic batch is imported as 2: shape arithmetic then shows where the batch goes when an
   // exporter moves it (attention's [T, N, C] views); 1 would leave that ambiguous.
   const batch = dims[0]?.value && dims[0].value > 0 ? dims[0].value : 2;
+  // A channels-last image input (tf2onnx's N×H×W×C): every reader transposes it to N×C×H×W.
+  const readers = g.nodes.filter((n) => n.inputs.includes(inp.name));
+  const nhwc =
+    dims.length === 4 &&
+    readers.length > 0 &&
+    readers.every((n) => {
+      const perm = n.attrs.get('perm');
+      return n.opType === 'Transpose' && perm?.type === 'ints' && perm.ints.join() === '0,3,1,2';
+    });
   const perImage = dims.slice(1).map((d, i) => {
     if (d.value && d.value > 0) return d.value;
-    const given = opts.inputShape?.[i];
+    const given = opts.inputShape?.[nhwc ? [1, 2, 0][i] : i];
     if (given) return given;
     throw new UserError(
       `${file}: input "${inp.name}" axis ${i + 1} is symbolic ("${d.param ?? '?'}"); give the input size (--input-size C,H,W or deepvis.json "inputShape")`,
@@ -150,7 +159,15 @@ export function importOnnx(model: ModelProto, opts: OnnxImportOptions): OnnxImpo
   }
   const ctx = new Ctx(file, opset, batch);
   for (const t of g.initializers) ctx.consts.set(t.name, decodeTensor(t, file, opts.baseDir));
-  ctx.emitInput(inp.name, perImage);
+  if (nhwc) {
+    // tf2onnx keeps TensorFlow's N×H×W×C input and transposes it: the network's input blob is
+    // C×H×W as everywhere in deepvis, the ONNX input a channels-last view of it.
+    const [h, w, c] = perImage;
+    ctx.emitInput(inp.name, [c, h, w]);
+    const view = ctx.internalBlob(`${inp.name}/nhwc`);
+    ctx.emit({ kind: 'reshape', name: ctx.layerName(view), bottoms: [inp.name], tops: [view], pre: [1, 2, 0], shape: [h, w, c] });
+    ctx.alias(inp.name, { blob: view, shape: [h, w, c] });
+  } else ctx.emitInput(inp.name, perImage);
 
   for (const n of g.nodes) for (const x of n.inputs) if (x) ctx.readers.set(x, (ctx.readers.get(x) ?? 0) + 1);
   for (const o of g.outputs) ctx.readers.set(o.name, (ctx.readers.get(o.name) ?? 0) + 1);
