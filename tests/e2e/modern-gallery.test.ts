@@ -150,46 +150,71 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
       server?.close();
     });
 
-    it('runs the network on a photo with the activations of `deepvis activations`', async () => {
-      const page = await browser.newPage();
-      await page.goto(`${site}vit/probe/`, { waitUntil: 'networkidle' });
-      await page.click('#probe-load');
-      await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
-      const loaded = await probeState(page);
-      expect(loaded.error, loaded.error).toBeUndefined();
-      // The page's network is the gallery's: the file's architecture with the run's random weights.
-      const record = JSON.parse(await readFile(join(data(), 'vit', 'model.json'), 'utf8'));
-      expect(record.randomWeights).toBe(3);
-      const photo = join(images(), 'ILSVRC2012_val_00000610.jpg');
-      await loadPhoto(page, photo);
-      const model = await loadModel(join(tmp, 'vit.onnx'), { weights: false });
-      const ref = await decodeRgb(photo, model.preprocess);
-      const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
-      let same = 0;
-      for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
-      expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.95);
-      const out = join(tmp, 'acts');
-      const blobs = ['/encoder/Add_output_0/grid', '/encoder.ln/LayerNormalization_output_0/grid', 'logits'];
-      await deepvis(['activations', '--model', join(tmp, 'vit.onnx'), '--random-weights', '3', '--input', photo, '--blobs', blobs.join(','), '--out', out]);
-      for (const [blob, unit] of [
-        [blobs[0], 3],
-        [blobs[1], 7],
-        [blobs[2], 2],
-      ] as const) {
-        const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
-        const per = npy.data.length / npy.shape[1];
-        let scale = 0;
-        for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
-        const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit]);
-        expect(mine.length, blob).toBe(per);
-        let err = 0;
-        for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
-        // The page decodes the photo itself (a few pixels differ by one level, see below); on a 32×32
-        // input each pixel weighs more than on SqueezeNet's 227×227 (1e-3 there).
-        console.log(`${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
-        expect(err / scale, blob).toBeLessThanOrEqual(5e-3);
-      }
-      await page.close();
-    });
+    const PROBES: [string, [string, number][]][] = [
+      [
+        'vit',
+        [
+          ['/encoder/Add_output_0/grid', 3],
+          ['/encoder.ln/LayerNormalization_output_0/grid', 7],
+          ['logits', 2],
+        ],
+      ],
+      [
+        'convnext',
+        [
+          ['/features.1.0/Add_output_0', 5],
+          ['logits', 2],
+        ],
+      ],
+    ];
+    for (const [m, blobs] of PROBES)
+      it(`${m}: runs the network on a photo with the activations of \`deepvis activations\``, async () => {
+        const page = await browser.newPage();
+        await page.goto(`${site}${m}/probe/`, { waitUntil: 'networkidle' });
+        await page.click('#probe-load');
+        await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
+        const loaded = await probeState(page);
+        expect(loaded.error, loaded.error).toBeUndefined();
+        // The page's network is the gallery's: the file's architecture with the run's random weights.
+        const record = JSON.parse(await readFile(join(data(), m, 'model.json'), 'utf8'));
+        expect(record.randomWeights).toBe(3);
+        const photo = join(images(), 'ILSVRC2012_val_00000610.jpg');
+        await loadPhoto(page, photo);
+        const model = await loadModel(join(tmp, `${m}.onnx`), { weights: false });
+        const ref = await decodeRgb(photo, model.preprocess);
+        const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
+        let same = 0;
+        for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
+        expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.95);
+        const out = join(tmp, `acts-${m}`);
+        await deepvis([
+          'activations',
+          '--model',
+          join(tmp, `${m}.onnx`),
+          '--random-weights',
+          '3',
+          '--input',
+          photo,
+          '--blobs',
+          blobs.map(([b]) => b).join(','),
+          '--out',
+          out,
+        ]);
+        for (const [blob, unit] of blobs) {
+          const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
+          const per = npy.data.length / npy.shape[1];
+          let scale = 0;
+          for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
+          const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit] as const);
+          expect(mine.length, blob).toBe(per);
+          let err = 0;
+          for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
+          // The page decodes the photo itself (a few pixels differ by one level, checked above); on a
+          // 32×32 input each pixel weighs more than on SqueezeNet's 227×227 (1e-3 there).
+          console.log(`${m} ${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
+          expect(err / scale, blob).toBeLessThanOrEqual(5e-3);
+        }
+        await page.close();
+      });
   });
 });
