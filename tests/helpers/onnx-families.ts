@@ -320,8 +320,7 @@ export function vitOnnx(seed = 6, opset: 14 | 17 = 17, batch: 'N' | 1 = 'N', sty
     track(five);
     const moved = b.tensors.length;
     const perm = n.op('Transpose', [n.op('Reshape', [qkv, five], `${p}/qkv`)], `${p}/qkv`, { perm: [2, 0, 3, 1, 4] });
-    const parts = b.node('Split', [perm, i64(`${p}.split`, [1, 1, 1])], { axis: 0 }, [`${p}/q5`, `${p}/k5`, `${p}/v5`], `${p}/Split`);
-    void parts;
+    b.node('Split', [perm, i64(`${p}.split`, [1, 1, 1])], { axis: 0 }, [`${p}/q5`, `${p}/k5`, `${p}/v5`], `${p}/Split`);
     const sq = (t: string, w: string) => b.node('Squeeze', [t, i64(`${p}.sq_${w}`, [0])], {}, [`${p}/${w}/Squeeze_output_0`]);
     b.tensors.splice(moved, b.tensors.length - moved);
     const q = n.op('Mul', [sq(`${p}/q5`, 'q'), scale], `${p}/q`);
