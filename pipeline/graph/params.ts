@@ -36,9 +36,17 @@ export function graphParamShapes(g: Pick<Graph, 'layers' | 'blobs'>): Map<string
   return out;
 }
 
-/** Total number of parameters the architecture has (from shapes; no weights needed). */
-export function countParams(g: Pick<Graph, 'layers' | 'blobs'>): number {
+/**
+ * Total number of parameters: with weights loaded, every stored value of every layer (ONNX and
+ * TF.js layers of every kind: matmul, layer norm, position embeddings…); without, the Caffe kinds'
+ * counts from the shapes (conv, fc, scale, batchnorm).
+ */
+export function countParams(g: Pick<Graph, 'layers' | 'blobs' | 'weights'>): number {
   let n = 0;
+  if (g.weights?.size) {
+    for (const params of g.weights.values()) for (const p of params) n += p.data.length;
+    return n;
+  }
   for (const shapes of graphParamShapes(g).values()) for (const s of shapes) n += s.reduce((a, d) => a * d, 1);
   return n;
 }
