@@ -5,7 +5,7 @@ import { isFront } from './batch-axis.ts';
 import { Attrs, Ctx } from './context.ts';
 import { canFold, fold } from './fold.ts';
 import { activation, binary, clip, mean, relu } from './ops-elementwise.ts';
-import { expand, gelu, hardSwish, layerNorm, resize } from './ops-modern.ts';
+import { expand, gelu, layerNorm, resize } from './ops-modern.ts';
 import { batchNorm, conv, convTranspose, gemm, globalPool, instanceNorm, lrn, matmul, pool, softmax, type Converter } from './ops-nn.ts';
 import { cast, concat, flatten, gather, identity, pad, reduce, reshape, slice, split, squeeze, transpose, unsqueeze } from './ops-tensor.ts';
 import { DataType, type ModelProto } from './proto.ts';
@@ -36,7 +36,7 @@ const CONVERTERS: Record<string, Converter> = {
   Upsample: resize,
   Expand: expand,
   Gelu: gelu,
-  HardSwish: hardSwish,
+  HardSwish: activation('hardswish'),
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
   Relu: relu,

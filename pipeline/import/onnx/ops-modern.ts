@@ -1,12 +1,13 @@
 import type { ResizeCoordinates, ResizeLayer } from '../../graph/tensor-layers.ts';
 import { FRONT, isFront } from './batch-axis.ts';
 import { Ctx } from './context.ts';
+import { activation } from './ops-elementwise.ts';
 import type { Converter } from './ops-nn.ts';
 import { numel } from './tensor.ts';
 
 /**
  * ONNX → Graph for the operators of today's exports beyond the classic CNN set: LayerNormalization
- * (ConvNeXt, ViT), Gelu (opset 20), HardSwish (MobileNetV3), Resize / Upsample, Expand of a blob.
+ * (ConvNeXt, ViT), Gelu (opset 20), Resize / Upsample, Expand of a blob.
  */
 
 export const layerNorm: Converter = (ctx, node, a, name) => {
@@ -74,19 +75,9 @@ function statistics(ctx: Ctx, name: string, x: string, axes: number[], eps: numb
 }
 
 export const gelu: Converter = (ctx, node, a, name) => {
-  const x = ctx.anyValue(node, node.inputs[0]);
   const approx = a.string('approximate', 'none');
   if (approx !== 'none' && approx !== 'tanh') ctx.fail(node, `approximate "${approx}" (none or tanh)`);
-  ctx.emit(
-    { kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: approx === 'tanh' ? 'gelutanh' : 'gelu', alpha: 1, beta: 0, gamma: 1 },
-    undefined,
-    x.at,
-  );
-};
-
-export const hardSwish: Converter = (ctx, node, _a, name) => {
-  const x = ctx.anyValue(node, node.inputs[0]);
-  ctx.emit({ kind: 'activation', name, bottoms: [x.blob], tops: [node.outputs[0]], fn: 'hardswish', alpha: 1, beta: 0, gamma: 1 }, undefined, x.at);
+  activation(approx === 'tanh' ? 'gelutanh' : 'gelu')(ctx, node, a, name);
 };
 
 const COORDINATES = new Set<ResizeCoordinates>([
