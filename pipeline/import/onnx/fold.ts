@@ -66,48 +66,39 @@ const strides = (dims: number[]) => {
   return s;
 };
 
-/** numpy-broadcast elementwise op over two tensors. */
-function broadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number, name: string): Tensor {
-  const r = Math.max(a.dims.length, b.dims.length);
-  const ad = [...Array(r - a.dims.length).fill(1), ...a.dims],
-    bd = [...Array(r - b.dims.length).fill(1), ...b.dims];
-  const od = ad.map((d, i) => Math.max(d, bd[i]));
-  const as = strides(ad),
-    bs = strides(bd),
-    os = strides(od);
-  const out = new Array(numel(od));
-  for (let i = 0; i < out.length; i++) {
-    let ia = 0,
-      ib = 0;
-    for (let k = 0; k < r; k++) {
-      const c = Math.floor(i / os[k]) % od[k];
-      if (ad[k] !== 1) ia += c * as[k];
-      if (bd[k] !== 1) ib += c * bs[k];
-    }
-    out[i] = f(a.data[ia], b.data[ib]);
-  }
-  const type = FLOAT_TYPES.has(a.dataType) || FLOAT_TYPES.has(b.dataType) ? DataType.FLOAT : a.dataType;
-  return make(name, od, type, out);
-}
-
-/** numpy-broadcast select: cond ? x : y. */
-function where(cond: Tensor, x: Tensor, y: Tensor, name: string): Tensor {
-  const ts = [cond, x, y];
+/** numpy broadcasting of several tensors: the output dims and f of their elements at each output position. */
+function broadcastAll(ts: Tensor[], f: (values: number[]) => number): { dims: number[]; values: number[] } {
   const r = Math.max(...ts.map((t) => t.dims.length));
   const dims = ts.map((t) => [...Array(r - t.dims.length).fill(1), ...t.dims]);
   const od = dims[0].map((_, k) => Math.max(...dims.map((d) => d[k])));
   const os = strides(od);
   const ss = dims.map(strides);
-  const out = new Array(numel(od));
-  for (let i = 0; i < out.length; i++) {
-    const at = [0, 0, 0];
+  const values = new Array(numel(od));
+  const at = new Array<number>(ts.length);
+  const elems = new Array<number>(ts.length); // reused: f reads it, never keeps it
+  for (let i = 0; i < values.length; i++) {
+    at.fill(0);
     for (let k = 0; k < r; k++) {
       const q = Math.floor(i / os[k]) % od[k];
-      for (let t = 0; t < 3; t++) if (dims[t][k] !== 1) at[t] += q * ss[t][k];
+      for (let t = 0; t < ts.length; t++) if (dims[t][k] !== 1) at[t] += q * ss[t][k];
     }
-    out[i] = cond.data[at[0]] ? x.data[at[1]] : y.data[at[2]];
+    for (let t = 0; t < ts.length; t++) elems[t] = ts[t].data[at[t]];
+    values[i] = f(elems);
   }
-  return make(name, od, x.dataType, out);
+  return { dims: od, values };
+}
+
+/** numpy-broadcast elementwise op over two tensors. */
+function broadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number, name: string): Tensor {
+  const { dims, values } = broadcastAll([a, b], ([x, y]) => f(x, y));
+  const type = FLOAT_TYPES.has(a.dataType) || FLOAT_TYPES.has(b.dataType) ? DataType.FLOAT : a.dataType;
+  return make(name, dims, type, values);
+}
+
+/** numpy-broadcast select: cond ? x : y. */
+function where(cond: Tensor, x: Tensor, y: Tensor, name: string): Tensor {
+  const { dims, values } = broadcastAll([cond, x, y], ([c, a, b]) => (c ? a : b));
+  return make(name, dims, x.dataType, values);
 }
 
 function transpose(t: Tensor, perm: number[], name: string): Tensor {
