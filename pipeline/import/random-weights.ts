@@ -11,9 +11,33 @@ function gaussian(rand: () => number): () => number {
 }
 
 /**
+ * A freshly drawn parameter `i` of a layer kind: conv, fc, matmul and transposed-convolution
+ * weights ~ N(0, 2 / fan_in) (He), their biases 0.01 (so ReLUs start open); normalisation scales 1
+ * and shifts 0 (Scale, LayerNorm, InstanceNorm); BatchNorm mean 0, variance 1, factor 1.
+ * Undefined for parameters that are not learned (constants of elementwise layers, constant blobs).
+ */
+function drawParam(kind: string | undefined, shape: number[], i: number, normal: () => number): Float32Array | undefined {
+  const data = new Float32Array(shape.reduce((a, d) => a * d, 1));
+  const fanIn: Record<string, () => number> = {
+    conv: () => data.length / shape[0],
+    fc: () => data.length / shape[0],
+    matmul: () => shape[shape.length - 2],
+    convtranspose: () => data.length / shape[1],
+  };
+  if (kind && fanIn[kind]) {
+    if (i > 0) return data.fill(0.01);
+    const sd = Math.sqrt(2 / Math.max(1, fanIn[kind]()));
+    for (let j = 0; j < data.length; j++) data[j] = normal() * sd;
+    return data;
+  }
+  if (kind === 'scale' || kind === 'layernorm' || kind === 'instancenorm') return data.fill(i === 0 ? 1 : 0);
+  if (kind === 'batchnorm') return data.fill(i === 0 ? 0 : 1);
+  return undefined;
+}
+
+/**
  * Seeded random weights for an architecture loaded without them (e.g. a prototxt alone, like
- * caffenet-yos here): conv and fc weights ~ N(0, 2 / fan_in) (He), biases 0.01 (so ReLUs start
- * open), Scale 1 + bias 0, BatchNorm mean 0 / variance 1 / factor 1. Same seed → same weights.
+ * caffenet-yos here), by the rules of drawParam. Same seed → same weights.
  */
 export function randomWeights(graph: Pick<Graph, 'layers' | 'blobs'>, seed: number): Map<string, ParamBlob[]> {
   const normal = gaussian(mulberry32(seed));
@@ -21,30 +45,17 @@ export function randomWeights(graph: Pick<Graph, 'layers' | 'blobs'>, seed: numb
   const kinds = new Map(graph.layers.map((l) => [l.name, l.kind]));
   for (const [name, shapes] of graphParamShapes(graph)) {
     const kind = kinds.get(name);
-    const blobs = shapes.map((shape, i): ParamBlob => {
-      const n = shape.reduce((a, d) => a * d, 1);
-      const data = new Float32Array(n);
-      if (kind === 'conv' || kind === 'fc') {
-        if (i === 0) he(data, n / shape[0], normal);
-        else data.fill(0.01);
-      } else if (kind === 'scale') data.fill(i === 0 ? 1 : 0);
-      else if (kind === 'batchnorm') data.fill(i === 0 ? 0 : 1);
-      return { shape, data };
-    });
-    out.set(name, blobs);
+    out.set(
+      name,
+      shapes.map((shape, i) => ({ shape, data: drawParam(kind, shape, i, normal) ?? new Float32Array(shape.reduce((a, d) => a * d, 1)) })),
+    );
   }
   return out;
 }
 
-function he(data: Float32Array, fanIn: number, normal: () => number): void {
-  const sd = Math.sqrt(2 / Math.max(1, fanIn));
-  for (let j = 0; j < data.length; j++) data[j] = normal() * sd;
-}
-
 /**
- * A file's weights replaced by seeded random ones (ONNX / TF.js models): the learned weights —
- * conv, fc, matmul and transposed-convolution weights (He, biases 0.01), normalisation scales 1
- * and shifts 0 — are drawn again; constants of elementwise layers and constant blobs (input
+ * A file's weights replaced by seeded random ones (ONNX / TF.js models): the learned ones are
+ * drawn again (drawParam); constants of elementwise layers and constant blobs (input
  * normalisation, GELU's √2, a class token, a position embedding) are kept, since the architecture
  * needs them.
  */
@@ -53,36 +64,14 @@ function redrawWeights(graph: Graph, weights: Map<string, ParamBlob[]>, seed: nu
   const out = new Map<string, ParamBlob[]>();
   for (const l of graph.layers) {
     const params = weights.get(l.name);
-    if (!params) continue;
-    const fresh = params.map((p, i): ParamBlob => {
-      const data = new Float32Array(p.data.length);
-      switch (l.kind) {
-        case 'conv':
-        case 'fc':
-          if (i === 0) he(data, data.length / p.shape[0], normal);
-          else data.fill(0.01);
-          return { shape: p.shape, data };
-        case 'matmul':
-          if (i === 0) he(data, p.shape[p.shape.length - 2], normal);
-          else data.fill(0.01);
-          return { shape: p.shape, data };
-        case 'convtranspose':
-          if (i === 0) he(data, data.length / p.shape[1], normal);
-          else data.fill(0.01);
-          return { shape: p.shape, data };
-        case 'scale':
-        case 'layernorm':
-        case 'instancenorm':
-          data.fill(i === 0 ? 1 : 0);
-          return { shape: p.shape, data };
-        case 'batchnorm':
-          data.fill(i === 0 ? 0 : 1);
-          return { shape: p.shape, data };
-        default:
-          return p;
-      }
-    });
-    out.set(l.name, fresh);
+    if (params)
+      out.set(
+        l.name,
+        params.map((p, i) => {
+          const data = drawParam(l.kind, p.shape, i, normal);
+          return data ? { shape: p.shape, data } : p;
+        }),
+      );
   }
   return out;
 }
