@@ -47,22 +47,28 @@ function nearestIndex(l: ResizeLayer, x: number): number {
   }
 }
 
-/** The [out, in] interpolation matrix of resized axis `i` (row-major). */
+/**
+ * The interpolation matrix of resized axis `i`, transposed: [in, out] row-major (entry (k, j):
+ * the weight of input position k in output position j), so it right-multiplies the axis' values.
+ */
 export function interpolationMatrix(l: ResizeLayer, i: number, inSize: number): Float32Array {
   const outSize = l.sizes[i];
-  const m = new Float32Array(outSize * inSize);
+  const m = new Float32Array(inSize * outSize);
   const clamp = (k: number) => Math.min(Math.max(k, 0), inSize - 1);
+  const add = (k: number, j: number, w: number) => {
+    m[clamp(k) * outSize + j] += w;
+  };
   for (let j = 0; j < outSize; j++) {
     // Coordinates in float32, as the reference implementations compute them.
     const x = Math.fround(sourceCoordinate(l, j, l.scales[i], inSize, outSize));
     if (l.mode === 'nearest') {
-      m[j * inSize + clamp(nearestIndex(l, x))] = 1;
+      add(nearestIndex(l, x), j, 1);
       continue;
     }
     const lo = Math.floor(x);
     const r = x - lo;
-    m[j * inSize + clamp(lo)] += 1 - r;
-    m[j * inSize + clamp(lo + 1)] += r;
+    add(lo, j, 1 - r);
+    add(lo + 1, j, r);
   }
   return m;
 }
@@ -70,14 +76,8 @@ export function interpolationMatrix(l: ResizeLayer, i: number, inSize: number): 
 /** The executor of a resize layer over a blob of per-image shape `inShape`. */
 export function makeResize(l: ResizeLayer, inShape: number[]): TensorOp {
   const rank = inShape.length;
-  // Per resized axis, the transposed matrix [in, out] (right-multiplied after moving the axis last).
-  const mats = l.axes.map((a, i) => {
-    const n = inShape[a];
-    const m = interpolationMatrix(l, i, n);
-    const t = new Float32Array(m.length);
-    for (let j = 0; j < l.sizes[i]; j++) for (let k = 0; k < n; k++) t[k * l.sizes[i] + j] = m[j * n + k];
-    return tf.tensor2d(t, [n, l.sizes[i]]);
-  });
+  // Per resized axis its matrix [in, out], right-multiplied after moving the axis last.
+  const mats = l.axes.map((a, i) => tf.tensor2d(interpolationMatrix(l, i, inShape[a]), [inShape[a], l.sizes[i]]));
   return {
     run([xin]) {
       let x = toNchw(xin);
