@@ -24,17 +24,18 @@ export function camBlob(model: Model): string | undefined {
 
 /** Every blob `blob` is computed from (side views such as a transformer's token grids are not). */
 function ancestors(model: Model, blob: string | undefined): Set<string> {
+  const writers = new Map<string, string[][]>(); // blob → the bottoms of each layer writing it
+  for (const l of model.graph.layers) for (const t of l.tops) writers.set(t, [...(writers.get(t) ?? []), l.bottoms]);
   const out = new Set<string>();
   const todo = blob ? [blob] : [];
   while (todo.length) {
     const b = todo.pop()!;
-    for (const l of model.graph.layers)
-      if (l.tops.includes(b))
-        for (const x of l.bottoms)
-          if (!out.has(x) && x !== b) {
-            out.add(x);
-            todo.push(x);
-          }
+    for (const bottoms of writers.get(b) ?? [])
+      for (const x of bottoms)
+        if (!out.has(x) && x !== b) {
+          out.add(x);
+          todo.push(x);
+        }
   }
   return out;
 }
