@@ -17,7 +17,7 @@ import { OnnxBuilder } from '../pipeline/io/onnx-writer.ts';
 import { convnextOnnx, FAMILIES, resnetOnnx, tf2onnxCnn, vitOnnx } from './helpers/onnx-families.ts';
 import { Weights } from './helpers/onnx-models.ts';
 import { randn, rng } from './helpers/net-graph.ts';
-import { deepvisRun, ortRun, relErr } from './helpers/onnx-reference.ts';
+import { deepvisRun, expectBlobsMatch, ortRun } from './helpers/onnx-reference.ts';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -33,14 +33,7 @@ describe.each(Object.entries(FAMILIES))('%s', (_name, build) => {
     );
     const ref = await ortRun(m.bytes, m.input, x, m.dims, m.tensors);
     const { blobs } = await deepvisRun(m.bytes, x, m.dims);
-    let compared = 0;
-    for (const [name, b] of blobs) {
-      const r = ref.get(name);
-      if (!r) continue;
-      expect(b.dims, name).toEqual(r.dims);
-      expect(relErr(b, r), name).toBeLessThan(1e-4);
-      compared++;
-    }
+    const compared = expectBlobsMatch(blobs, ref);
     expect(compared).toBeGreaterThan(10);
     expect(blobs.has('logits')).toBe(true);
   });
@@ -296,14 +289,7 @@ describe('tf2onnx exports', () => {
         for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) nchw[((b * C + c) * H + y) * W + x] = nhwc[((b * H + y) * W + x) * C + c];
     const { blobs, model } = await deepvisRun(m.bytes, nchw, [N, C, H, W]);
     expect(model.graph.input).toEqual({ blob: 'input_1', shape: [3, 32, 32] });
-    let compared = 0;
-    for (const [name, b] of blobs) {
-      const r = ref.get(name);
-      if (!r) continue;
-      expect(b.dims, name).toEqual(r.dims);
-      expect(relErr(b, r), name).toBeLessThan(1e-4);
-      compared++;
-    }
+    const compared = expectBlobsMatch(blobs, ref);
     expect(compared).toBeGreaterThanOrEqual(6);
     // The conv blobs keep their receptive fields through the transposes.
     expect(model.graph.blobs.find((b) => b.name === '/model/conv2/Conv_output_0')?.rf).toEqual({ size: [7, 7], stride: [2, 2], offset: [-3, -3] });

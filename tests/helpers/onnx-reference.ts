@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
 import { importOnnx, type OnnxImportOptions } from '../../pipeline/import/onnx/import.ts';
 import { readModel } from '../../pipeline/import/onnx/proto.ts';
 import { createNet } from '../../pipeline/engine/net/build.ts';
@@ -68,4 +69,17 @@ export function relErr(a: Blob, b: Blob): number {
     den = Math.max(den, Math.abs(b.data[i]));
   }
   return den === 0 ? num : num / den;
+}
+
+/** Every deepvis blob onnxruntime also computed: same dims, within `tol` (relErr); returns how many were compared. */
+export function expectBlobsMatch(blobs: Map<string, Blob>, ref: Map<string, Blob>, tol = 1e-4): number {
+  let compared = 0;
+  for (const [name, b] of blobs) {
+    const r = ref.get(name);
+    if (!r) continue;
+    expect(b.dims, name).toEqual(r.dims);
+    expect(relErr(b, r), name).toBeLessThan(tol);
+    compared++;
+  }
+  return compared;
 }
