@@ -7,38 +7,25 @@
  * network (the file's architecture with the run's random weights) in Chromium with the
  * activations of `deepvis activations --random-weights 3`.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgb } from '../../pipeline/image/decode.ts';
-import { readNpy } from '../../pipeline/io/npy.ts';
 import { loadModel } from '../../pipeline/import/load.ts';
 import { serveSite } from '../../pipeline/site/serve.ts';
 import { requireAssets } from '../helpers/assets.ts';
 import { convnextOnnx, vitOnnx } from '../helpers/onnx-families.ts';
 import { requireChromium } from './browser.ts';
-import { ROOT } from './probe-fixture.ts';
-import { launchProbeBrowser, loadPhoto, probeState } from './probe-page.ts';
+import { launchProbeBrowser, loadNetwork, loadPhoto, samePixels, unitAgainstActivations } from './probe-page.ts';
+import { runCliOk } from '../reference/cli.ts';
 
-const run = promisify(execFile);
 const A = requireAssets();
 const C = requireChromium();
-
-async function deepvis(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DEEPVIS_QUIET: '1' },
-    maxBuffer: 64 << 20,
-  });
-  return stdout;
-}
 
 interface Scan {
   maxImages: { file: string; value: number; y: number; x: number; patch: string }[];
@@ -63,7 +50,7 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
     await writeFile(join(tmp, 'vit.onnx'), vitOnnx(6, 17).bytes);
     await writeFile(join(tmp, 'convnext.onnx'), convnextOnnx(4, 17).bytes);
     for (const m of ['vit', 'convnext'])
-      await deepvis([
+      await runCliOk([
         'run',
         '--model',
         join(tmp, `${m}.onnx`),
@@ -135,7 +122,7 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
     expect(existsSync(join(tmp, 'dist', 'convnext', 'features.1.0-Add_output_0', String(unit), 'index.html'))).toBe(true);
   });
 
-  describe('the ViT probe page', () => {
+  describe('the probe pages', () => {
     let server: Server;
     let site: string;
     let browser: Browser;
@@ -171,9 +158,7 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
       it(`${m}: runs the network on a photo with the activations of \`deepvis activations\``, async () => {
         const page = await browser.newPage();
         await page.goto(`${site}${m}/probe/`, { waitUntil: 'networkidle' });
-        await page.click('#probe-load');
-        await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
-        const loaded = await probeState(page);
+        const loaded = await loadNetwork(page);
         expect(loaded.error, loaded.error).toBeUndefined();
         // The page's network is the gallery's: the file's architecture with the run's random weights.
         const record = JSON.parse(await readFile(join(data(), m, 'model.json'), 'utf8'));
@@ -182,12 +167,10 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
         await loadPhoto(page, photo);
         const model = await loadModel(join(tmp, `${m}.onnx`), { weights: false });
         const ref = await decodeRgb(photo, model.preprocess);
-        const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
-        let same = 0;
-        for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
+        const { same } = await samePixels(page, ref.rgb);
         expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.95);
         const out = join(tmp, `acts-${m}`);
-        await deepvis([
+        await runCliOk([
           'activations',
           '--model',
           join(tmp, `${m}.onnx`),
@@ -201,18 +184,12 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
           out,
         ]);
         for (const [blob, unit] of blobs) {
-          const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
-          const per = npy.data.length / npy.shape[1];
-          let scale = 0;
-          for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
-          const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit] as const);
-          expect(mine.length, blob).toBe(per);
-          let err = 0;
-          for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
+          const { length, per, rel } = await unitAgainstActivations(page, out, blob, unit);
+          expect(length, blob).toBe(per);
           // The page decodes the photo itself (a few pixels differ by one level, checked above); on a
           // 32×32 input each pixel weighs more than on SqueezeNet's 227×227 (1e-3 there).
-          console.log(`${m} ${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
-          expect(err / scale, blob).toBeLessThanOrEqual(5e-3);
+          console.log(`${m} ${blob} unit ${unit}: max |probe − activations| / max |blob| = ${rel.toExponential(2)}`);
+          expect(rel, blob).toBeLessThanOrEqual(5e-3);
         }
         await page.close();
       });

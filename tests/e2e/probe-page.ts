@@ -1,6 +1,8 @@
 /** Driving the probe page from playwright-core: shared by tests/e2e/probe.test.ts and scripts/bench-probe.ts. */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ProbeState } from '../../site/probe/app.ts';
+import { join } from 'node:path';
+import { readNpy } from '../../pipeline/io/npy.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from './browser.ts';
 
 /** Chromium's synthetic camera, granted without a prompt. */
@@ -65,4 +67,34 @@ export async function loadPhoto(page: Page, file: string, timeout = 180_000): Pr
   );
   const s = await probeState(page);
   if (s.error) throw new Error(`probe: ${s.error}`);
+}
+
+/** Clicks "Load the network" and waits until it is loaded (or failed); returns the state. */
+export async function loadNetwork(page: Page, timeout = 180_000): Promise<ProbeState> {
+  await page.click('#probe-load');
+  await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout });
+  return probeState(page);
+}
+
+/** How many of the page's input pixels equal `rgb` (the pipeline's decoding of the same photo). */
+export async function samePixels(page: Page, rgb: ArrayLike<number>): Promise<{ same: number; seen: number }> {
+  const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
+  let same = 0;
+  for (let i = 0; i < rgb.length; i++) if (rgb[i] === seen[i]) same++;
+  return { same, seen: seen.length };
+}
+
+/**
+ * The page's values of channel `unit` of `blob` against `deepvis activations`' .npy of it (in
+ * `dir`): their count, the .npy's per-channel count, and max |difference| / max |blob|.
+ */
+export async function unitAgainstActivations(page: Page, dir: string, blob: string, unit: number): Promise<{ length: number; per: number; rel: number }> {
+  const npy = await readNpy(join(dir, `${blob.replace(/\//g, '__')}.npy`));
+  const per = npy.data.length / npy.shape[1];
+  let scale = 0;
+  for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
+  const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b, u), [blob, unit] as const);
+  let err = 0;
+  for (let i = 0; i < Math.min(per, mine.length); i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
+  return { length: mine.length, per, rel: err / scale };
 }

@@ -5,36 +5,24 @@
  * the blob's largest value), unit selection, gallery links under the base, and the fake camera
  * driving the live mode.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRgb } from '../../pipeline/image/decode.ts';
-import { readNpy } from '../../pipeline/io/npy.ts';
 import { loadModel } from '../../pipeline/import/load.ts';
 import { serveSite } from '../../pipeline/site/serve.ts';
 import { requireAssets } from '../helpers/assets.ts';
 import { requireChromium } from './browser.ts';
-import { buildProbeGallery, NO_SOURCE, ROOT, type ProbeGallery } from './probe-fixture.ts';
-import { launchProbeBrowser, loadPhoto, pageWeight, probeState, waitForFrames } from './probe-page.ts';
+import { buildProbeGallery, NO_SOURCE, type ProbeGallery } from './probe-fixture.ts';
+import { launchProbeBrowser, loadNetwork, loadPhoto, pageWeight, probeState, samePixels, unitAgainstActivations, waitForFrames } from './probe-page.ts';
+import { runCliOk } from '../reference/cli.ts';
 
-const run = promisify(execFile);
 const A = requireAssets();
 const C = requireChromium();
 const PHOTO = 'images/imagenet-sample/n01443537_goldfish.JPEG';
-
-async function deepvis(args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [join(ROOT, 'bin/dev.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DEEPVIS_QUIET: '1' },
-    maxBuffer: 64 << 20,
-  });
-  return stdout;
-}
 
 describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.skipReason ?? ''}`, () => {
   let g: ProbeGallery;
@@ -70,9 +58,7 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
   });
 
   it('"Load the network" downloads every shard with progress and starts a backend', async () => {
-    await page.click('#probe-load');
-    await page.waitForFunction(() => window.__deepvisProbe?.state().loaded || window.__deepvisProbe?.state().error, undefined, { timeout: 180_000 });
-    const st = await probeState(page);
+    const st = await loadNetwork(page);
     expect(st.error).toBeUndefined();
     expect(st.netBytes).toBeGreaterThan(4e6);
     expect(await page.locator('#probe-status').textContent()).toMatch(/Network ready: .*running on (webgpu|webgl|wasm|cpu)/);
@@ -93,7 +79,7 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
     const state = await probeState(page);
     expect(state.error).toBeUndefined();
     expect(state.loaded).toBe(true);
-    const cli = JSON.parse((await deepvis(['classify', '--model', model(), '--json', '--top', '5', photo()])).trim().split('\n')[0]);
+    const cli = JSON.parse((await runCliOk(['classify', '--model', model(), '--json', '--top', '5', photo()])).trim().split('\n')[0]);
     console.log(
       `probe top-1 ${state.top[0].index} ${state.top[0].label} (${state.top[0].prob.toFixed(4)}), classify: ${cli.top[0].index} ${cli.top[0].label} (${cli.top[0].prob.toFixed(4)}), backend ${state.backend}`,
     );
@@ -102,32 +88,23 @@ describe.skipIf(!A.dir || !C.ok)(`probe page in Chromium ${A.skipReason ?? C.ski
 
     const m = await loadModel(model(), { weights: false });
     const ref = await decodeRgb(photo(), m.preprocess);
-    const seen = await page.evaluate(() => window.__deepvisProbe!.inputPixels());
-    let same = 0;
-    for (let i = 0; i < ref.rgb.length; i++) if (ref.rgb[i] === seen[i]) same++;
+    const { same, seen } = await samePixels(page, ref.rgb);
     console.log(`input pixels equal to the pipeline's: ${same}/${ref.rgb.length}`);
-    expect(seen.length).toBe(ref.rgb.length);
+    expect(seen).toBe(ref.rgb.length);
     expect(same / ref.rgb.length).toBeGreaterThanOrEqual(0.99);
 
     const out = join(tmp, 'acts');
     const blobs = ['conv1', 'fire5/concat', 'prob'];
-    await deepvis(['activations', '--model', model(), '--input', photo(), '--blobs', blobs.join(','), '--out', out]);
+    await runCliOk(['activations', '--model', model(), '--input', photo(), '--blobs', blobs.join(','), '--out', out]);
     for (const [blob, unit] of [
       ['conv1', 3],
       ['fire5/concat', 100],
       ['prob', cli.top[0].index],
     ] as const) {
-      const npy = await readNpy(join(out, `${blob.replace(/\//g, '__')}.npy`));
-      const [, c] = npy.shape;
-      const per = npy.data.length / c;
-      let scale = 0;
-      for (const v of npy.data) scale = Math.max(scale, Math.abs(v));
-      const mine = await page.evaluate(([b, u]) => window.__deepvisProbe!.unitValues(b as string, u as number), [blob, unit]);
-      expect(mine.length).toBe(per);
-      let err = 0;
-      for (let i = 0; i < per; i++) err = Math.max(err, Math.abs(mine[i] - npy.data[unit * per + i]));
-      console.log(`${blob} unit ${unit}: max |probe − activations| / max |blob| = ${(err / scale).toExponential(2)}`);
-      expect(err / scale).toBeLessThanOrEqual(1e-3);
+      const { length, per, rel } = await unitAgainstActivations(page, out, blob, unit);
+      expect(length).toBe(per);
+      console.log(`${blob} unit ${unit}: max |probe − activations| / max |blob| = ${rel.toExponential(2)}`);
+      expect(rel).toBeLessThanOrEqual(1e-3);
     }
   });
 

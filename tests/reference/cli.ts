@@ -31,6 +31,13 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   });
 }
 
+/** `deepvis ARGS…` as runCli, its stdout; a non-zero exit is an error carrying stderr. */
+export async function runCliOk(args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
+  const r = await runCli(args, env);
+  if (r.code !== 0) throw new Error(`deepvis ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
 /** mulberry32: small seeded RNG. */
 export const seededRandom = mulberry32;
 
