@@ -50,18 +50,20 @@ export class GraphBuilder {
   /**
    * Adds the patch-grid view (`<blob>/grid`, a `tokengrid` layer) of each transformer block
    * output: the embedding (position embedding added), the residual sums of token blobs, and the
-   * last token blob (the final norm). Their
-   * units are the C channels over the patch grid; returns the views' names.
+   * last token blob (the final norm). Their units are the C channels over the patch grid; returns
+   * the views' names.
    */
   addTokenViews(): string[] {
     const tokenBlobs = [...this.blobs.values()].filter((b) => b.tokens && b.shape.length === 2);
+    const producer = new Map<string, Layer>();
+    for (const l of this.layers) for (const t of l.tops) if (!producer.has(t)) producer.set(t, l);
     const residual = tokenBlobs.filter((b) => {
-      const l = this.layers.find((x) => x.tops.includes(b.name));
+      const l = producer.get(b.name);
       return l && ((l.kind === 'eltwise' && l.op === 'sum') || (l.kind === 'binary' && l.op === 'add' && l.constant === 'none'));
     });
     // The embedding: the first token blob a constant is added to (ViT's position embedding).
     const embedding = tokenBlobs.find((b) => {
-      const l = this.layers.find((x) => x.tops.includes(b.name));
+      const l = producer.get(b.name);
       return l?.kind === 'binary' && l.op === 'add' && l.constant !== 'none';
     });
     const last = tokenBlobs.at(-1);

@@ -21,6 +21,10 @@ export const FRONT: BatchAt = { axis: 0, merged: false, inner: 1 };
 
 export const isFront = (at: BatchAt | undefined): boolean => !at || (at.axis === 0 && !at.merged);
 
+/** Whether two tensors hold the batch at the same place (elementwise ops and products need it). */
+export const sameAt = (a: BatchAt | undefined, b: BatchAt | undefined): boolean =>
+  isFront(a) ? isFront(b) : !!a && !!b && a.axis === b.axis && a.merged === b.merged && a.inner === b.inner;
+
 const numel = (s: number[]) => s.reduce((a, d) => a * d, 1);
 
 /** The ONNX dims of a blob of per-image `shape` with the batch at `at` (batch size n). */

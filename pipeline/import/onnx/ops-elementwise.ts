@@ -1,5 +1,5 @@
 import type { ActivationFn, BinaryOp } from '../../graph/tensor-layers.ts';
-import { type BatchAt, isFront } from './batch-axis.ts';
+import { sameAt } from './batch-axis.ts';
 import { Ctx } from './context.ts';
 import type { Converter } from './ops-nn.ts';
 import type { NodeProto } from './proto.ts';
@@ -62,9 +62,6 @@ export const clip: Converter = (ctx, node, a, name) => {
 };
 
 const BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', Pow: 'pow', Max: 'max', Min: 'min', PRelu: 'prelu', Sum: 'add' };
-
-const sameAt = (a: BatchAt | undefined, b: BatchAt | undefined) =>
-  isFront(a) ? isFront(b) : !!b && a!.axis === b.axis && a!.merged === b.merged && a!.inner === b.inner;
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 

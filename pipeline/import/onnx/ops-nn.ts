@@ -1,5 +1,5 @@
 import type { Layer, Pair } from '../../graph/types.ts';
-import { isFront } from './batch-axis.ts';
+import { isFront, sameAt } from './batch-axis.ts';
 import { type Attrs, Ctx, type Value } from './context.ts';
 import type { NodeProto } from './proto.ts';
 import { numel } from './tensor.ts';
@@ -271,8 +271,7 @@ function matmulData(ctx: Ctx, node: NodeProto, name: string): void {
   const r = ctx.dims(x).length;
   if (ctx.dims(y).length !== r || r < 3)
     ctx.fail(node, `operands of ${r} and ${ctx.dims(y).length} axes (two image tensors need equal ranks ≥ 3, the batch among the leading axes)`);
-  const sameAt = x.at?.axis === y.at?.axis && !!x.at?.merged === !!y.at?.merged && (x.at?.inner ?? 1) === (y.at?.inner ?? 1);
-  if (!sameAt) ctx.fail(node, 'the operands hold the batch on different axes');
+  if (!sameAt(x.at, y.at)) ctx.fail(node, 'the operands hold the batch on different axes');
   for (const ax of [r - 2, r - 1]) ctx.axisOf(node, x, ax);
   ctx.emit({ kind: 'batchmatmul', name, bottoms: [x.blob, y.blob], tops: [node.outputs[0]] }, undefined, x.at);
 }
