@@ -244,15 +244,17 @@ export function hasLoopKernels(): boolean {
   return enabled && (b === 'wasm' || b === 'cpu');
 }
 
-/** Backends besides the CPU-side ones with their own MAX_POOL_GRAD (webgpu: ./webgpu-kernels.ts). */
-const ownMaxPoolGrad = new Set<string>();
-export function addMaxPoolGradBackend(backend: string): void {
-  ownMaxPoolGrad.add(backend);
+/** The executor's own kernels that GPU backends register (webgpu: ./webgpu-kernels.ts), by kernel name. */
+const ownKernels = new Map<string, Set<string>>();
+export function addOwnKernel(kernel: string, backend: string): void {
+  if (!ownKernels.has(kernel)) ownKernels.set(kernel, new Set());
+  ownKernels.get(kernel)!.add(backend);
 }
+const hasOwn = (kernel: string) => enabled && (ownKernels.get(kernel)?.has(tf.getBackend()) ?? false);
 
 /** Whether maxPoolGrad below runs on the current backend (else the executor takes tfjs's MaxPoolGrad). */
 export function hasMaxPoolGrad(): boolean {
-  return hasLoopKernels() || (enabled && ownMaxPoolGrad.has(tf.getBackend()));
+  return hasLoopKernels() || hasOwn(MAX_POOL_GRAD);
 }
 
 /** dx of a Caffe max pool y of x (unpadded NHWC), from dy, where hasMaxPoolGrad(). */
@@ -289,6 +291,32 @@ export function lrnLoop(x: tf.Tensor4D, p: LrnParams): tf.Tensor4D {
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, [xs, ys, ss]: tf.Tensor[]) => tf.engine().runKernel(LRN_GRAD, { x: xs, y: ys, s: ss, dy }, attrs) as tf.Tensor,
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
+}
+
+/**
+ * LRN_GRAD_FROM_Y: the LRN input gradient from x, y and dy alone (the scale s is recomputed from
+ * x's window), for GPU backends whose LRN forward is tfjs's own (one output). tfjs-webgpu's
+ * LRNGrad loops over every channel pair of a pixel (O(C²); 7 minutes for one GoogLeNet norm2
+ * gradient on SwiftShader); the window form is O(size²).
+ */
+export const LRN_GRAD_FROM_Y = 'DeepvisLRNGradFromY';
+
+/** Whether lrnOwnGrad below runs on the current backend. */
+export function hasLrnGrad(): boolean {
+  return hasOwn(LRN_GRAD_FROM_Y);
+}
+
+/** Caffe LRN across channels: tfjs's forward, the executor's gradient kernel (where hasLrnGrad()). */
+export function lrnOwnGrad(x: tf.Tensor4D, p: LrnParams): tf.Tensor4D {
+  const attrs = p as unknown as tf.NamedAttrMap;
+  return tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.localResponseNormalization(xi as tf.Tensor4D, (p.size - 1) / 2, p.k, p.alpha / p.size, p.beta);
+    save([xi, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xs, ys]: tf.Tensor[]) => tf.engine().runKernel(LRN_GRAD_FROM_Y, { x: xs, y: ys, dy }, attrs) as tf.Tensor,
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0])(x) as tf.Tensor4D;
 }

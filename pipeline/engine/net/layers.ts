@@ -4,7 +4,7 @@ import { UserError } from '../../core/errors.ts';
 import type { FusedRelu, ParamOp } from './conv.ts';
 import { reluGrad } from './relu.ts';
 import { withGrad, withGradN } from './custom.ts';
-import { hasLoopKernels, lrnLoop, slice4d } from './kernels.ts';
+import { hasLoopKernels, hasLrnGrad, lrnLoop, lrnOwnGrad, slice4d } from './kernels.ts';
 import { fcWeights } from './weights.ts';
 
 /**
@@ -125,6 +125,8 @@ export function lrn(layer: LrnLayer, x: tf.Tensor, fastGrad: boolean): tf.Tensor
   if (layer.localSize % 2 !== 1) throw new UserError(`layer ${layer.name}: LRN local_size must be odd, got ${layer.localSize}`);
   if (fastGrad && hasLoopKernels() && x.dtype === 'float32')
     return lrnLoop(x as tf.Tensor4D, { size: layer.localSize, alpha: layer.alpha, beta: layer.beta, k: layer.k });
+  if (fastGrad && hasLrnGrad() && x.dtype === 'float32')
+    return lrnOwnGrad(x as tf.Tensor4D, { size: layer.localSize, alpha: layer.alpha, beta: layer.beta, k: layer.k });
   return tf.localResponseNormalization(x as tf.Tensor4D, (layer.localSize - 1) / 2, layer.k, layer.alpha / layer.localSize, layer.beta);
 }
 
