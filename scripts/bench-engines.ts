@@ -11,18 +11,16 @@
  * Also: `--arrangements` measures onnxruntime as 1 worker × every core too, beside its default of
  * one worker per core with one thread each (how the pool and ONNX Runtime's threads share the cores).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeNpy } from '../pipeline/io/npy.ts';
-import { classScoreBlob } from '../pipeline/graph/classes.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { loadModel } from '../pipeline/import/load.ts';
 import { scan } from '../pipeline/index.ts';
 import { benchNet, NET_TARGETS } from './bench-net.ts';
 import { BENCH_LAYERS } from './bench-scan-layers.ts';
+import { measureTorch } from './torch-reference.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -87,44 +85,6 @@ async function measureScan(model: Model, backend: 'wasm' | 'onnxruntime', files:
   };
 }
 
-/** The PyTorch row: the graph and weights written for scripts/torch-reference.py, then its JSON line. */
-async function measureTorch(
-  model: Model,
-  stepBlob: string,
-): Promise<{ forwardImgPerSec: number; msPerImgStep: number; cpuSeconds: number; torch: string } | string> {
-  const python = process.env.DEEPVIS_TORCH_PYTHON || 'python3';
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `no PyTorch (${python} -c "import torch" failed; set DEEPVIS_TORCH_PYTHON to a python with torch)`;
-  const dir = await mkdtemp(join(tmpdir(), 'deepvis-torch-'));
-  try {
-    await writeFile(join(dir, 'net.json'), JSON.stringify(model.graph.layers));
-    await writeFile(join(dir, 'blobs.json'), JSON.stringify(model.graph.blobs.map((b) => ({ name: b.name, shape: b.shape }))));
-    await writeFile(join(dir, 'input.json'), JSON.stringify(model.graph.input.shape));
-    for (const [layer, ps] of model.graph.weights ?? [])
-      for (const [i, p] of ps.entries()) await writeFile(join(dir, `${layer.replace(/\//g, '_')}.${i}.npy`), encodeNpy(p.data, p.shape));
-    const r = spawnSync(
-      python,
-      [
-        join(import.meta.dirname, 'torch-reference.py'),
-        dir,
-        '--blob',
-        stepBlob,
-        '--class-blob',
-        classScoreBlob(model),
-        '--batch',
-        String(BATCH),
-        '--threads',
-        String(cores),
-      ],
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').pop()}`;
-    return JSON.parse(r.stdout.trim().split('\n').pop()!);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 const dir = join(assets, 'images', 'imagenet-sample');
 const photos = (await readdir(dir)).sort().map((f) => join(dir, f));
 const files = photos.slice(0, Number(a.images));
@@ -181,7 +141,7 @@ for (const name of a.models.split(',')) {
   }
   delete process.env.DEEPVIS_ORT_THREADS;
   say(`bench-engines: ${name} on PyTorch`);
-  const t = await measureTorch(model, stepBlob);
+  const t = await measureTorch(model, stepBlob, { batch: BATCH, threads: cores });
   if (typeof t === 'string') notes.push(`${name}: ${t}`);
   else
     rows.push({

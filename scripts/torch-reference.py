@@ -1,11 +1,15 @@
-"""PyTorch CPU reference for scripts/bench-engines.ts (optional: needs python3 with torch).
+"""PyTorch reference for scripts/bench-engines.ts (CPU) and scripts/device/bench-gpu.ts (CUDA);
+optional: needs python3 with torch.
 
 Runs the same Caffe graph deepvis imported (net.json: its layers; <layer>.<i>.npy: their weights),
 with Caffe's semantics (CEIL pooling with the clipped AVE divisor, LRN alpha/n), fp32, in eager
 mode, and prints one JSON line: forward img/s and ms per img-step (forward + input gradient of one
 unit per image) at the given batch, on `threads` threads.
 
-    python3 scripts/torch-reference.py DIR --blob loss3/classifier --batch 8 --threads 2
+    python3 scripts/torch-reference.py DIR --blob loss3/classifier --batch 8 --threads 2 [--device cuda]
+
+With --device cuda the timings synchronise the GPU (fp32: TF32 matmuls and cuDNN convolutions off,
+so the reference computes what deepvis computes).
 """
 import argparse
 import json
@@ -25,14 +29,14 @@ def caffe_pooled(size, k, s, p):
     return out
 
 
-def build(d):
+def build(d, dev):
     layers = json.load(open(os.path.join(d, "net.json")))
     shapes = {b["name"]: b["shape"] for b in json.load(open(os.path.join(d, "blobs.json")))}
     params = {}
     for l in layers:
         i = 0
         while os.path.exists(os.path.join(d, f"{l['name'].replace('/', '_')}.{i}.npy")):
-            params.setdefault(l["name"], []).append(torch.from_numpy(np.load(os.path.join(d, f"{l['name'].replace('/', '_')}.{i}.npy"))))
+            params.setdefault(l["name"], []).append(torch.from_numpy(np.load(os.path.join(d, f"{l['name'].replace('/', '_')}.{i}.npy"))).to(dev))
             i += 1
     divisors = {}
 
@@ -54,7 +58,7 @@ def build(d):
                 for j in range(OW):
                     hs, ws = i * sh - ph, j * sw - pw
                     div[i, j] = (min(hs + kh, H + ph) - hs) * (min(ws + kw, W + pw) - ws)
-            divisors[key] = (kh * kw) / div
+            divisors[key] = ((kh * kw) / div).to(x.device)
         xp = F.pad(x, (pw, right, ph, bottom))
         return F.avg_pool2d(xp, (kh, kw), (sh, sw)) * divisors[key]
 
@@ -108,21 +112,30 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    forward, shapes = build(a.dir)
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+    forward, shapes = build(a.dir, dev)
     C, H, W = json.load(open(os.path.join(a.dir, "input.json")))
     g = torch.Generator().manual_seed(1)
-    x = torch.randn(a.batch, C, H, W, generator=g) * 10
+    x = (torch.randn(a.batch, C, H, W, generator=g) * 10).to(dev)
     cpu0 = time.process_time()
     with torch.no_grad():
         forward(x, a.class_blob)
+        sync()
         t = time.perf_counter()
         for _ in range(a.reps):
             forward(x, a.class_blob)
+        sync()
         fwd_s = (time.perf_counter() - t) / a.reps
     shape = shapes[a.blob]
-    sel = torch.zeros(a.batch, *shape)
+    sel = torch.zeros(a.batch, *shape, device=dev)
     for n in range(a.batch):
         c = (n * 97) % shape[0]
         if len(shape) == 3:
@@ -136,12 +149,14 @@ def main():
         return xi.grad
 
     step()
+    sync()
     t = time.perf_counter()
     for _ in range(a.reps):
         step()
+    sync()
     step_s = (time.perf_counter() - t) / a.reps
     cpu = time.process_time() - cpu0
-    print(json.dumps({"forwardImgPerSec": a.batch / fwd_s, "msPerImgStep": step_s * 1000 / a.batch, "threads": a.threads, "cpuSeconds": cpu, "torch": torch.__version__}))
+    print(json.dumps({"forwardImgPerSec": a.batch / fwd_s, "msPerImgStep": step_s * 1000 / a.batch, "threads": a.threads, "cpuSeconds": cpu, "torch": torch.__version__, "device": str(dev)}))
 
 
 main()

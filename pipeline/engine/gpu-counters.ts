@@ -71,14 +71,17 @@ export function countGpuWork(): GpuCounter {
     for (const d of u) c.uniformBytes += d.data.length * 4;
     return saved.makeUniforms.call(this, u);
   };
+  // Wait time is the union of the reads' waits (reads in flight together wait once).
+  let inFlight = 0;
+  let since = 0;
   b.getBufferData = async function (buffer) {
     c.readbacks++;
     c.readbackBytes += buffer.size;
-    const t = performance.now();
+    if (inFlight++ === 0) since = performance.now();
     try {
       return await saved.getBufferData.call(this, buffer);
     } finally {
-      c.waitMs += performance.now() - t;
+      if (--inFlight === 0) c.waitMs += performance.now() - since;
     }
   };
   return {

@@ -10,14 +10,16 @@ import sharp from 'sharp';
  */
 export const TINY_SYNSETS = Array.from({ length: 6 }, (_, i) => `n0000000${i + 1}`);
 
-export async function writeTinyModel(dir: string, size = 48): Promise<string> {
+/** With `lrn`, a Caffe LRN across 5 channels follows pool1 (α large enough to matter at random-weight scales). */
+export async function writeTinyModel(dir: string, size = 48, opts: { lrn?: boolean } = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
+  const norm = opts.lrn ? `layer { name: "norm1" type: "LRN" bottom: "pool1" top: "norm1" lrn_param { local_size: 5 alpha: 0.5 beta: 0.75 } }\n` : '';
   const proto = `name: "tiny"
 layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 3 dim: ${size} dim: ${size} } } }
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 8 kernel_size: 5 stride: 2 } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
 layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
-layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2" convolution_param { num_output: 12 kernel_size: 3 pad: 1 } }
+${norm}layer { name: "conv2" type: "Convolution" bottom: "${opts.lrn ? 'norm1' : 'pool1'}" top: "conv2" convolution_param { num_output: 12 kernel_size: 3 pad: 1 } }
 layer { name: "relu2" type: "ReLU" bottom: "conv2" top: "conv2" }
 layer { name: "fc3" type: "InnerProduct" bottom: "conv2" top: "fc3" inner_product_param { num_output: ${TINY_SYNSETS.length} } }
 layer { name: "prob" type: "Softmax" bottom: "fc3" top: "prob" }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../../graph/types.ts';
 import type { Net } from '../../engine/net/types.ts';
+import { BestTracker } from './best-tracker.ts';
 import { unitObjective, type ObjectiveKind } from './objectives.ts';
 import { FourierParam } from './param/fourier.ts';
 import { PixelParam } from './param/pixel.ts';
@@ -68,38 +69,14 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
   );
   const evalEvery = preset.family === 'fourier' ? preset.evalEvery : 1;
 
-  const start = new Float64Array(n).fill(NaN);
-  const best = new Float64Array(n).fill(-Infinity);
-  const final = new Float64Array(n).fill(NaN);
-  const argmaxStep: (number | null)[] = new Array(n).fill(null);
-  let bestImg: tf.Tensor4D | null = null;
+  const tracker = new BestTracker(n);
 
-  /** Records activations of `img` (the clean image) and keeps it where it beats the best so far. */
-  const track = async (step: number, vals: tf.Tensor1D, flags: boolean[], img: tf.Tensor4D) => {
-    const v = (await vals.data()) as Float32Array;
-    req.onValues?.(step, v);
-    const better: boolean[] = [];
-    for (let i = 0; i < n; i++) {
-      if (Number.isNaN(start[i])) start[i] = v[i];
-      final[i] = v[i];
-      if (flags[i] && argmaxStep[i] === null) argmaxStep[i] = step;
-      better.push(v[i] > best[i]);
-      if (v[i] > best[i]) best[i] = v[i];
-    }
-    if (!bestImg) bestImg = img.clone();
-    else if (better.some(Boolean)) {
-      // per-image copy (a broadcast where() is slow on wasm)
-      const prev: tf.Tensor4D = bestImg;
-      bestImg = tf.tidy(() => {
-        const a = tf.split(img, n, 0);
-        const b = tf.split(prev, n, 0);
-        return tf.concat(
-          a.map((t, i) => (better[i] ? t : b[i])),
-          0,
-        ) as tf.Tensor4D;
-      });
-      prev.dispose();
-    }
+  /** Records the activations of `img` (the clean image); reads them back only for onValues. */
+  const track = async (step: number, out: tf.Tensor, vals: tf.Tensor1D, img: tf.Tensor4D) => {
+    if (req.onValues) req.onValues(step, (await vals.data()) as Float32Array);
+    const hits = obj.argmaxHits(out);
+    tracker.record(step, vals, hits, img);
+    hits.dispose();
   };
 
   /** Forward-only evaluation of the clean image. */
@@ -107,8 +84,7 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
     const img = param.clean();
     const out = net.forward(img, [blob])[blob];
     const vals = obj.values(out);
-    const flags = await obj.isArgmax(out);
-    await track(step, vals, flags, img);
+    await track(step, out, vals, img);
     tf.dispose([img, out, vals]);
   };
 
@@ -125,29 +101,27 @@ export async function render(net: Net, req: RenderRequest): Promise<RenderedImag
           return tf.sum(obj.loss(out));
         })(param.params()),
       );
-      if (param.renderIsClean) {
-        const flags = await obj.isArgmax(kept.out!);
-        await track(step, kept.vals!, flags, kept.input!);
-      }
+      if (param.renderIsClean) await track(step, kept.out!, kept.vals!, kept.input!);
       tf.dispose([kept.vals!, kept.out!, ...(kept.input ? [kept.input] : [])]);
       if (!param.renderIsClean && (step % evalEvery === 0 || step === steps - 1)) await evaluateClean(step);
       if (step < steps - 1) param.update(grad, step);
       grad.dispose();
       req.onStep?.(step);
     }
-    const imgs = await bestImg!.data();
-    const per = imgs.length / n;
+    const r = await tracker.read();
+    const per = r.images.length / n;
     return req.images.map((im, i) => ({
       unit: im.unit,
-      input: Float32Array.from(imgs.subarray(i * per, (i + 1) * per)),
-      start_activation: start[i],
-      best_activation: best[i],
-      final_activation: final[i],
-      argmax_step: argmaxStep[i],
+      input: r.images.slice(i * per, (i + 1) * per),
+      start_activation: r.start[i],
+      best_activation: r.best[i],
+      final_activation: r.final[i],
+      argmax_step: r.argmaxStep[i],
       steps,
     }));
   } finally {
     param.dispose();
-    (bestImg as tf.Tensor | null)?.dispose();
+    obj.dispose();
+    tracker.dispose();
   }
 }

@@ -71,6 +71,7 @@ export async function calibrate(net: Net, modelId: string, blob: string, objecti
   });
   const rms = Array.from(await rmsT.data());
   tf.dispose([x, rmsT]);
+  obj.dispose();
   const m = median(rms.filter((v) => v > 0));
   return { blob, objective, units, rms, median: m, scale: m > 0 ? REFERENCE_GRAD_RMS / m : 1 };
 }

@@ -22,11 +22,13 @@ export interface UnitObjective {
   /** What the ascent differentiates, [B]: the activation, or its pre-ReLU surrogate while it is zero. */
   loss(out: tf.Tensor): tf.Tensor1D;
   /**
-   * Whether each image's unit is the arg-max of its layer: fc — over the channels; `center` —
-   * over the whole blob (toolbox: argmax of all C×H×W values equals (unit, cy, cx)); `channel` —
-   * over the channel means.
+   * Whether each image's unit is the arg-max of its layer, [B] bool, left on the device: fc — over
+   * the channels; `center` — over the whole blob (toolbox: argmax of all C×H×W values equals
+   * (unit, cy, cx)); `channel` — over the channel means.
    */
-  isArgmax(out: tf.Tensor): Promise<boolean[]>;
+  argmaxHits(out: tf.Tensor): tf.Tensor1D;
+  /** Frees the constants the objective keeps on the device (its unit masks). */
+  dispose(): void;
 }
 
 /** Centre position of an H×W map (the toolbox's push_spatial for conv layers). */
@@ -46,12 +48,20 @@ function perUnit(out: tf.Tensor, kind: ObjectiveKind): tf.Tensor2D {
 
 export function unitObjective(blob: string, units: number[], kind: ObjectiveKind = 'center', opts: { preRelu?: boolean } = {}): UnitObjective {
   const preRelu = opts.preRelu ?? false;
+  // Built once per shape and kept: a tensor made from host data is an upload on a GPU backend.
+  const consts = new Map<string, tf.Tensor>();
+  const kept = <T extends tf.Tensor>(key: string, make: () => T): T => {
+    if (!consts.has(key)) consts.set(key, tf.keep(make()));
+    return consts.get(key) as T;
+  };
   const pick = (scores: tf.Tensor2D): tf.Tensor1D => {
     const c = scores.shape[1];
-    for (const u of units) if (u < 0 || u >= c) throw new Error(`objective: unit ${u} out of range for ${blob} (${c} units)`);
-    const m = new Float32Array(units.length * c);
-    units.forEach((u, i) => (m[i * c + u] = 1));
-    const mask = tf.tensor2d(m, [units.length, c]);
+    const mask = kept(`mask ${c}`, () => {
+      for (const u of units) if (u < 0 || u >= c) throw new Error(`objective: unit ${u} out of range for ${blob} (${c} units)`);
+      const m = new Float32Array(units.length * c);
+      units.forEach((u, i) => (m[i * c + u] = 1));
+      return tf.tensor2d(m, [units.length, c]);
+    });
     return tf.sum(tf.mul(scores, mask), 1) as tf.Tensor1D;
   };
   const values = (out: tf.Tensor) => tf.tidy(() => pick(perUnit(preRelu ? tf.relu(out) : out, kind)));
@@ -65,24 +75,30 @@ export function unitObjective(blob: string, units: number[], kind: ObjectiveKind
       return tf.tidy(() => {
         const v = values(out);
         const on = tf.step(v); // 1 where active; its gradient is zero
-        return tf.add(tf.mul(on, v), tf.mul(tf.sub(1, on), pick(perUnit(out, kind)))) as tf.Tensor1D;
+        const one = kept('one', () => tf.scalar(1));
+        return tf.add(tf.mul(on, v), tf.mul(tf.sub(one, on), pick(perUnit(out, kind)))) as tf.Tensor1D;
       });
     },
-    async isArgmax(out) {
-      const idx = tf.tidy(() => {
+    argmaxHits(out) {
+      return tf.tidy(() => {
         const o = preRelu ? tf.relu(out) : out;
-        if (o.rank === 4 && kind === 'center') return tf.argMax(tf.reshape(o, [o.shape[0], -1]), 1);
-        return tf.argMax(perUnit(o, kind), 1);
+        const centreOfAll = o.rank === 4 && kind === 'center';
+        const idx = centreOfAll ? tf.argMax(tf.reshape(o, [o.shape[0], -1]), 1) : tf.argMax(perUnit(o, kind), 1);
+        const want = kept(`want ${o.shape.join('x')}`, () => {
+          if (!centreOfAll) return tf.tensor1d(units, 'int32');
+          const [, h, w, c] = o.shape as [number, number, number, number];
+          const [cy, cx] = centre(h, w);
+          return tf.tensor1d(
+            units.map((u) => (cy * w + cx) * c + u), // NHWC flat index
+            'int32',
+          );
+        });
+        return tf.equal(idx, want) as tf.Tensor1D;
       });
-      const got = Array.from(await idx.data());
-      idx.dispose();
-      let want: number[];
-      if (out.rank === 4 && kind === 'center') {
-        const [, h, w, c] = out.shape as [number, number, number, number];
-        const [cy, cx] = centre(h, w);
-        want = units.map((u) => (cy * w + cx) * c + u); // NHWC flat index
-      } else want = units;
-      return got.map((g, i) => g === want[i]);
+    },
+    dispose() {
+      tf.dispose([...consts.values()]);
+      consts.clear();
     },
   };
 }

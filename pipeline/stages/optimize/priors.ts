@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../graph/types.ts';
+import { type Constants, ONE_OFF } from './param/constants.ts';
 
 /**
  * Network-input bounds of the valid 0–255 pixel range per channel, shaped [1, 1, 1, 3], or tiled
@@ -42,20 +43,14 @@ export function gaussianKernel(sigma: number): Float32Array {
 }
 
 /** Separable Gaussian blur of each channel, borders mirrored like scipy's mode='reflect'. */
-export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
+export function gaussianBlur(x: tf.Tensor4D, sigma: number, k3: Constants = ONE_OFF): tf.Tensor4D {
   return tf.tidy(() => {
     const k = gaussianKernel(sigma);
     const r = (k.length - 1) / 2;
     if (r === 0) return x.clone();
-    const taps = Array.from(k);
-    const kv = tf.tensor4d(
-      taps.flatMap((t) => [t, t, t]),
-      [k.length, 1, 3, 1],
-    );
-    const kh = tf.tensor4d(
-      taps.flatMap((t) => [t, t, t]),
-      [1, k.length, 3, 1],
-    );
+    const taps = Array.from(k).flatMap((t) => [t, t, t]);
+    const kv = k3.get(`blur ${sigma} v`, () => tf.tensor4d(taps, [k.length, 1, 3, 1]));
+    const kh = k3.get(`blur ${sigma} h`, () => tf.tensor4d(taps, [1, k.length, 3, 1]));
     const [, h, w] = x.shape;
     if (h <= r || w <= r) throw new Error(`gaussianBlur: image ${h}×${w} is smaller than the kernel radius ${r}`);
     const padded = tf.mirrorPad(
@@ -77,7 +72,7 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
  * Per-image percentile of `v` [B, N] with numpy's default linear interpolation, shape [B, 1].
  * Uses top-k on the smaller side of the distribution.
  */
-export function percentileRows(v: tf.Tensor2D, pct: number): tf.Tensor2D {
+export function percentileRows(v: tf.Tensor2D, pct: number, k3: Constants = ONE_OFF): tf.Tensor2D {
   return tf.tidy(() => {
     const n = v.shape[1];
     const rank = (pct / 100) * (n - 1);
@@ -97,27 +92,27 @@ export function percentileRows(v: tf.Tensor2D, pct: number): tf.Tensor2D {
       a = tf.slice(desc, [0, n - 1 - lo], [-1, 1]);
       b = tf.slice(desc, [0, n - 1 - hiIdx], [-1, 1]);
     }
-    return tf.add(a, tf.mul(tf.sub(b, a), frac));
+    return tf.add(a, tf.mul(tf.sub(b, a), k3.scalar(frac)));
   });
 }
 
 /** Zeroes (all channels of) the pixels whose score [B, H, W] is below the per-image percentile. */
-function zeroBelowPercentile(x: tf.Tensor4D, score: tf.Tensor3D, pct: number): tf.Tensor4D {
+function zeroBelowPercentile(x: tf.Tensor4D, score: tf.Tensor3D, pct: number, k3: Constants): tf.Tensor4D {
   return tf.tidy(() => {
     const [bsz, h, w] = score.shape;
     const flat = tf.reshape(score, [bsz, h * w]) as tf.Tensor2D;
-    const thr = percentileRows(flat, pct);
+    const thr = percentileRows(flat, pct, k3);
     const keep = tf.cast(tf.greaterEqual(flat, thr), 'float32');
     return tf.mul(x, tf.reshape(keep, [bsz, h, w, 1]));
   });
 }
 
 /** Zero the pixels whose RGB norm is below the `pct` percentile (toolbox: small_norm_percentile). */
-export function zeroSmallNorm(x: tf.Tensor4D, pct: number): tf.Tensor4D {
-  return tf.tidy(() => zeroBelowPercentile(x, tf.sqrt(tf.sum(tf.square(x), 3)) as tf.Tensor3D, pct));
+export function zeroSmallNorm(x: tf.Tensor4D, pct: number, k3: Constants = ONE_OFF): tf.Tensor4D {
+  return tf.tidy(() => zeroBelowPercentile(x, tf.sqrt(tf.sum(tf.square(x), 3)) as tf.Tensor3D, pct, k3));
 }
 
 /** Zero the pixels whose contribution |Σ_c x·g| is below the `pct` percentile (toolbox: px_abs_benefit_percentile). */
-export function zeroSmallContribution(x: tf.Tensor4D, g: tf.Tensor4D, pct: number): tf.Tensor4D {
-  return tf.tidy(() => zeroBelowPercentile(x, tf.abs(tf.sum(tf.mul(x, g), 3)) as tf.Tensor3D, pct));
+export function zeroSmallContribution(x: tf.Tensor4D, g: tf.Tensor4D, pct: number, k3: Constants = ONE_OFF): tf.Tensor4D {
+  return tf.tidy(() => zeroBelowPercentile(x, tf.abs(tf.sum(tf.mul(x, g), 3)) as tf.Tensor3D, pct, k3));
 }

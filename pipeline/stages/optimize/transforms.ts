@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.ts';
+import { type Constants, ONE_OFF } from './param/constants.ts';
 
 export interface TransformSpec {
   /** Jitters applied in turn; each shifts by an integer in [-d/2, d/2] on both axes. */
@@ -62,7 +63,7 @@ export function similarityRows(t: Similarity, h: number, w: number): { fwd: numb
 }
 
 /** Warps one image [1, H, W, 3]; gradient: the inverse warp times the Jacobian determinant. */
-function warpOne(img: tf.Tensor4D, sim: Similarity): tf.Tensor4D {
+function warpOne(img: tf.Tensor4D, sim: Similarity, k3: Constants): tf.Tensor4D {
   const [, h, w] = img.shape;
   const rows = similarityRows(sim, h, w);
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -71,7 +72,9 @@ function warpOne(img: tf.Tensor4D, sim: Similarity): tf.Tensor4D {
     return {
       value,
       gradFunc: (dy: tf.Tensor) =>
-        tf.tidy(() => tf.mul(tf.image.transform(dy as tf.Tensor4D, tf.tensor2d(rows.inv, [1, 8]), 'bilinear', 'constant', 0), sim.scale * sim.scale)),
+        tf.tidy(() =>
+          tf.mul(tf.image.transform(dy as tf.Tensor4D, tf.tensor2d(rows.inv, [1, 8]), 'bilinear', 'constant', 0), k3.scalar(sim.scale * sim.scale)),
+        ),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(img) as tf.Tensor4D;
@@ -82,13 +85,13 @@ function warpOne(img: tf.Tensor4D, sim: Similarity): tf.Tensor4D {
  * One Transform call per image: tfjs-backend-cpu's Transform kernel only computes the first image
  * of a batch (it returns inside its batch loop).
  */
-export function warp(rgb: tf.Tensor4D, sims: Similarity[]): tf.Tensor4D {
+export function warp(rgb: tf.Tensor4D, sims: Similarity[], k3: Constants = ONE_OFF): tf.Tensor4D {
   const b = rgb.shape[0];
   if (sims.length !== b) throw new Error(`warp: ${sims.length} transforms for ${b} images`);
-  if (b === 1) return warpOne(rgb, sims[0]);
+  if (b === 1) return warpOne(rgb, sims[0], k3);
   const parts = tf.split(rgb, b, 0) as tf.Tensor4D[];
   return tf.concat(
-    parts.map((p, i) => warpOne(p, sims[i])),
+    parts.map((p, i) => warpOne(p, sims[i], k3)),
     0,
   );
 }

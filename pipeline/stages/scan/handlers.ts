@@ -105,64 +105,109 @@ export async function scanBatch({ net, model, tf }: HandlerContext, args: ScanBa
   const want = args.probBlob && !args.blobs.includes(args.probBlob) ? [...args.blobs, args.probBlob] : args.blobs;
   const outs = net.forward(x, want);
   x.dispose();
+  try {
+    const reduce = CPU_BACKENDS.has(tf.getBackend()) ? reduceOnHost : reduceOnDevice;
+    return { errors, ...(await reduce(tf, outs, args, ok.length)) };
+  } finally {
+    tf.dispose(Object.values(outs));
+  }
+}
+
+type Reduced = Omit<ScanBatchResult, 'errors'>;
+
+/** Σ over the batch of a_u·p_c, [corr units × classes], from each corr blob's per-unit maxima [n, units]. */
+function crossProducts(tf: typeof TF, args: ScanBatchArgs, maxima: Map<string, TF.Tensor>, probs: TF.Tensor, n: number): TF.Tensor {
+  return tf.tidy(() => {
+    const acts =
+      args.corrBlobs.length === 1
+        ? maxima.get(args.corrBlobs[0])!
+        : tf.concat(
+            args.corrBlobs.map((b) => maxima.get(b)!),
+            1,
+          );
+    return tf.matMul(acts, tf.reshape(probs, [n, -1]), true, false);
+  });
+}
+
+/** CPU-side backends: one pass over each NHWC blob in host memory beats tfjs's transpose + two reductions. */
+async function reduceOnHost(tf: typeof TF, outs: Record<string, TF.Tensor>, args: ScanBatchArgs, n: number): Promise<Reduced> {
   const values: Float32Array[] = [];
   const positions: (Int32Array | null)[] = [];
-  let probs: Float32Array | null = null;
-  let cross: Float32Array | null = null;
-  const keep = new Map<string, TF.Tensor>(); // per-unit maxima of the correlation blobs, [n, units]
-  // On CPU backends one pass over the NHWC data here beats tfjs's transpose + two reductions.
-  const cpuSide = CPU_BACKENDS.has(tf.getBackend());
+  const maxima = new Map<string, TF.Tensor>(); // per-unit maxima of the correlation blobs, [n, units]
   try {
     for (const b of args.blobs) {
       const o = outs[b];
       if (o.rank === 4) {
-        const [n, h, w, c] = o.shape;
-        if (cpuSide) {
-          const r = maxArgmaxNhwc(o.dataSync() as Float32Array, n, h * w, c);
-          values.push(r.values);
-          positions.push(r.positions);
-          if (args.corrBlobs.includes(b)) keep.set(b, tf.tensor2d(r.values, [n, c]));
-          continue;
-        }
-        const [mx, am] = tf.tidy(() => {
-          const flat = tf.reshape(o, [n, h * w, c]);
-          return [tf.max(flat, 1), tf.argMax(flat, 1)];
-        });
-        // Asynchronous reads: WebGPU has no synchronous one in Node.
-        values.push(Float32Array.from(await mx.data()));
-        positions.push(Int32Array.from(await am.data()));
-        am.dispose();
-        if (args.corrBlobs.includes(b)) keep.set(b, mx);
-        else mx.dispose();
+        const [, h, w, c] = o.shape;
+        const r = maxArgmaxNhwc(o.dataSync() as Float32Array, n, h * w, c);
+        values.push(r.values);
+        positions.push(r.positions);
+        if (args.corrBlobs.includes(b)) maxima.set(b, tf.tensor2d(r.values, [n, c]));
       } else {
-        values.push(Float32Array.from(await o.data()));
+        values.push(Float32Array.from(o.dataSync()));
         positions.push(null);
-        if (args.corrBlobs.includes(b)) keep.set(b, tf.reshape(o, [o.shape[0], -1]));
+        if (args.corrBlobs.includes(b)) maxima.set(b, tf.reshape(o, [n, -1]));
+      }
+    }
+    if (!args.probBlob) return { values, positions, probs: null, cross: null };
+    const p = outs[args.probBlob];
+    let cross: Float32Array | null = null;
+    if (maxima.size > 0) {
+      const t = crossProducts(tf, args, maxima, p, n);
+      cross = Float32Array.from(t.dataSync());
+      t.dispose();
+    }
+    return { values, positions, probs: Float32Array.from(p.dataSync()), cross };
+  } finally {
+    tf.dispose([...maxima.values()]);
+  }
+}
+
+/**
+ * GPU backends: every reduction where the blobs are, packed into one tensor and read back once
+ * per batch (arg-max positions as float32: exact below 2^24).
+ */
+async function reduceOnDevice(tf: typeof TF, outs: Record<string, TF.Tensor>, args: ScanBatchArgs, n: number): Promise<Reduced> {
+  const packed = tf.tidy(() => {
+    const parts: TF.Tensor[] = [];
+    const maxima = new Map<string, TF.Tensor>();
+    for (const b of args.blobs) {
+      const o = outs[b];
+      if (o.rank === 4) {
+        const [, h, w, c] = o.shape;
+        const flat = tf.reshape(o, [n, h * w, c]);
+        const mx = tf.max(flat, 1);
+        parts.push(mx, tf.cast(tf.argMax(flat, 1), 'float32'));
+        maxima.set(b, mx);
+      } else {
+        parts.push(o);
+        maxima.set(b, tf.reshape(o, [n, -1]));
       }
     }
     if (args.probBlob) {
-      const p = outs[args.probBlob];
-      probs = Float32Array.from(await p.data());
-      if (keep.size > 0) {
-        // The batch's share of Σ a·p as one matrix product (cheap here, costly on the main thread).
-        const t = tf.tidy(() => {
-          const acts =
-            keep.size === 1
-              ? [...keep.values()][0]
-              : tf.concat(
-                  args.corrBlobs.map((b) => keep.get(b)!),
-                  1,
-                );
-          return tf.matMul(acts, tf.reshape(p, [ok.length, -1]), true, false);
-        });
-        cross = Float32Array.from(await t.data());
-        t.dispose();
-      }
+      parts.push(outs[args.probBlob]);
+      if (args.corrBlobs.length > 0) parts.push(crossProducts(tf, args, maxima, outs[args.probBlob], n));
     }
-  } finally {
-    tf.dispose([...Object.values(outs), ...keep.values()]);
+    return tf.concat(parts.map((t) => tf.reshape(t, [-1])));
+  });
+  const all = (await packed.data()) as Float32Array;
+  packed.dispose();
+  let at = 0;
+  const take = (size: number) => all.slice(at, (at += size));
+  const values: Float32Array[] = [];
+  const positions: (Int32Array | null)[] = [];
+  for (const b of args.blobs) {
+    const o = outs[b];
+    const units = o.rank === 4 ? o.shape[3]! : o.size / n;
+    values.push(take(n * units));
+    positions.push(o.rank === 4 ? Int32Array.from(take(n * units)) : null);
   }
-  return { errors, values, positions, probs, cross };
+  if (!args.probBlob) return { values, positions, probs: null, cross: null };
+  const classes = outs[args.probBlob].size;
+  const probs = take(classes);
+  const corrUnits = args.corrBlobs.reduce((sum, b) => sum + (outs[b].rank === 4 ? outs[b].shape[3]! : outs[b].size / n), 0);
+  const cross = args.corrBlobs.length > 0 ? take(corrUnits * (classes / n)) : null;
+  return { values, positions, probs, cross };
 }
 
 export interface RenderTarget {

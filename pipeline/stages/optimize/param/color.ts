@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Preprocess } from '../../../graph/types.ts';
+import { type Constants, ONE_OFF } from './constants.ts';
 
 const SVD_SQRT = [
   [0.26, 0.09, 0.02],
@@ -19,12 +20,14 @@ export function colorMatrix(): number[][] {
 }
 
 /** Decorrelated channels [B, H, W, 3] → RGB in (0, 1). */
-export function toValidRgb(t: tf.Tensor4D): tf.Tensor4D {
+export function toValidRgb(t: tf.Tensor4D, k3: Constants = ONE_OFF): tf.Tensor4D {
   return tf.tidy(() => {
     const m = colorMatrix();
-    const mt = tf.tensor2d(
-      [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => m[j][i])),
-      [3, 3],
+    const mt = k3.get('colour Mt', () =>
+      tf.tensor2d(
+        [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => m[j][i])),
+        [3, 3],
+      ),
     ); // Mᵀ
     const flat = tf.reshape(t, [-1, 3]) as tf.Tensor2D;
     return tf.sigmoid(tf.reshape(tf.matMul(flat, mt), t.shape)) as tf.Tensor4D;
@@ -32,10 +35,12 @@ export function toValidRgb(t: tf.Tensor4D): tf.Tensor4D {
 }
 
 /** RGB in [0, 1] [B, H, W, 3] → network input (channel order, scale, mean, std). */
-export function rgbToInput(rgb: tf.Tensor4D, p: Preprocess): tf.Tensor4D {
+export function rgbToInput(rgb: tf.Tensor4D, p: Preprocess, k3: Constants = ONE_OFF): tf.Tensor4D {
   return tf.tidy(() => {
-    let v = tf.mul(rgb, 255 * p.scale) as tf.Tensor4D;
+    let v = tf.mul(rgb, k3.scalar(255 * p.scale)) as tf.Tensor4D;
     if (p.channelOrder === 'BGR') v = tf.reverse(v, 3);
-    return tf.div(tf.sub(v, tf.tensor4d(p.mean, [1, 1, 1, 3])), tf.tensor4d(p.std, [1, 1, 1, 3])) as tf.Tensor4D;
+    const mean = k3.get('input mean', () => tf.tensor4d(p.mean, [1, 1, 1, 3]));
+    const std = k3.get('input std', () => tf.tensor4d(p.std, [1, 1, 1, 3]));
+    return tf.div(tf.sub(v, mean), std) as tf.Tensor4D;
   });
 }

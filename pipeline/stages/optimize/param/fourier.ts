@@ -16,6 +16,7 @@ import type { Rng } from '../rng.ts';
 import { drawSimilarity, warp, type TransformSpec } from '../transforms.ts';
 import { rgbToInput, toValidRgb } from './color.ts';
 import type { Parameterization } from './types.ts';
+import { KeptConstants } from './constants.ts';
 
 /** Orthonormal real Fourier basis of length n: column k is a basis vector; freq[k] in cycles/pixel. */
 export function realFourierBasis(n: number): { basis: Float32Array; freq: number[] } {
@@ -66,6 +67,7 @@ export class FourierParam implements Parameterization {
   private readonly scale: tf.Tensor4D; // [H, W, B, 3]
   private readonly spec: TransformSpec;
   private t = 0;
+  private readonly k3 = new KeptConstants();
 
   constructor(
     private readonly preset: FourierPreset,
@@ -111,17 +113,17 @@ export class FourierParam implements Parameterization {
     const y1 = constMatMul(this.ah, this.aht, q); // along y: [H, W·B·3]
     const y1t = tf.reshape(tf.transpose(tf.reshape(y1, [h, w, b * 3]), [1, 0, 2]), [w, h * b * 3]) as tf.Tensor2D;
     const y2 = tf.reshape(constMatMul(this.aw, this.awt, y1t), [w, h, b, 3]); // along x
-    const img = tf.div(tf.transpose(y2, [2, 1, 0, 3]), MAGIC) as tf.Tensor4D; // [B, H, W, 3]
-    return toValidRgb(img);
+    const img = tf.div(tf.transpose(y2, [2, 1, 0, 3]), this.k3.scalar(MAGIC)) as tf.Tensor4D; // [B, H, W, 3]
+    return toValidRgb(img, this.k3);
   }
 
   render(p: tf.Tensor): tf.Tensor4D {
     const sims = this.rngs.map((r) => drawSimilarity(r, this.spec));
-    return rgbToInput(warp(this.decode(p), sims), this.pre);
+    return rgbToInput(warp(this.decode(p), sims, this.k3), this.pre, this.k3);
   }
 
   clean(): tf.Tensor4D {
-    return tf.tidy(() => rgbToInput(this.decode(this.p), this.pre));
+    return tf.tidy(() => rgbToInput(this.decode(this.p), this.pre, this.k3));
   }
 
   update(grad: tf.Tensor): void {
@@ -130,12 +132,14 @@ export class FourierParam implements Parameterization {
       b2 = 0.999,
       eps = 1e-8;
     this.t++;
+    const k = (v: number) => this.k3.scalar(v);
     const [p, m, v] = tf.tidy(() => {
-      const m = tf.add(tf.mul(this.m, b1), tf.mul(grad, 1 - b1));
-      const v = tf.add(tf.mul(this.v, b2), tf.mul(tf.square(grad), 1 - b2));
+      const m = tf.add(tf.mul(this.m, k(b1)), tf.mul(grad, k(1 - b1)));
+      const v = tf.add(tf.mul(this.v, k(b2)), tf.mul(tf.square(grad), k(1 - b2)));
+      // The bias corrections change every step: uploaded, not kept.
       const mh = tf.div(m, 1 - b1 ** this.t);
       const vh = tf.div(v, 1 - b2 ** this.t);
-      const p = tf.add(this.p, tf.mul(tf.div(mh, tf.add(tf.sqrt(vh), eps)), lr));
+      const p = tf.add(this.p, tf.mul(tf.div(mh, tf.add(tf.sqrt(vh), k(eps))), k(lr)));
       return [p, m, v] as tf.Tensor4D[];
     });
     this.p.dispose();
@@ -148,5 +152,6 @@ export class FourierParam implements Parameterization {
 
   dispose(): void {
     for (const t of [this.p, this.m, this.v, this.ah, this.aw, this.aht, this.awt, this.scale]) t.dispose();
+    this.k3.dispose();
   }
 }

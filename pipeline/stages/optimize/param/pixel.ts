@@ -7,6 +7,7 @@ import type { Preprocess } from '../../../graph/types.ts';
 import type { PixelPreset } from '../presets.ts';
 import { clampToPixels, gaussianBlur, pixelBounds, zeroSmallContribution, zeroSmallNorm } from '../priors.ts';
 import type { Rng } from '../rng.ts';
+import { KeptConstants } from './constants.ts';
 import type { Parameterization } from './types.ts';
 
 /** Mean image + N(0, sd) pixel noise for each image, drawn from its own stream in (y, x, c) order. */
@@ -23,6 +24,7 @@ export class PixelParam implements Parameterization {
   readonly renderIsClean = true;
   private x: tf.Tensor4D;
   private readonly bounds: { lo: tf.Tensor4D; hi: tf.Tensor4D };
+  private readonly k3 = new KeptConstants();
 
   /**
    * @param gradScale the layer's calibration (calibrate.ts); 1 reproduces the paper's literal step
@@ -60,21 +62,22 @@ export class PixelParam implements Parameterization {
   update(grad: tf.Tensor, step: number): void {
     const pr = this.preset;
     const next = tf.tidy(() => {
+      const k3 = this.k3;
       let g: tf.Tensor4D;
-      let lr: tf.Tensor | number;
+      let lr: tf.Tensor;
       if (pr.lr.kind === 'constant') {
-        g = tf.mul(grad, this.gradScale) as tf.Tensor4D;
-        lr = pr.lr.lr;
+        g = tf.mul(grad, k3.scalar(this.gradScale)) as tf.Tensor4D;
+        lr = k3.scalar(pr.lr.lr);
       } else {
         g = grad as tf.Tensor4D;
         const n2 = tf.sum(tf.square(g), [1, 2, 3], true);
-        lr = tf.minimum(tf.scalar(pr.lr.maxLr * this.gradScale), tf.div(tf.scalar(pr.lr.desired), n2));
+        lr = tf.minimum(k3.scalar(pr.lr.maxLr * this.gradScale), tf.div(k3.scalar(pr.lr.desired), n2));
       }
       let x = tf.add(this.x, tf.mul(g, lr)) as tf.Tensor4D;
-      if (pr.decay > 0) x = tf.mul(x, 1 - pr.decay);
-      if (pr.blurRadius > 0 && pr.blurEvery > 0 && step % pr.blurEvery === 0) x = gaussianBlur(x, pr.blurRadius);
-      if (pr.normPct > 0) x = zeroSmallNorm(x, pr.normPct);
-      if (pr.contribPct > 0) x = zeroSmallContribution(x, g, pr.contribPct);
+      if (pr.decay > 0) x = tf.mul(x, k3.scalar(1 - pr.decay));
+      if (pr.blurRadius > 0 && pr.blurEvery > 0 && step % pr.blurEvery === 0) x = gaussianBlur(x, pr.blurRadius, k3);
+      if (pr.normPct > 0) x = zeroSmallNorm(x, pr.normPct, k3);
+      if (pr.contribPct > 0) x = zeroSmallContribution(x, g, pr.contribPct, k3);
       return clampToPixels(x, this.bounds);
     });
     this.x.dispose();
@@ -82,6 +85,7 @@ export class PixelParam implements Parameterization {
   }
 
   dispose(): void {
+    this.k3.dispose();
     this.x.dispose();
     this.bounds.lo.dispose();
     this.bounds.hi.dispose();
