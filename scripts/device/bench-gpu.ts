@@ -25,7 +25,14 @@ import { loadModel } from '../../pipeline/import/load.ts';
 import { withRandomWeights } from '../../pipeline/import/random-weights.ts';
 import { optimize, scan } from '../../pipeline/index.ts';
 import { OPTIMIZE_PRESETS } from '../../pipeline/stages/optimize/presets.ts';
+import { provideHandlerTable } from '../../pipeline/engine/workers/handlers.ts';
+import { handlers as optimizeHandlers } from '../../pipeline/stages/optimize/handlers.ts';
+import { handlers as scanHandlers } from '../../pipeline/stages/scan/handlers.ts';
 import { measureTorch } from '../torch-reference.ts';
+
+// One bundled file: the stages' handlers run in this thread from these tables (workers: 0 below).
+provideHandlerTable('optimize', optimizeHandlers);
+provideHandlerTable('scan', scanHandlers);
 
 const { values: a } = parseArgs({
   options: {
@@ -154,7 +161,14 @@ say(
   `\n## Gallery slice: GoogLeNet, ${smoke ? 'unit 0 of 2' : `every ${every}th unit of ${layers.length}`} layers (${sliceUnits} of ${allUnits} units), ${PRESET} × ${SEEDS.length} seeds, ${steps} steps → ${a.data} (resumable)`,
 );
 let t = performance.now();
-const opt = await optimize(googlenet, { ...common, layers: layers.map((l) => ({ name: l, units: units[l] })), presets: [PRESET], seeds: SEEDS, steps, batch: stageBatch });
+const opt = await optimize(googlenet, {
+  ...common,
+  layers: layers.map((l) => ({ name: l, units: units[l] })),
+  presets: [PRESET],
+  seeds: SEEDS,
+  steps,
+  batch: stageBatch,
+});
 const optMs = performance.now() - t;
 // The scan pass over the photos (every unit of each layer tracked), then the patches + deconv of the slice's units.
 t = performance.now();

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { autoBackendFor, initBackend, type BackendChoice } from '../backend.ts';
 import type { Model } from '../../graph/types.ts';
 import { createNet } from '../create-net.ts';
-import { loadHandlerTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
+import { stageTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
 import { createNetPool } from './pool.ts';
 
 export interface Runner<T extends HandlerTable = HandlerTable> {
@@ -33,7 +33,7 @@ export interface RunnerOptions<T extends HandlerTable> {
 async function localRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Promise<Runner<T>> {
   if (typeof opts.model === 'string') throw new Error('a runner in this thread needs a loaded model');
   const name = await initBackend(opts.backend);
-  const table = await loadHandlerTable(opts.handlers.module);
+  const table = await stageTable(opts.handlers);
   const net = createNet(opts.model);
   const ctx = { net, model: opts.model, tf };
   let chain: Promise<unknown> = Promise.resolve();

@@ -4,5 +4,5 @@ import type { Runner } from '../../engine/workers/runner.ts';
 import type { handlers } from './handlers.ts';
 
 export type ClassifyHandlers = typeof handlers;
-export const CLASSIFY_HANDLERS = stageHandlers<ClassifyHandlers>(import.meta.url, './handlers');
+export const CLASSIFY_HANDLERS = stageHandlers<ClassifyHandlers>(import.meta.url, './handlers', 'classify');
 export type ClassifyRunner = Runner<ClassifyHandlers>;

@@ -4,5 +4,5 @@ import type { Runner } from '../../engine/workers/runner.ts';
 import type { handlers } from './handlers.ts';
 
 export type OptimizeHandlers = typeof handlers;
-export const OPTIMIZE_HANDLERS = stageHandlers<OptimizeHandlers>(import.meta.url, './handlers');
+export const OPTIMIZE_HANDLERS = stageHandlers<OptimizeHandlers>(import.meta.url, './handlers', 'optimize');
 export type OptimizeRunner = Runner<OptimizeHandlers>;

@@ -4,5 +4,5 @@ import type { Runner } from '../../engine/workers/runner.ts';
 import type { handlers } from './handlers.ts';
 
 export type ScanHandlers = typeof handlers;
-export const SCAN_HANDLERS = stageHandlers<ScanHandlers>(import.meta.url, './handlers');
+export const SCAN_HANDLERS = stageHandlers<ScanHandlers>(import.meta.url, './handlers', 'scan');
 export type ScanRunner = Runner<ScanHandlers>;
