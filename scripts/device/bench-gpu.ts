@@ -1,5 +1,5 @@
 /**
- * What scripts/device/run.sh runs on the GPU machine (bundled into .device/bench.mjs), or here on
+ * What scripts/device/run.sh runs on the GPU machine (bundled into .device/app/scripts/device/bench.mjs), or here on
  * SwiftShader with --smoke (tiny sizes, to know it works before a GPU is lent):
  *
  * 1. ms per img-step — forward + input gradient of one unit per image, as scripts/torch-reference.py
@@ -9,7 +9,7 @@
  *    p3 × 4 seeds, --steps steps, then max images + deconv of those units over --images), timed,
  *    and extrapolated to the whole gallery: every unit, the preset's own steps, --gallery-images.
  *
- *   node .device/bench.mjs --assets DIR [--smoke] [--batches 32,64,128,256] [--every 20] [--steps 256] [--data DIR]
+ *   node .device/app/scripts/device/bench.mjs --assets DIR [--smoke] [--batches 32,64,128,256] [--every 20] [--steps 256] [--data DIR]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readdirSync } from 'node:fs';

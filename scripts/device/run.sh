@@ -21,8 +21,14 @@ pack() {
   [ -f "$assets/device/pack.sh" ] || { echo "run.sh: no GPU kit at $assets/device/pack.sh" >&2; exit 2; }
   rm -rf "$dev"
   (cd "$root" && bash "$assets/device/pack.sh" >/dev/null)
-  node "$root/scripts/device/bundle.mjs" "$dev/bench.mjs"
-  cp "$root/scripts/torch-reference.py" "$dev/"
+  # The bundle sits at the same place under .device/app as its entry in the checkout, so the files
+  # the code reads beside itself (../../package.json, the WordNet table) are found where it looks.
+  local app="$dev/app"
+  node "$root/scripts/device/bundle.mjs" "$app/scripts/device/bench.mjs"
+  cp "$root/scripts/torch-reference.py" "$app/scripts/device/"
+  cp "$root/package.json" "$app/"
+  mkdir -p "$app/pipeline/graph/wordnet"
+  cp "$root/pipeline/graph/wordnet/ilsvrc-hypernyms.json" "$app/pipeline/graph/wordnet/"
   # Native packages, beside the bundle; the large binaries as .xz, unpacked on first use.
   local nm="$root/node_modules" out="$dev/node_modules"
   mkdir -p "$out/webgpu/dist/linux-x64" "$out/@img"
@@ -69,12 +75,12 @@ case "$mode" in
     export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}" DEEPVIS_GPU_ADAPTER=swiftshader
     data="$(mktemp -d)"
     trap 'rm -rf "$data"' EXIT
-    (cd "$dev" && node bench.mjs --assets "$dev/assets" --smoke --data "$data" "$@")
+    (cd "$dev" && node app/scripts/device/bench.mjs --assets "$dev/assets" --smoke --data "$data" "$@")
     ;;
   run)
-    [ -f "$dev/bench.mjs" ] || { echo "run.sh: no .device/bench.mjs: run scripts/device/run.sh --pack first (here), then carry .device" >&2; exit 2; }
+    [ -f "$dev/app/scripts/device/bench.mjs" ] || { echo "run.sh: no .device/app/scripts/device/bench.mjs: run scripts/device/run.sh --pack first (here), then carry .device" >&2; exit 2; }
     unpack
     cd "$dev"
-    exec bash gpu-env.sh node bench.mjs --assets "$dev/assets" --data "$dev/data" "$@"
+    exec bash gpu-env.sh node app/scripts/device/bench.mjs --assets "$dev/assets" --data "$dev/data" "$@"
     ;;
 esac
