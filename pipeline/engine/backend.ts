@@ -11,7 +11,6 @@ import { UserError } from '../core/errors.ts';
 import { adapterMismatch, type AdapterInfo, gpuAdapter, useGpuAdapter } from './gpu-adapter.ts';
 
 import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.ts';
-import { isTensorLayer } from '../graph/tensor-layers.ts';
 import type { Model } from '../graph/types.ts';
 
 export { BACKEND_CHOICES, type BackendChoice, parseBackend } from './backend-choices.ts';
@@ -50,12 +49,12 @@ export function autoBackend(): 'tensorflow' | 'onnxruntime' | 'wasm' {
 }
 
 /**
- * `auto` for one model: as autoBackend, except that a model with layers of ONNX / TF.js kinds
- * (tensor-layers.ts), which the ONNX Runtime engine does not export, runs on wasm.
+ * `auto` for one model: as autoBackend, except that a model whose input is not an image
+ * (C×H×W), which the ONNX Runtime engine does not take, runs on wasm.
  */
 export function autoBackendFor(model: Model): 'tensorflow' | 'onnxruntime' | 'wasm' {
   const b = autoBackend();
-  return b === 'onnxruntime' && model.graph.layers.some(isTensorLayer) ? 'wasm' : b;
+  return b === 'onnxruntime' && model.graph.input.shape.length !== 3 ? 'wasm' : b;
 }
 
 /** The engine the nets of this thread run on (engine/create-net.ts): set by initBackend. */

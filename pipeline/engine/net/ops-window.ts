@@ -5,6 +5,8 @@ import type { ConvTransposeLayer, PadLayer, PoolingLayer } from '../../graph/ten
 import type { ParamBlob } from '../../graph/types.ts';
 import { tfAxis } from './layout.ts';
 import type { GradMode } from './types.ts';
+import { withGrad } from './custom.ts';
+import { hasMaxPoolGrad, maxPoolGrad } from './kernels.ts';
 
 /** Sliding-window ops of the extra kinds: explicit padding, ONNX/TF pooling, transposed convolution. */
 
@@ -126,17 +128,29 @@ export function makePooling(l: PoolingLayer): TensorOp {
       const endW = Math.max((ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - w - pb[1], 0);
       let y: tf.Tensor4D;
       if (l.method === 'max') {
-        const xp = padConstant(
-          x,
-          [
+        const fwd = (xi: tf.Tensor4D) => {
+          const pads: [number, number][] = [
             [0, 0],
             [pb[0], endH],
             [pb[1], endW],
             [0, 0],
-          ],
-          Number.NEGATIVE_INFINITY,
-        ) as tf.Tensor4D;
-        y = windows(xp, oh, ow, 'max');
+          ];
+          return windows(padConstant(xi, pads, Number.NEGATIVE_INFINITY) as tf.Tensor4D, oh, ow, 'max');
+        };
+        // The gradient goes to the first maximum of each window (as in PyTorch, ONNX Runtime and
+        // Caffe), by the executor's switch kernel where it runs; dilated windows take the taps' chain
+        // of maxima, whose ties also go to the earlier tap.
+        if (hasMaxPoolGrad() && d[0] === 1 && d[1] === 1) {
+          y = withGrad<tf.Tensor4D>(x, (xi, save) => {
+            const value = fwd(xi as tf.Tensor4D);
+            save([xi, value]);
+            return {
+              value,
+              gradFunc: (dy, [xs, ys]) =>
+                maxPoolGrad(xs as tf.Tensor4D, ys as tf.Tensor4D, dy, { kh: k[0], kw: k[1], sh: s[0], sw: s[1], pt: pb[0], pl: pb[1] }),
+            };
+          });
+        } else y = fwd(x);
       } else {
         const xp = padConstant(
           x,

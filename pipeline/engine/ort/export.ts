@@ -21,6 +21,7 @@ import { BOOL, FLOAT, INT32, INT64, OnnxBuilder } from '../../io/onnx-writer.ts'
 import { batchNormAffine, scaleAffine } from '../net/layers.ts';
 import { neededSteps } from '../net/plan.ts';
 import type { GradMode, ScanReduceRequest } from '../net/types.ts';
+import { avgPoolOnnx, type Backward, type GraphOps, maxPoolOnnx, tensorLayer } from './export-tensor.ts';
 
 export const INPUT = 'input';
 export const INPUT_GRAD = 'input_grad';
@@ -53,9 +54,6 @@ export interface ExportedGraph {
   /** Scan graphs: their outputs (`outputs` is empty). */
   scan?: ScanOutputs;
 }
-
-/** Backward of one layer: gradients of its outputs (undefined: none flows) → of its inputs. */
-type Backward = (gOut: (string | undefined)[]) => (string | undefined)[];
 
 const OPSET = 18;
 
@@ -157,6 +155,18 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   const refuse = (l: Layer, what: string): never => {
     throw new UserError(`layer ${l.name}: ${what} is not supported by the onnxruntime backend (use --backend wasm)`);
   };
+  /** The value of `blob` at its own rank: [N, …shape] (a Caffe [C] blob held as N×C×1×1 is reshaped). */
+  const exact = (v: string, blob: string) => (rank4.has(v) && shapes.get(blob)!.length !== 3 ? one('Reshape', [v, constI(nchw(blob))]) : v);
+  const ops = (l: Layer): GraphOps => ({
+    node,
+    one,
+    constF,
+    constI,
+    scalar,
+    typed: (name, type) => valueTypes.set(name, type),
+    grad: req.grad,
+    refuse: (what) => refuse(l, what),
+  });
   /** Per-channel constant shaped to broadcast over a blob of `rank` (2: [1,C]; 4: [1,C,1,1]). */
   const perChannel = (data: Float32Array, rank: number) => constF(rank === 2 ? [1, data.length] : [1, data.length, 1, 1], data);
 
@@ -171,7 +181,21 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
     const rank = inShape.length + 1;
     let outs: string[];
     let back: Backward;
-    if (isTensorLayer(l)) refuse(l, `layer kind ${l.kind}`);
+    if (isTensorLayer(l)) {
+      // Tensor kinds compute on values of their blobs' own rank (a Caffe [C] blob may be N×C×1×1 here).
+      const io = {
+        ins: ins.map((v, i) => exact(v, l.bottoms[i])),
+        inShapes: l.bottoms.map((b) => shapes.get(b)!),
+        outShapes: l.tops.map((t) => shapes.get(t)!),
+        params: graph.weights.get(l.name),
+        input: X,
+      };
+      ({ outs, back } = tensorLayer(ops(l), l, io));
+      l.tops.forEach((t, i) => value.set(t, outs[i]));
+      for (const [i, t] of l.tops.entries()) if (shapes.get(t)!.length === 3) rank4.add(outs[i]);
+      backs.push({ layer: l, ins: io.ins, outs, back });
+      continue;
+    }
     switch (l.kind) {
       case 'input':
         continue;
@@ -255,29 +279,9 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
         const bottom = (OH - 1) * sh + kh - H - ph;
         const right = (OW - 1) * sw + kw - W - pw;
         if (bottom < 0 || right < 0) refuse(l, 'pooling whose last windows drop input rows or columns');
-        const pads = [ph, pw, bottom, right];
-        if (l.method === 'max') {
-          // Indices (the switches) only where a gradient needs them: MaxPool without them is MLAS's fast kernel.
-          const [y, idx] = node('MaxPool', [x], { kernel_shape: [kh, kw], strides: [sh, sw], pads }, req.grad ? 2 : 1);
-          // Saved as int32 (half the bytes; ScatterElements takes either).
-          const switches = idx ? one('Cast', [idx], { to: INT32 }) : undefined;
-          if (switches) valueTypes.set(switches, INT32);
-          outs = [y];
-          back = ([gy]) => {
-            if (!gy) return [undefined];
-            const flat = constI([-1]);
-            // zeros of N·C·H·W (N from the gradient's own shape), the switches' gradients added in.
-            const count = one('Mul', [one('Slice', [one('Shape', [gy]), constI([0]), constI([1])]), constI([C * H * W])]);
-            const zeros = one('ConstantOfShape', [count]);
-            const scattered = one('ScatterElements', [zeros, one('Reshape', [switches!, flat]), one('Reshape', [gy, flat])], { axis: 0, reduction: 'add' });
-            return [one('Reshape', [scattered, constI([-1, C, H, W])])];
-          };
-        } else if (kh === H && kw === W && OH === 1 && OW === 1 && ph === 0 && pw === 0) {
-          // One window over the whole map: the mean; its gradient spreads g/(H·W) over the map
-          // (a broadcasting product, where the transposed depthwise sum below is a slow ConvTranspose).
-          outs = [one('GlobalAveragePool', [x])];
-          back = ([gy]) => [gy && one('Mul', [gy, constF([1, 1, H, W], new Float32Array(H * W).fill(1 / (H * W)))])];
-        } else {
+        const attrs = { kernel_shape: [kh, kw], strides: [sh, sw], dilations: [1, 1], pads: [ph, pw, bottom, right] };
+        if (l.method === 'max') ({ outs, back } = maxPoolOnnx(ops(l), x, C, [H, W], attrs));
+        else {
           // Caffe's divisor: the window clipped to [−p, in + p) (padding counts, the ceil overhang does not).
           const inv = new Float32Array(OH * OW);
           for (let i = 0; i < OH; i++)
@@ -286,11 +290,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
                 ws = j * sw - pw;
               inv[i * OW + j] = 1 / ((Math.min(hs + kh, H + ph) - hs) * (Math.min(ws + kw, W + pw) - ws));
             }
-          const ones = constF([C, 1, kh, kw], new Float32Array(C * kh * kw).fill(1));
-          const div = constF([1, 1, OH, OW], inv);
-          const attrs = { kernel_shape: [kh, kw], strides: [sh, sw], pads, group: C };
-          outs = [one('Mul', [one('Conv', [x, ones], attrs), div])];
-          back = ([gy]) => [gy && one('ConvTranspose', [one('Mul', [gy, div]), ones], attrs)];
+          ({ outs, back } = avgPoolOnnx(ops(l), x, C, [H, W], [OH, OW], inv, attrs, H * W));
         }
         break;
       }
@@ -381,12 +381,17 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   }
 
   const outputs = req.blobs.map((b) => value.get(b)!);
+  /** Channels last for blobs of 2+ axes (NHWC for C×H×W), [N, C] for [C], [N] for a per-image scalar. */
+  const toLayout = (v: string, blob: string) => {
+    const r = shapes.get(blob)!.length;
+    if (r === 0) return one('Reshape', [v, constI([-1])]);
+    if (r === 1) return one('Flatten', [v], { axis: 1 });
+    return one('Transpose', [exact(v, blob)], { perm: [0, ...Array.from({ length: r - 1 }, (_, i) => i + 2), 1] });
+  };
   /** NHWC for C×H×W blobs, [N, C] for the rest (a Caffe [C] blob may be an N×C×1×1 value here). */
   function forwardOutputs(): string[] {
     cur = g;
-    const named = req.blobs.map((b, i) =>
-      shapes.get(b)!.length === 3 ? one('Transpose', [outputs[i]], { perm: [0, 2, 3, 1] }) : one('Flatten', [outputs[i]], { axis: 1 }),
-    );
+    const named = req.blobs.map((b, i) => toLayout(outputs[i], b));
     for (const o of named) g.output(o);
     return named;
   }
@@ -409,6 +414,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
     const positions: (string | null)[] = [];
     for (const b of r.blobs) {
       const s = shapes.get(b)!;
+      if (s.length !== 3 && s.length !== 1) throw new UserError(`blob "${b}" (${s.join('×')}): a scan tracks C×H×W and [C] blobs`);
       if (s.length === 3) {
         const flat = one('Reshape', [at(b), constI([0, s[0], -1])]);
         maxima.set(b, one('ReduceMax', [flat, constI([2])], { keepdims: 0 }));
@@ -461,9 +467,13 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
     const s = shapes.get(b)!;
     const seed = seedName(b);
     inB.add(seed);
-    if (s.length === 3) {
-      gb.input(seed, ['N', s[1], s[2], s[0]]);
-      addGrad(outputs[i], one('Transpose', [seed], { perm: [0, 3, 1, 2] }));
+    if (s.length >= 2) {
+      const r = s.length;
+      gb.input(seed, ['N', ...s.slice(1), s[0]]);
+      addGrad(outputs[i], one('Transpose', [seed], { perm: [0, r, ...Array.from({ length: r - 1 }, (_, k) => k + 1)] }));
+    } else if (s.length === 0) {
+      gb.input(seed, ['N']);
+      addGrad(outputs[i], seed);
     } else {
       gb.input(seed, ['N', ...s]);
       // Caffe's [C] may be an N×C×1×1 value here.

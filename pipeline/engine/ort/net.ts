@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
+import { tfShape as layoutShape } from '../net/layout.ts';
 import { selectChannels } from '../net/select.ts';
 import type { ForwardOptions, GradMode, Net, ScanReduceRequest, ScanReduction } from '../net/types.ts';
 import { exportGraph, INPUT, INPUT_GRAD, type ScanOutputs, seedName } from './export.ts';
@@ -93,11 +94,8 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       const unique = [...new Set(blobs)];
       const sizes = unique.map(sizeOf);
       const N = s[0];
-      // TensorFlow.js shape of each blob: N×H×W×C for C×H×W, [N, C] for [C] (the graphs' own layout).
-      const tfShape = (b: string) => {
-        const sh = shapes.get(b)!;
-        return sh.length === 3 ? [N, sh[1], sh[2], sh[0]] : [N, ...sh];
-      };
+      // TensorFlow.js shape of each blob, channels last (the graphs' own layout at their boundary).
+      const tfShape = (b: string) => layoutShape(N, shapes.get(b)!);
       const run = (x: tf.Tensor, grad?: GradMode) => {
         const fwd = sessionFor(unique, grad);
         const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, [...fwd.outputs, ...(fwd.backward?.saved ?? [])]);

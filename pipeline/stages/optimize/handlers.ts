@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../io/atomic.ts';
 import sharp from 'sharp';
 import { deprocessToRgb } from '../../image/encode.ts';
 import { createNet } from '../../engine/create-net.ts';
+import { currentEngine } from '../../engine/backend.ts';
 import type { Net } from '../../engine/net/types.ts';
 import { calibrate as measure, type Calibration } from './calibrate.ts';
 import { optImagePath, type LrMode, type OptImageRecord, type OptJob } from './jobs.ts';
@@ -149,9 +150,9 @@ export async function optimizeBatch(ctx: HandlerContext, args: OptimizeBatchArgs
   return { images };
 }
 
-/** The backend this net runs on (e.g. "wasm"), for records and the calibration cache. */
+/** The backend this net runs on ("onnxruntime", or TensorFlow.js's: "wasm", "webgpu" …), for records and the calibration cache. */
 export async function backendName(ctx: HandlerContext): Promise<string> {
-  return ctx.tf.getBackend();
+  return currentEngine() === 'onnxruntime' ? 'onnxruntime' : ctx.tf.getBackend();
 }
 
 /** The optimize stage's handlers, run by the engine's runner (./handler-table.ts names this table). */
