@@ -38,6 +38,7 @@ async function pixels(file: string): Promise<Buffer> {
 
 describe.skipIf(!swiftshader.ok)(`stages on webgpu (SwiftShader) and wasm ${swiftshader.skipReason ?? ''}`, () => {
   const run: Record<string, string> = {};
+  const batch: Record<string, number | undefined> = {};
   const previous = process.env.DEEPVIS_GPU_ADAPTER;
   let model: Model;
   beforeAll(async () => {
@@ -53,7 +54,8 @@ describe.skipIf(!swiftshader.ok)(`stages on webgpu (SwiftShader) and wasm ${swif
     ] as const) {
       const data = await mkdtemp(join(tmpdir(), `deepvis-webgpu-${name}-`));
       const common = { data, backend, workers: 0, quiet: true } as const;
-      await optimize(model, { ...common, layers: [{ name: LAYER, units: UNITS }], presets: ['fourier', 'p3'], seeds: [0], steps: 8 });
+      const o = await optimize(model, { ...common, layers: [{ name: LAYER, units: UNITS }], presets: ['fourier', 'p3'], seeds: [0], steps: 8 });
+      batch[name] = o.batch;
       // The determinism check needs the optimisation only.
       if (name !== 'gpu-again') await scan(model, { ...common, images, layers: [LAYER], units: { [LAYER]: UNITS }, k: 3 });
       run[name] = data;
@@ -62,6 +64,11 @@ describe.skipIf(!swiftshader.ok)(`stages on webgpu (SwiftShader) and wasm ${swif
   afterAll(() => {
     if (previous === undefined) delete process.env.DEEPVIS_GPU_ADAPTER;
     else process.env.DEEPVIS_GPU_ADAPTER = previous;
+  });
+
+  it("the batch size: 8 on wasm, the device's choice on webgpu (this net's activations are small: the most, 256)", () => {
+    expect(batch.wasm).toBe(8);
+    expect(batch.gpu).toBe(256);
   });
 
   it('optimize: the same seed reaches activations within 1 % on both backends', async () => {

@@ -70,7 +70,7 @@ export const OPTIONS = {
     arg: 'S',
     description: "seeded random weights: fill a prototxt without weights, or replace an ONNX / TF.js file's learned weights",
   },
-  batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch', default: String(OPTIMIZE_DEFAULTS.batch) },
+  batch: { type: 'int', arg: 'N', min: 1, description: 'images per batch (default: 8; on webgpu as many as the device holds)' },
   json: { type: 'boolean', description: 'print one JSON summary object on stdout (progress stays on stderr)' },
   quiet: { type: 'boolean', description: 'no progress output (errors still print)' },
   'cache-dir': {

@@ -26,7 +26,7 @@ import type { RunConfig } from './config.ts';
 import { defaultLayers } from './layers.ts';
 import { PROFILE_TABLE, selectUnits, type Profile } from './profiles.ts';
 
-/** Optimize jobs per work unit (the stage's batch size: one render loop each). */
+/** Optimize jobs per work unit of shards and queues (a shard's stage batches them as its device allows: engine/batch-size.ts). */
 export const OPTIMIZE_BATCH = 8;
 
 export interface PreparedRun {
@@ -78,7 +78,6 @@ export async function prepareRun(cfg: RunConfig, backend: BackendChoice, opts: {
     presets: profile.presets,
     seeds,
     steps: profile.steps,
-    batch: OPTIMIZE_BATCH,
     objective: 'center',
     lrMode: 'calibrated',
     resume: true,
@@ -96,7 +95,6 @@ export async function prepareRun(cfg: RunConfig, backend: BackendChoice, opts: {
     out: dataRoot,
     backend,
     workers: cfg.workers,
-    batch: 8,
     chunk: cfg.chunk ?? 256,
     weightsTag: cfg.randomWeights === undefined ? 'file' : `random:${cfg.randomWeights}`,
     quiet: opts.quiet,

@@ -55,8 +55,8 @@ const assets = a.assets ?? process.env.DEEPVIS_ASSETS ?? fail('--assets DIR (the
 const smoke = a.smoke;
 // Batches past the adapter's maxStorageBufferBindingSize for one activation fail, and say so in their row.
 const batches = (a.batches ?? (smoke ? '1' : '32,64,128,256')).split(',').map(Number);
-/** GoogLeNet's conv1 output is 3.2 MB per image: 32 per batch stays under a 128 MiB binding limit. */
-const stageBatch = smoke ? 1 : 32;
+/** The slice's stages take the batch the device allows (engine/batch-size.ts); the smoke run one image. */
+const stageBatch = smoke ? 1 : undefined;
 const every = Number(a.every ?? 20);
 const steps = Number(a.steps ?? (smoke ? 1 : 256));
 const images = Number(a.images ?? (smoke ? 1 : 64));
@@ -177,7 +177,7 @@ const passMs = performance.now() - t;
 t = performance.now();
 await scan(googlenet, { ...common, images: photos, layers, units, k: 9, render: true, batch: stageBatch });
 const renderMs = performance.now() - t;
-say(`optimize: ${opt.done} images computed (${opt.total - opt.done} done before) in ${(optMs / 1000).toFixed(1)} s`);
+say(`optimize: ${opt.done} images computed (${opt.total - opt.done} done before) in ${(optMs / 1000).toFixed(1)} s, batch ${opt.batch ?? '–'}`);
 say(
   `scan: ${pass.scanned} images in ${(passMs / 1000).toFixed(1)} s; patches + deconv of the top 9 for ${sliceUnits} units in ${(renderMs / 1000).toFixed(1)} s`,
 );

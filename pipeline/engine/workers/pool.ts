@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { autoBackend, type BackendChoice } from '../backend.ts';
+import type { DeviceLimits } from '../batch-size.ts';
 import { UserError } from '../../core/errors.ts';
 import { gpuAdapter, useGpuAdapter } from '../gpu-adapter.ts';
 import type { Model } from '../../graph/types.ts';
@@ -28,6 +29,8 @@ export interface NetPool {
   size: number;
   /** The backend the workers run on ("wasm", "tensorflow"…). */
   backend: string;
+  /** A GPU backend's limits (engine/batch-size.ts); null on the CPU engines. */
+  device: DeviceLimits | null;
   run<T>(fn: string, args: unknown, transfer?: Transferable[]): Promise<T>;
   close(): Promise<void>;
 }
@@ -87,6 +90,7 @@ export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
   let closing = false;
   const inFlight = new Set<Promise<unknown>>();
   let backend = '';
+  let device: DeviceLimits | null = null;
 
   const fail = (slot: Slot, err: Error) => {
     slot.alive = false;
@@ -122,6 +126,7 @@ export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
         if (m.type === 'ready') {
           ready = true;
           backend = m.backend;
+          device = m.device;
           resolve();
         } else if (m.type === 'error' && m.id === undefined) {
           slot.alive = false;
@@ -161,6 +166,7 @@ export async function createNetPool(opts: NetPoolOptions): Promise<NetPool> {
   return {
     size: n,
     backend,
+    device,
     run<T>(fn: string, args: unknown, transfer?: Transferable[]): Promise<T> {
       if (closing) return Promise.reject(new Error('the worker pool is closed'));
       if (!slots.some((s) => s.alive)) return Promise.reject(new Error('no worker is running'));

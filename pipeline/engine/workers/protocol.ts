@@ -1,4 +1,5 @@
 import type { BackendChoice } from '../backend.ts';
+import type { DeviceLimits } from '../batch-size.ts';
 import type { Model } from '../../graph/types.ts';
 
 /** What a pool worker is started with (worker_threads workerData). */
@@ -17,6 +18,6 @@ export type ToWorker = { type: 'task'; id: number; fn: string; args: unknown } |
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { type: 'ready'; backend: string }
+  | { type: 'ready'; backend: string; device: DeviceLimits | null }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id?: number; name: string; message: string; stack?: string };

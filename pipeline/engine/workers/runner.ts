@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { autoBackendFor, initBackend, type BackendChoice } from '../backend.ts';
+import { deviceLimits, type DeviceLimits } from '../batch-size.ts';
 import type { Model } from '../../graph/types.ts';
 import { createNet } from '../create-net.ts';
 import { stageTable, type HandlerArgs, type HandlerName, type HandlerResult, type HandlerTable, type StageHandlers } from './handlers.ts';
@@ -14,6 +15,8 @@ export interface Runner<T extends HandlerTable = HandlerTable> {
   size: number;
   /** The backend actually running ("wasm", "webgpu"…). */
   backend: string;
+  /** A GPU backend's limits, from which stages choose their batch size (engine/batch-size.ts); null on the CPU engines. */
+  device: DeviceLimits | null;
   run<K extends HandlerName<T>>(fn: K, args: HandlerArgs<T, K>, transfer?: Transferable[]): Promise<HandlerResult<T, K>>;
   close(): Promise<void>;
 }
@@ -37,9 +40,11 @@ async function localRunner<T extends HandlerTable>(opts: RunnerOptions<T>): Prom
   const net = createNet(opts.model);
   const ctx = { net, model: opts.model, tf };
   let chain: Promise<unknown> = Promise.resolve();
+  const device = deviceLimits();
   return {
     size: 1,
     backend: name,
+    device,
     run(fn, args) {
       const call = chain.then(() => {
         const h = table[fn];
@@ -69,6 +74,7 @@ export async function createRunner<T extends HandlerTable>(given: RunnerOptions<
   return {
     size: p.size,
     backend: p.backend,
+    device: p.device,
     run: (fn, args, transfer) => p.run(fn, args, transfer),
     close: () => p.close(),
   };

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.ts';
+import { deviceLimits } from '../batch-size.ts';
 import { createNet } from '../create-net.ts';
 import type { Model } from '../../graph/types.ts';
 import { loadHandlerTable } from './handlers.ts';
@@ -36,7 +37,7 @@ async function start() {
   const net = createNet(model);
   const handlers = await loadHandlerTable(setup.handlers);
   const ctx = { net, model, tf };
-  send({ type: 'ready', backend });
+  send({ type: 'ready', backend, device: deviceLimits() });
 
   // Tasks arrive one at a time (the pool sends the next only after this one's reply).
   port.on('message', async (msg: ToWorker) => {

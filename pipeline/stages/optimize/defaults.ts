@@ -2,7 +2,6 @@
 export const OPTIMIZE_DEFAULTS = {
   presets: ['p3'],
   seeds: [0, 1, 2, 3],
-  batch: 8,
   objective: 'center',
   lrMode: 'calibrated',
   resume: true,

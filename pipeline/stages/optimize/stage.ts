@@ -20,6 +20,7 @@ import type { OptimizeBatchArgs } from './handlers.ts';
 import { batches, planJobs, type JobSettings, type LrMode, type OptJob } from './jobs.ts';
 import type { ObjectiveKind } from './objectives.ts';
 import { OPTIMIZE_PRESETS } from './presets.ts';
+import { batchFor } from '../../engine/batch-size.ts';
 import { createRunner } from '../../engine/workers/runner.ts';
 import { OPTIMIZE_HANDLERS, type OptimizeRunner as Runner } from './handler-table.ts';
 
@@ -34,7 +35,7 @@ export interface OptimizeOptions {
   seeds?: readonly number[];
   /** Overrides every preset's step count. */
   steps?: number;
-  /** Images per batch (default 8). */
+  /** Images per batch (default: 8 on the CPU engines; on webgpu as many as the device holds, engine/batch-size.ts). Images do not depend on it. */
   batch?: number;
   /** Default 'center': the unit at the centre of the map. */
   objective?: ObjectiveKind;
@@ -61,6 +62,8 @@ export interface OptimizeSummary {
   imgSteps: number;
   wallMs: number;
   backend?: string;
+  /** Images per batch it ran (engine/batch-size.ts when not given). */
+  batch?: number;
 }
 
 /** Removes temp files a killed run left in the image folders of `jobs` (only those of dead processes of this host). */
@@ -154,10 +157,12 @@ export async function optimize(model: Model, options: OptimizeOptions): Promise<
     const left = new Map<string, number>();
     for (const j of plan.todo) left.set(unitKey(j), (left.get(unitKey(j)) ?? 0) + 1);
     const progress = new Progress({ label: 'optimize', total: left.size, rateUnit: 'img-steps/s', quiet: opts.quiet });
-    progress.status(`${plan.todo.length} images on ${runner.size} × ${backend}`);
+    const batch = opts.batch ?? batchFor(model, [...new Set(plan.todo.map((j) => j.layer))], runner.device);
+    summary.batch = batch;
+    progress.status(`${plan.todo.length} images on ${runner.size} × ${backend}, batch ${batch}`);
 
     await Promise.all(
-      batches(plan.todo, opts.batch, runner.size).map(async (jobs) => {
+      batches(plan.todo, batch, runner.size).map(async (jobs) => {
         const j0 = jobs[0];
         const args: OptimizeBatchArgs = {
           dataRoot: opts.dataRoot,

@@ -1,2 +1,2 @@
 /** The scan stage's defaults (a light module: the CLI's help shows them without loading the stage). */
-export const SCAN_DEFAULTS = { k: 9, mode: 'deconv', backend: 'auto', batch: 8, chunk: 256, weightsTag: 'file' } as const;
+export const SCAN_DEFAULTS = { k: 9, mode: 'deconv', backend: 'auto', chunk: 256, weightsTag: 'file' } as const;

@@ -9,6 +9,7 @@ import { writeJsonAtomic } from '../../io/atomic.ts';
 import { writeModelRecord } from '../../content/model-record.ts';
 import { makePlan } from './plan.ts';
 import { createRunner } from '../../engine/workers/runner.ts';
+import { batchFor } from '../../engine/batch-size.ts';
 import { SCAN_HANDLERS, type ScanRunner as Runner } from './handler-table.ts';
 import { runScanStage, statePath } from './scan.ts';
 import { chunkCount, chunkDone, mergeScanChunks, runScanChunk, scanMerged } from './chunks.ts';
@@ -44,7 +45,7 @@ export interface ScanOptions {
   workers?: number;
   /** An existing runner with this model's net (not closed here). */
   runner?: Runner;
-  /** Images per batch (default 8). */
+  /** Images per batch (default: 8 on the CPU engines; on webgpu as many as the device holds, engine/batch-size.ts). */
   batch?: number;
   /** Images per checkpoint (default 256). */
   chunk?: number;
@@ -77,10 +78,18 @@ function stateDirOf(o: FullScanOptions): string {
   return join(o.out, o.model.id, 'state');
 }
 
-async function withRunner<T>(o: FullScanOptions, fn: (runner: Runner) => Promise<T>): Promise<T> {
+/** Runs `fn` on the stage's runner with the batch size: the one asked for, else the device's choice (engine/batch-size.ts). */
+async function withRunner<T>(o: FullScanOptions, plan: ScanPlan, fn: (runner: Runner, batch: number) => Promise<T>): Promise<T> {
   const runner = o.runner ?? (await createRunner({ model: o.model, backend: o.backend, workers: o.workers, handlers: SCAN_HANDLERS }));
   try {
-    return await fn(runner);
+    const batch =
+      o.batch ??
+      batchFor(
+        o.model,
+        plan.blobs.map((b) => b.name),
+        runner.device,
+      );
+    return await fn(runner, batch);
   } finally {
     if (!o.runner) await runner.close();
   }
@@ -130,17 +139,17 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   const o = withDefaults(options, SCAN_DEFAULTS);
   const plan = scanPlanOf(o);
   const stateDir = stateDirOf(o);
-  return withRunner(o, async (runner) => {
+  return withRunner(o, plan, async (runner, batch) => {
     const t0 = Date.now();
-    const state = await runScanStage({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir, quiet: o.quiet });
+    const state = await runScanStage({ plan, runner, batch, chunk: o.chunk, stateDir, quiet: o.quiet });
     const scanSeconds = (Date.now() - t0) / 1000;
     const sel = selectedUnits(o, plan, state);
     const { units, selection } = sel;
     let render: RenderSummary | undefined;
     if (o.render !== false) {
-      render = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, selection, quiet: o.quiet });
+      render = await runRenderStage({ plan, runner, units, mode: o.mode, batch, out: o.out, stateDir, selection, quiet: o.quiet });
       warnMismatches(render);
-      await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch: o.batch, quiet: o.quiet });
+      await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch, quiet: o.quiet });
     }
     const summary = await writeScanRecords(o, plan, state, sel, { backend: runner.backend, workers: runner.size, scanSeconds });
     const report = skippedReport(state.skipped);
@@ -182,7 +191,7 @@ export async function scanChunk(options: ScanOptions, index: number): Promise<nu
   const o = withDefaults(options, SCAN_DEFAULTS);
   const plan = scanPlanOf(o);
   if (await scanChunkDone(options, index)) return 0;
-  return withRunner(o, (runner) => runScanChunk({ plan, runner, batch: o.batch, chunk: o.chunk, stateDir: stateDirOf(o), index }));
+  return withRunner(o, plan, (runner, batch) => runScanChunk({ plan, runner, batch, chunk: o.chunk, stateDir: stateDirOf(o), index }));
 }
 
 /** Merges the chunks (a UserError names any missing) and writes the summary and unit scan parts. */
@@ -207,12 +216,12 @@ export async function renderShare(options: ScanOptions, index: number): Promise<
   if (!state?.complete) throw new UserError(`render: the scan of ${o.model.id} is not merged yet`);
   const { units } = selectedUnits(o, plan, state);
   const range = { from: index * o.chunk, to: (index + 1) * o.chunk };
-  return withRunner(o, async (runner) => {
-    const r = await runRenderStage({ plan, runner, units, mode: o.mode, batch: o.batch, out: o.out, stateDir, range, quiet: true });
+  return withRunner(o, plan, async (runner, batch) => {
+    const r = await runRenderStage({ plan, runner, units, mode: o.mode, batch, out: o.out, stateDir, range, quiet: true });
     warnMismatches(r);
     const shares = chunkCount(plan, o.chunk);
     const slice = { from: Math.floor((index * units.length) / shares), to: Math.floor(((index + 1) * units.length) / shares) };
-    await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch: o.batch, range: slice, quiet: true });
+    await runCircuitStage({ plan, model: o.model, runner, units, out: o.out, batch, range: slice, quiet: true });
     return r;
   });
 }
