@@ -133,11 +133,21 @@ describe('units of token layers and default gallery layers', () => {
       '/encoder.layers.encoder_layer_1/Add_output_0/grid',
       '/encoder.layers.encoder_layer_1/out/Add_output_0/grid',
       '/encoder.ln/LayerNormalization_output_0/grid',
+      '/encoder.ln/LayerNormalization_output_0/class',
       'logits',
     ]);
-    // The view's values are the grid tokens, channel by channel.
+    // The final norm's class token, apart: its 16 channels on a 1×1 grid that sees the whole image.
+    const cls = blob('/encoder.ln/LayerNormalization_output_0/class');
+    expect(cls.shape).toEqual([16, 1, 1]);
+    expect(cls.rf.size).toEqual([32, 32]);
+    // The view's values are the grid tokens, channel by channel; the class view's token 0.
     const net = createNet(model);
     const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const fin = net.forward(x, ['/encoder.ln/LayerNormalization_output_0', '/encoder.ln/LayerNormalization_output_0/class']);
+    const ft = (await fin['/encoder.ln/LayerNormalization_output_0'].data()) as Float32Array;
+    const fc = (await fin['/encoder.ln/LayerNormalization_output_0/class'].data()) as Float32Array;
+    for (let c = 0; c < 16; c++) expect(fc[c]).toBe(ft[c * 17]);
+    tf.dispose(Object.values(fin));
     const out = net.forward(x, ['/encoder/Add_output_0', '/encoder/Add_output_0/grid']);
     const t = (await out['/encoder/Add_output_0'].data()) as Float32Array; // [N, C, T] (channels-last of [T, C])
     const g = (await out['/encoder/Add_output_0/grid'].data()) as Float32Array; // [N, 4, 4, C]

@@ -10,8 +10,25 @@ import { classLayers } from '../graph/classes.ts';
 import { writeJsonAtomic } from '../io/atomic.ts';
 import { layerSlug, type ModelRecord } from './types.ts';
 
+/**
+ * Blobs that are the class token's view of a token blob (import/graph-builder.ts addTokenViews):
+ * a `tokengrid` layer over tokens before the patch grid.
+ */
+function classTokenViews(model: Model): Set<string> {
+  const { graph } = model;
+  const info = new Map(graph.blobs.map((b) => [b.name, b]));
+  const out = new Set<string>();
+  for (const l of graph.layers) {
+    if (l.kind !== 'tokengrid') continue;
+    const grid = info.get(l.bottoms[0])?.tokens;
+    if (grid && l.first < grid.first) out.add(l.tops[0]);
+  }
+  return out;
+}
+
 export function modelRecord(model: Model): ModelRecord {
   const classes = classLayers(model);
+  const classToken = classTokenViews(model);
   const { graph } = model;
   const rec: ModelRecord = {
     id: model.id,
@@ -22,7 +39,7 @@ export function modelRecord(model: Model): ModelRecord {
       .map((b) => ({
         name: b.name,
         slug: layerSlug(b.name),
-        kind: b.producer,
+        kind: classToken.has(b.name) ? 'classtoken' : b.producer,
         shape: b.shape,
         units: b.shape[0],
         rf: { size: b.rf.size, stride: b.rf.stride },

@@ -68,7 +68,7 @@ export const layerSchema = z.object({
     .string()
     .regex(SAFE_SEGMENT, 'layer slug must use only letters, digits, ".", "_" and "-"')
     .refine((s) => !RESERVED_LAYER_SLUGS.has(s), { message: 'layer slug is reserved by the site' }),
-  /** Kind of the producing layer (conv, fc, pool, concat…). */
+  /** Kind of the producing layer (conv, fc, pool, concat, tokengrid…; `classtoken`: a transformer's class token, C units on a 1×1 grid). */
   kind: z.string(),
   /** C×H×W, or [C] for fully connected. */
   shape: z.array(z.number().int()),

@@ -50,8 +50,10 @@ export class GraphBuilder {
   /**
    * Adds the patch-grid view (`<blob>/grid`, a `tokengrid` layer) of each transformer block
    * output: the embedding (position embedding added), the residual sums of token blobs, and the
-   * last token blob (the final norm). Their units are the C channels over the patch grid; returns
-   * the views' names.
+   * last token blob (the final norm). Their units are the C channels over the patch grid. The
+   * last token blob's class token (token 0, when constants were put before the grid) gets its own
+   * view, `<blob>/class`: C units on a 1×1 grid whose field is the whole image — what the head
+   * reads. Returns the views' names.
    */
   addTokenViews(): string[] {
     const tokenBlobs = [...this.blobs.values()].filter((b) => b.tokens && b.shape.length === 2);
@@ -68,14 +70,17 @@ export class GraphBuilder {
     });
     const last = tokenBlobs.at(-1);
     const chosen = [...new Set([...(embedding ? [embedding] : []), ...residual, ...(last ? [last] : [])])];
-    return chosen.map((b) => {
+    const views = chosen.map((b) => ({ b, suffix: 'grid', first: b.tokens!.first, grid: b.tokens!.grid }));
+    if (last?.tokens && last.tokens.first > 0) views.push({ b: last, suffix: 'class', first: 0, grid: [1, 1] });
+    return views.map(({ b, suffix, first, grid }) => {
       const t = b.tokens!;
-      const top = this.blobName(`${b.name}/grid`);
-      this.addLayer({ kind: 'tokengrid', name: this.layerName(top), bottoms: [b.name], tops: [top], axis: t.axis, first: t.first, grid: t.grid });
+      const top = this.blobName(`${b.name}/${suffix}`);
+      this.addLayer({ kind: 'tokengrid', name: this.layerName(top), bottoms: [b.name], tops: [top], axis: t.axis, first, grid });
       // Placed right after the layer that last writes the token blob, so blobs list in network order.
       const view = this.layers.pop()!;
       let after = this.layers.length - 1;
       while (after >= 0 && !this.layers[after].tops.includes(b.name)) after--;
+      while (this.layers[after + 1]?.kind === 'tokengrid' && this.layers[after + 1].bottoms[0] === b.name) after++;
       this.layers.splice(after + 1, 0, view);
       return top;
     });

@@ -82,6 +82,7 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
       'encoder.layers.encoder_layer_1-Add_output_0-grid',
       'encoder.layers.encoder_layer_1-out-Add_output_0-grid',
       'encoder.ln-LayerNormalization_output_0-grid',
+      'encoder.ln-LayerNormalization_output_0-class',
       'logits',
     ]);
     const model = await loadModel(join(tmp, 'vit.onnx'), { weights: false });
@@ -110,6 +111,13 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
     // The layer page says what a token layer's units are.
     const layerPage = await readFile(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', 'index.html'), 'utf8');
     expect(layerPage).toMatch(/one of the 16 channels over the 4×4 patch grid \(the class\s+token left out\)/);
+    // The class token after the final norm, apart: its units see the whole photo.
+    const cls = 'encoder.ln-LayerNormalization_output_0-class';
+    const clsScan = await scanOf('vit', cls, await first(cls));
+    expect(clsScan.maxImages.length).toBeGreaterThan(0);
+    const clsPatch = await sharp(media(clsScan.maxImages[0].patch)).metadata();
+    expect([clsPatch.width, clsPatch.height]).toEqual([32, 32]);
+    expect(await readFile(join(tmp, 'dist', 'vit', cls, 'index.html'), 'utf8')).toMatch(/class token: each unit is one of its 16 channels/);
   });
 
   it("ConvNeXt: a block's units show their 28-pixel field", async () => {
