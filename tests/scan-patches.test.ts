@@ -123,4 +123,18 @@ describe('whole-image windows', () => {
     expect(unitWindow(fc, 0, 32, 30)).toEqual({ top: 0, left: 0, height: 32, width: 30 });
     expect(unitWindow(g, 0, 227, 227)).toEqual({ top: 0, left: 0, height: 227, width: 227 });
   });
+
+  it("a token grid after attention (every position's field the whole image): the whole input at every position", () => {
+    const grid: BlobInfo = {
+      name: 'b/grid',
+      shape: [16, 4, 4],
+      producer: 'tokengrid',
+      layer: 'b/grid',
+      rf: { size: [32, 32], stride: [32, 32], offset: [0, 0] },
+    };
+    for (const pos of [0, 5, 15]) expect(unitWindow(grid, pos, 32, 32)).toEqual({ top: 0, left: 0, height: 32, width: 32 });
+    // A patch grid before attention keeps its patches.
+    const patches: BlobInfo = { ...grid, rf: { size: [8, 8], stride: [8, 8], offset: [0, 0] } };
+    expect(unitWindow(patches, 5, 32, 32)).toEqual({ top: 8, left: 8, height: 8, width: 8 });
+  });
 });

@@ -104,9 +104,22 @@ describe.skipIf(!A.dir || !C.ok)(`galleries of a ViT and a ConvNeXt ${A.skipReas
           for (let c = 0; c < 3; c++) diff += Math.abs(patch[(y * 8 + x) * 3 + c] - photo.rgb[((8 * m.y + y) * 32 + 8 * m.x + x) * 3 + c]);
       expect(diff / (8 * 8 * 3), `${m.file} at (${m.y}, ${m.x})`).toBeLessThan(12);
     }
-    const after = await scanOf('vit', 'encoder.layers.encoder_layer_0-Add_output_0-grid', await first('encoder.layers.encoder_layer_0-Add_output_0-grid'));
-    const whole = await sharp(media(after.maxImages[0].patch)).metadata();
-    expect([whole.width, whole.height]).toEqual([32, 32]);
+    // After attention every position's patch is the whole photo as the network saw it (not a
+    // window shifted off the image), and its deconv map is not empty.
+    const afterSlug = 'encoder.layers.encoder_layer_0-Add_output_0-grid';
+    const afterUnit = await first(afterSlug);
+    const after = await scanOf('vit', afterSlug, afterUnit);
+    for (const [i, m] of after.maxImages.slice(0, 3).entries()) {
+      const { data: patch, info } = await sharp(media(m.patch)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([32, 32]);
+      const photo = await decodeRgb(join(images(), m.file), model.preprocess);
+      let diff = 0;
+      for (let i = 0; i < patch.length; i++) diff += Math.abs(patch[i] - photo.rgb[i]);
+      expect(diff / patch.length, `${m.file} at (${m.y}, ${m.x})`).toBeLessThan(12);
+      const map = JSON.parse(await readFile(join(data(), 'vit', 'units', afterSlug, String(afterUnit), `map-${i}.json`), 'utf8'));
+      expect(map.deconv.max, `${m.file}: its deconv map`).toBeGreaterThan(0);
+    }
+    expect(after.maxImages.some((m) => m.y !== 0 || m.x !== 0)).toBe(true);
     expect(existsSync(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', String(unit), 'index.html'))).toBe(true);
     // The layer page says what a token layer's units are.
     const layerPage = await readFile(join(tmp, 'dist', 'vit', 'encoder-Add_output_0-grid', 'index.html'), 'utf8');

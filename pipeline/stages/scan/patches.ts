@@ -25,12 +25,15 @@ export function unitCount(blob: BlobInfo): number {
 
 /** The window seen by the unit at flat position `pos` (= y·W + x) of `blob`, on an input of `inH`×`inW`. */
 export function unitWindow(blob: BlobInfo, pos: number, inH: number, inW: number): Window {
-  // fc units, and units of a 1×1 blob (global pooling) whose field spans the image anyway: the whole image.
-  if (!isSpatial(blob) || (blob.shape[1] === 1 && blob.shape[2] === 1)) return { top: 0, left: 0, height: inH, width: inW };
+  // fc units, units of a 1×1 blob (global pooling) whose field spans the image anyway, and units
+  // whose every position sees the whole image (graph/receptive-field.ts wholeImageRf: a
+  // transformer's tokens after attention): the whole image, wherever the unit is.
+  const { size, stride, offset } = blob.rf;
+  const everywhere = size[0] === inH && size[1] === inW && stride[0] === inH && stride[1] === inW && offset[0] === 0 && offset[1] === 0;
+  if (!isSpatial(blob) || (blob.shape[1] === 1 && blob.shape[2] === 1) || everywhere) return { top: 0, left: 0, height: inH, width: inW };
   const W = blob.shape[2];
   const y = Math.floor(pos / W);
   const x = pos % W;
-  const { size, stride, offset } = blob.rf;
   return { top: offset[0] + y * stride[0], left: offset[1] + x * stride[1], height: size[0], width: size[1] };
 }
 
