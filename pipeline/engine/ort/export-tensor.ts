@@ -146,10 +146,11 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
     }
     case 'softmaxnd': {
       const axes = [...new Set(l.axes.map((a) => norm(a, rank) + 1))].sort((p, q) => p - q);
-      const A = constI(axes);
       let y: string;
+      let A: string | undefined;
       if (axes.length === 1) y = one(l.log ? 'LogSoftmax' : 'Softmax', [x], { axis: axes[0] });
       else {
+        A = constI(axes);
         // x − logΣexp(x) over the axes, as the executor computes it.
         const m = one('ReduceMax', [x, A], { keepdims: 1 });
         const shifted = one('Sub', [x, m]);
@@ -161,6 +162,7 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
         outs: [y],
         back: ([g]) => {
           if (!g) return [undefined];
+          A ??= constI(axes);
           if (l.log) return [one('Sub', [g, one('Mul', [one('Exp', [y]), one('ReduceSum', [g, A], { keepdims: 1 })])])];
           return [one('Mul', [y, one('Sub', [g, one('ReduceSum', [one('Mul', [g, y]), A], { keepdims: 1 })])])];
         },
@@ -205,11 +207,11 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
           y = one('Sqrt', [one('ReduceSum', [one('Mul', [x, x]), A], { keepdims: keep })]);
           break;
       }
-      const full = constI([1, ...inShapes[0]]);
       return {
         outs: [y],
         back: ([g]) => {
           if (!g) return [undefined];
+          const full = constI([1, ...inShapes[0]]);
           const kept = (t: string) => (keep ? t : one('Unsqueeze', [t, A]));
           const spread = (t: string) => one('Expand', [kept(t), full]);
           switch (l.op) {
@@ -707,8 +709,6 @@ export function avgPoolOnnx(
   const { one, constF } = o;
   const k = attrs.kernel_shape;
   const taps = k.reduce((a, b) => a * b, 1);
-  const ones = constF([C, 1, ...k], new Float32Array(C * taps).fill(1));
-  const div = constF([1, 1, ...outs], inv);
   const conv = { ...attrs, group: C };
   const full = k.length === sp.length && sp.every((n, i) => k[i] === n && outs[i] === 1) && attrs.pads.every((p) => p === 0);
   if (full) {
@@ -718,6 +718,8 @@ export function avgPoolOnnx(
       back: ([g]) => [g && one('Mul', [g, constF([1, 1, ...sp], new Float32Array(count).fill(1 / count))])],
     };
   }
+  const ones = constF([C, 1, ...k], new Float32Array(C * taps).fill(1));
+  const div = constF([1, 1, ...outs], inv);
   // ConvTranspose's output must be the input's size: the rows past the last window come back as output padding.
   const outputPadding = sp.map(
     (n, i) => n - ((outs[i] - 1) * attrs.strides[i] + attrs.dilations[i] * (k[i] - 1) + 1 - attrs.pads[i] - attrs.pads[i + sp.length]),
