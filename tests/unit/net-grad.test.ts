@@ -47,6 +47,21 @@ function stems(): Model {
     .model('stems');
 }
 
+/** Depthwise convolutions (one channel per group) as MobileNet, EfficientNet and ConvNeXt use them: strides 1 and 2, uneven sizes, 3×3, 5×5, 7×7, dilation, fused ReLU. */
+function depthwise(): Model {
+  return new GraphBuilder([6, 23, 20], 23)
+    .conv('dw1', 'data', 'dw1', { numOutput: 6, kernel: 3, pad: 1, group: 6 })
+    .relu('r1', 'dw1')
+    .conv('dw2', 'dw1', 'dw2', { numOutput: 6, kernel: 3, stride: 2, pad: 1, group: 6 })
+    .conv('dw3', 'dw2', 'dw3', { numOutput: 6, kernel: 5, stride: 2, pad: 2, group: 6 })
+    .conv('pw', 'dw3', 'pw', { numOutput: 4, kernel: 1 })
+    .relu('rp', 'pw')
+    .conv('dw4', 'pw', 'dw4', { numOutput: 4, kernel: 7, pad: 3, group: 4 })
+    .conv('dw5', 'dw1', 'dw5', { numOutput: 6, kernel: 3, pad: 2, dilation: 2, group: 6 })
+    .conv('dw6', 'dw1', 'dw6', { numOutput: 6, kernel: [3, 2], stride: [2, 3], pad: [0, 1], group: 6 })
+    .model('depthwise');
+}
+
 /** Tfjs's stock conv gradient rejects dilation: the reference net writes the holes into the kernel. */
 function undilated(model: Model): Model {
   const weights = new Map(model.graph.weights);
@@ -83,6 +98,7 @@ for (const [backend, loops] of configs) {
     const cases: [() => Model, string[]][] = [
       [strides, ['c1', 'n1', 'c2', 'c2r', 'p2', 'c3', 'fc', 'out']],
       [stems, ['c1', 'p1', 's1', 'cat', 'd1', 'd2', 'ap', 'gap', 'n2']],
+      [depthwise, ['dw1', 'dw2', 'dw3', 'pw', 'dw4', 'dw5', 'dw6']],
     ];
     for (const [make, blobs] of cases) {
       for (const mode of ['backprop', 'deconv', 'guided'] as GradMode[]) {

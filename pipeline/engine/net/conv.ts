@@ -71,6 +71,10 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     groups.push(grp);
   }
   const gradFilters = groups.map((g) => g.gradFilter!);
+  // Depthwise (one input and one output channel per group: MobileNet, EfficientNet, ConvNeXt): one
+  // depthwise convolution instead of a convolution per channel, its input gradient a depthwise
+  // convolution with the flipped filters (of dy with zeros between its rows and columns when strided).
+  const depthwise = fastGrad && G > 1 && Ig === 1 && Og === 1 && !stridedDilated ? depthwiseFilters(w, O, kh, kw, b) : undefined;
   const explicitPad: ExplicitPadding = [
     [0, 0],
     [ph, ph],
@@ -158,6 +162,59 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     return dx;
   };
 
+  /** Input gradient of the depthwise layer: dy [N, OH, OW, C] → dx [N, H, W, C]. */
+  const depthwiseGrad = (dy: tf.Tensor4D, flipped: tf.Tensor4D, H: number, W: number): tf.Tensor4D => {
+    const d = strided ? zeroInsert(dy, sh, sw) : dy;
+    const [, DH, DW] = d.shape;
+    const ekh = dh * (kh - 1) + 1,
+      ekw = dw * (kw - 1) + 1;
+    const p1 = ekh - 1 - ph,
+      q1 = ekw - 1 - pw;
+    const top = Math.max(p1, 0),
+      left = Math.max(q1, 0);
+    const cropT = Math.max(-p1, 0),
+      cropL = Math.max(-q1, 0);
+    const bottom = Math.max(0, H + cropT - (DH + top - ekh + 1));
+    const right = Math.max(0, W + cropL - (DW + left - ekw + 1));
+    const z = tf.depthwiseConv2d(
+      d,
+      flipped,
+      1,
+      [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      'NHWC',
+      [dh, dw],
+    );
+    return z.shape[1] === H && z.shape[2] === W ? z : slice4d(z, [0, cropT, cropL, 0], [-1, H, W, -1]);
+  };
+
+  const fastDepthwise = (x: tf.Tensor4D, relu: FusedRelu | undefined, dwf: DepthwiseFilters): tf.Tensor4D =>
+    withGrad<tf.Tensor4D>(x, (xi, save) => {
+      const value = tf.engine().runKernel(
+        'FusedDepthwiseConv2D',
+        { x: xi, filter: dwf.filter, bias: dwf.bias } as unknown as tf.NamedTensorMap,
+        {
+          strides: [sh, sw],
+          pad: explicitPad,
+          dataFormat: 'NHWC',
+          dilations: fwdDilation,
+          dimRoundingMode: undefined,
+          activation: relu ? 'relu' : 'linear',
+          leakyreluAlpha: 0,
+        } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor4D;
+      if (relu) save([value]);
+      const [, H, W] = xi.shape;
+      return {
+        value,
+        gradFunc: (dy, saved) => depthwiseGrad((relu ? reluGrad(dy, saved[0], relu.mode, relu.slope) : dy) as tf.Tensor4D, dwf.flipped, H, W),
+      };
+    });
+
   const fast = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D =>
     withGrad<tf.Tensor4D>(x, (xi, save) => {
       const value = forward(xi as tf.Tensor4D, relu, groups);
@@ -210,6 +267,7 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
         // The bias from the host values: tfjs-wasm's FusedConv2D rejects a gathered bias (its buffer keeps a 4-D shape).
         use = [{ filter: tf.gather(g.filter, idx, 3), bias: b && tf.tensor1d(channels.map((c) => b[c])), channels }];
       }
+      if (depthwise) return fastDepthwise(x as tf.Tensor4D, relu, depthwise);
       if (fastGrad) return fast(x as tf.Tensor4D, relu, use);
       if (relu) throw new Error('internal: ReLU fusion needs the fast-gradient path');
       return stock(x as tf.Tensor4D, use);
@@ -220,10 +278,50 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
         g.bias?.dispose();
         g.gradFilter?.dispose();
       }
+      if (depthwise) tf.dispose([depthwise.filter, depthwise.flipped, ...(depthwise.bias ? [depthwise.bias] : [])]);
     },
   };
 }
 
+interface DepthwiseFilters {
+  /** [kh, kw, C, 1] */
+  filter: tf.Tensor4D;
+  /** The filters rotated 180°, for the input gradient. */
+  flipped: tf.Tensor4D;
+  bias?: tf.Tensor1D;
+}
+
+/** Caffe depthwise weights [C, 1, kh, kw] → tfjs depthwise filters [kh, kw, C, 1], straight and flipped. */
+function depthwiseFilters(w: Float32Array, C: number, kh: number, kw: number, b: Float32Array | undefined): DepthwiseFilters {
+  const f = new Float32Array(w.length);
+  const r = new Float32Array(w.length);
+  for (let c = 0; c < C; c++)
+    for (let y = 0; y < kh; y++)
+      for (let x = 0; x < kw; x++) {
+        f[(y * kw + x) * C + c] = w[(c * kh + y) * kw + x];
+        r[(y * kw + x) * C + c] = w[(c * kh + (kh - 1 - y)) * kw + (kw - 1 - x)];
+      }
+  return { filter: tf.tensor4d(f, [kh, kw, C, 1]), flipped: tf.tensor4d(r, [kh, kw, C, 1]), bias: b ? tf.tensor1d(b) : undefined };
+}
+
+/** dy [N, OH, OW, C] with s−1 zeros between its rows and columns: [N, (OH−1)·sh + 1, (OW−1)·sw + 1, C]. */
+function zeroInsert(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  const [N, OH, OW, C] = dy.shape;
+  // Rank-4 pads only (tfjs-wasm pads higher ranks slowly): first between columns, then between rows.
+  const cols = tf.pad(tf.reshape(dy, [N * OH, OW, 1, C]), [
+    [0, 0],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  const rows = tf.pad(tf.reshape(cols, [N, OH, 1, OW * sw * C]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+  ]);
+  return slice4d(tf.reshape(rows, [N, OH * sh, OW * sw, C]) as tf.Tensor4D, [0, 0, 0, 0], [-1, (OH - 1) * sh + 1, (OW - 1) * sw + 1, -1]);
+}
 /** Inverse of space-to-depth with a (possibly non-square) block; channel (a*bw + b)*C + c. */
 export function depthToSpace(z: tf.Tensor4D, bh: number, bw: number): tf.Tensor4D {
   // reshape + transpose: ~7× faster than tfjs-wasm's DepthToSpace kernel.
