@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { autoBackend, initBackend, parseBackend } from '../../pipeline/engine/backend.ts';
+import { autoBackend, autoBackendFor, initBackend, parseBackend } from '../../pipeline/engine/backend.ts';
+import { importOnnx } from '../../pipeline/import/onnx/import.ts';
+import { readModel } from '../../pipeline/import/onnx/proto.ts';
+import type { Model } from '../../pipeline/graph/types.ts';
+import { vitOnnx } from '../helpers/onnx-families.ts';
 
 const require = createRequire(import.meta.url);
 const installed = (p: string) => {
@@ -56,6 +60,14 @@ describe('initBackend', () => {
       message: expect.stringMatching(/needs the optional package "webgpu" \(npm install webgpu\)/),
     });
     expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('auto for one model: ONNX Runtime for image models of every kind (a ViT included), wasm for other inputs', () => {
+    const { graph } = importOnnx(readModel(vitOnnx(6, 17).bytes, 'vit.onnx'), { file: 'vit.onnx' });
+    const vit = { id: 'vit', graph, source: 'vit.onnx', preprocess: {} } as unknown as Model;
+    expect(autoBackendFor(vit)).toBe(hasTfNode ? 'tensorflow' : 'onnxruntime');
+    const vector = { ...vit, graph: { ...graph, input: { ...graph.input, shape: [16] } } } as unknown as Model;
+    expect(autoBackendFor(vector)).toBe(hasTfNode ? 'tensorflow' : 'wasm');
   });
 
   it('rejects unknown names', async () => {

@@ -13,6 +13,8 @@
  *   pooling as the transposed depthwise sum, LRN by its derivative, Concat → Split, Softmax by its
  *   Jacobian. An op this cannot express exactly is a UserError naming the layer, never a
  *   different result.
+ *
+ * The layer kinds of ONNX and TF.js models (graph/tensor-layers.ts) are written by ./export-tensor.ts.
  */
 import { UserError } from '../../core/errors.ts';
 import type { Layer, Model, ParamBlob } from '../../graph/types.ts';
