@@ -15,6 +15,7 @@ import { fromNchw, nchwToLayout, tfAxis, toNchw } from './layout.ts';
 import { makeConvTranspose, makePad, makePooling, type TensorOp } from './ops-window.ts';
 import { makeResize } from './resize.ts';
 import { withGrad } from './custom.ts';
+import { matMulBT } from './layers.ts';
 import type { GradMode } from './types.ts';
 
 /**
@@ -146,7 +147,13 @@ function makeMatMul(l: MatMulLayer, params: ParamBlob[] | undefined): TensorOp {
       let y: tf.Tensor;
       if (flatW) {
         const lead = x.shape.slice(0, -1);
-        y = tf.reshape(tf.matMul(tf.reshape(x, [-1, K]), W as tf.Tensor2D), [...lead, M]);
+        const W2 = W as tf.Tensor2D;
+        // The input gradient as matMulBT: tfjs's own (a transposed product) is a slow loop on wasm.
+        const product = withGrad<tf.Tensor2D>(tf.reshape(x, [-1, K]), (xi) => ({
+          value: tf.matMul(xi as tf.Tensor2D, W2),
+          gradFunc: (dy) => matMulBT(dy, W2),
+        }));
+        y = tf.reshape(product, [...lead, M]);
       } else {
         const outBatch = x.shape.slice(0, -2).map((d, i) => Math.max(d, W.shape[i]));
         const xb = tf.broadcastTo(x, [...outBatch, ...x.shape.slice(-2)]);
