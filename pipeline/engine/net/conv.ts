@@ -82,24 +82,33 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     [0, 0],
   ];
 
+  /**
+   * The FusedConv2D / FusedDepthwiseConv2D kernel itself: tf.fused.conv2d unfuses (separate bias
+   * add and ReLU passes) whenever a gradient is being recorded, although nothing inside this op is recorded.
+   */
+  const fused = (
+    kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D',
+    x: tf.Tensor4D,
+    filter: tf.Tensor4D,
+    bias: tf.Tensor1D | undefined,
+    relu: FusedRelu | undefined,
+  ) =>
+    tf.engine().runKernel(
+      kernel,
+      { x, filter, bias } as unknown as tf.NamedTensorMap,
+      {
+        strides: [sh, sw],
+        pad: explicitPad,
+        dataFormat: 'NHWC',
+        dilations: fwdDilation,
+        dimRoundingMode: undefined,
+        activation: relu ? 'relu' : 'linear',
+        leakyreluAlpha: 0,
+      } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
+
   const forward = (x: tf.Tensor4D, relu: FusedRelu | undefined, groups: Group[]): tf.Tensor4D => {
-    const activation = relu ? 'relu' : 'linear';
-    // The FusedConv2D kernel itself: tf.fused.conv2d unfuses (separate bias add and ReLU passes)
-    // whenever a gradient is being recorded, although nothing inside this op is recorded.
-    const one = (xg: tf.Tensor4D, grp: Group) =>
-      tf.engine().runKernel(
-        'FusedConv2D',
-        { x: xg, filter: grp.filter, bias: grp.bias } as unknown as tf.NamedTensorMap,
-        {
-          strides: [sh, sw],
-          pad: explicitPad,
-          dataFormat: 'NHWC',
-          dilations: fwdDilation,
-          dimRoundingMode: undefined,
-          activation,
-          leakyreluAlpha: 0,
-        } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor4D;
+    const one = (xg: tf.Tensor4D, grp: Group) => fused('FusedConv2D', xg, grp.filter, grp.bias, relu);
     if (G === 1) return one(x, groups[0]);
     const xs = splitChannels(
       x,
@@ -111,35 +120,35 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
     );
   };
 
+  /**
+   * A stride-1 input gradient: `conv` (a convolution with the flipped filters, the layer's
+   * dilation) of `d` padded so that its output is the input's H×W, cropped where a pad would be
+   * negative.
+   */
+  const stride1Grad = (d: tf.Tensor4D, H: number, W: number, conv: (d: tf.Tensor4D, pad: ExplicitPadding) => tf.Tensor4D): tf.Tensor4D => {
+    const [, DH, DW] = d.shape;
+    const ekh = dh * (kh - 1) + 1,
+      ekw = dw * (kw - 1) + 1;
+    const p1 = ekh - 1 - ph,
+      q1 = ekw - 1 - pw;
+    const top = Math.max(p1, 0),
+      left = Math.max(q1, 0);
+    const cropT = Math.max(-p1, 0),
+      cropL = Math.max(-q1, 0);
+    const bottom = Math.max(0, H + cropT - (DH + top - ekh + 1));
+    const right = Math.max(0, W + cropL - (DW + left - ekw + 1));
+    const z = conv(d, [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ]);
+    return z.shape[1] === H && z.shape[2] === W ? z : slice4d(z, [0, cropT, cropL, 0], [-1, H, W, -1]);
+  };
+
   /** Input gradient of one group: dy [N, OH, OW, Og] → dx [N, H, W, Ig]. */
   const groupGrad = (dy: tf.Tensor4D, gf: tf.Tensor4D, H: number, W: number): tf.Tensor4D => {
-    const [, OH, OW] = dy.shape;
-    if (!strided) {
-      const ekh = dh * (kh - 1) + 1,
-        ekw = dw * (kw - 1) + 1;
-      const p1 = ekh - 1 - ph,
-        q1 = ekw - 1 - pw;
-      const top = Math.max(p1, 0),
-        left = Math.max(q1, 0);
-      const cropT = Math.max(-p1, 0),
-        cropL = Math.max(-q1, 0);
-      const bottom = Math.max(0, H + cropT - (OH + top - ekh + 1));
-      const right = Math.max(0, W + cropL - (OW + left - ekw + 1));
-      const z = tf.conv2d(
-        dy,
-        gf,
-        1,
-        [
-          [0, 0],
-          [top, bottom],
-          [left, right],
-          [0, 0],
-        ],
-        'NHWC',
-        [dh, dw],
-      );
-      return z.shape[1] === H && z.shape[2] === W ? z : slice4d(z, [0, cropT, cropL, 0], [-1, H, W, -1]);
-    }
+    if (!strided) return stride1Grad(dy, H, W, (d, pad) => tf.conv2d(d, gf, 1, pad, 'NHWC', [dh, dw]));
     const [k2h, k2w] = gf.shape;
     const z = tf.conv2d(dy, gf, 1, [
       [0, 0],
@@ -163,50 +172,12 @@ export function makeConv(layer: ConvLayer, params: ParamBlob[] | undefined, inCh
   };
 
   /** Input gradient of the depthwise layer: dy [N, OH, OW, C] → dx [N, H, W, C]. */
-  const depthwiseGrad = (dy: tf.Tensor4D, flipped: tf.Tensor4D, H: number, W: number): tf.Tensor4D => {
-    const d = strided ? zeroInsert(dy, sh, sw) : dy;
-    const [, DH, DW] = d.shape;
-    const ekh = dh * (kh - 1) + 1,
-      ekw = dw * (kw - 1) + 1;
-    const p1 = ekh - 1 - ph,
-      q1 = ekw - 1 - pw;
-    const top = Math.max(p1, 0),
-      left = Math.max(q1, 0);
-    const cropT = Math.max(-p1, 0),
-      cropL = Math.max(-q1, 0);
-    const bottom = Math.max(0, H + cropT - (DH + top - ekh + 1));
-    const right = Math.max(0, W + cropL - (DW + left - ekw + 1));
-    const z = tf.depthwiseConv2d(
-      d,
-      flipped,
-      1,
-      [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      'NHWC',
-      [dh, dw],
-    );
-    return z.shape[1] === H && z.shape[2] === W ? z : slice4d(z, [0, cropT, cropL, 0], [-1, H, W, -1]);
-  };
+  const depthwiseGrad = (dy: tf.Tensor4D, flipped: tf.Tensor4D, H: number, W: number): tf.Tensor4D =>
+    stride1Grad(strided ? zeroInsert(dy, sh, sw) : dy, H, W, (d, pad) => tf.depthwiseConv2d(d, flipped, 1, pad, 'NHWC', [dh, dw]));
 
   const fastDepthwise = (x: tf.Tensor4D, relu: FusedRelu | undefined, dwf: DepthwiseFilters): tf.Tensor4D =>
     withGrad<tf.Tensor4D>(x, (xi, save) => {
-      const value = tf.engine().runKernel(
-        'FusedDepthwiseConv2D',
-        { x: xi, filter: dwf.filter, bias: dwf.bias } as unknown as tf.NamedTensorMap,
-        {
-          strides: [sh, sw],
-          pad: explicitPad,
-          dataFormat: 'NHWC',
-          dilations: fwdDilation,
-          dimRoundingMode: undefined,
-          activation: relu ? 'relu' : 'linear',
-          leakyreluAlpha: 0,
-        } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor4D;
+      const value = fused('FusedDepthwiseConv2D', xi as tf.Tensor4D, dwf.filter, dwf.bias, relu);
       if (relu) save([value]);
       const [, H, W] = xi.shape;
       return {
