@@ -47,6 +47,8 @@ export interface TensorLayerIO {
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
 const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
 const inverse = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
+/** Per-image axes (negative from the end) → ONNX axes of [N, …], sorted, once each. */
+const onnxAxes = (axes: number[], rank: number) => [...new Set(axes.map((a) => norm(a, rank) + 1))].sort((p, q) => p - q);
 
 /** Exports one tensor-kind layer: its output values and its backward. */
 export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { outs: string[]; back: Backward } {
@@ -73,9 +75,7 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
     case 'clip': {
       const y = one('Clip', [x, scalar(l.min), scalar(l.max)]);
       // tfjs: minimum(maximum(x, min), max), each passing the gradient where its tie goes to x.
-      const inside = o.grad
-        ? one('And', [one('Not', [one('Less', [x, scalar(l.min)])]), one('Not', [one('Greater', [one('Max', [x, scalar(l.min)]), scalar(l.max)])])])
-        : '';
+      const inside = o.grad ? within(o, x, l.min, l.max) : '';
       if (o.grad) o.typed(inside, BOOL);
       return { outs: [y], back: ([g]) => [g && one('Where', [inside, g, scalar(0)])] };
     }
@@ -145,7 +145,7 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
       };
     }
     case 'softmaxnd': {
-      const axes = [...new Set(l.axes.map((a) => norm(a, rank) + 1))].sort((p, q) => p - q);
+      const axes = onnxAxes(l.axes, rank);
       let y: string;
       let A: string | undefined;
       if (axes.length === 1) y = one(l.log ? 'LogSoftmax' : 'Softmax', [x], { axis: axes[0] });
@@ -185,28 +185,12 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
       return { outs: [one('Expand', [c, one('Concat', [batch, constI(l.shape)], { axis: 0 })])], back: () => ins.map(() => undefined) };
     }
     case 'reduce': {
-      const axes = [...new Set(l.axes.map((a) => norm(a, rank) + 1))].sort((p, q) => p - q);
+      const axes = onnxAxes(l.axes, rank);
       const A = constI(axes);
       const keep = l.keepDims ? 1 : 0;
       const count = axes.reduce((n, a) => n * inShapes[0][a - 1], 1);
-      let y: string;
-      switch (l.op) {
-        case 'mean':
-          y = one('ReduceMean', [x, A], { keepdims: keep });
-          break;
-        case 'max':
-          y = one('ReduceMax', [x, A], { keepdims: keep });
-          break;
-        case 'min':
-          y = one('ReduceMin', [x, A], { keepdims: keep });
-          break;
-        case 'sum':
-          y = one('ReduceSum', [x, A], { keepdims: keep });
-          break;
-        case 'l2':
-          y = one('Sqrt', [one('ReduceSum', [one('Mul', [x, x]), A], { keepdims: keep })]);
-          break;
-      }
+      const REDUCE = { mean: 'ReduceMean', max: 'ReduceMax', min: 'ReduceMin', sum: 'ReduceSum' } as const;
+      const y = l.op === 'l2' ? one('Sqrt', [one('ReduceSum', [one('Mul', [x, x]), A], { keepdims: keep })]) : one(REDUCE[l.op], [x, A], { keepdims: keep });
       return {
         outs: [y],
         back: ([g]) => {
@@ -232,14 +216,7 @@ export function tensorLayer(o: GraphOps, l: TensorLayer, io: TensorLayerIO): { o
     case 'instancenorm':
       return normalise(o, l, x, range(rank - 1, 2), [1, inShapes[0][0], ...range(rank - 1).map(() => 1)], params);
     case 'layernorm':
-      return normalise(
-        o,
-        l,
-        x,
-        [...new Set(l.axes.map((a) => norm(a, rank) + 1))].sort((p, q) => p - q),
-        undefined,
-        params,
-      );
+      return normalise(o, l, x, onnxAxes(l.axes, rank), undefined, params);
     case 'resize': {
       let y = x;
       const mats = l.axes.map((a, i) => {
@@ -307,6 +284,11 @@ function transpose2d(m: Float32Array, rows: number, cols: number): Float32Array 
   return t;
 }
 
+/** lo ≤ t ≤ hi, where tfjs's clipByValue (and minimum(maximum(t, lo), hi)) pass a gradient. */
+function within(o: GraphOps, t: string, lo: number, hi: number): string {
+  return o.one('And', [o.one('Not', [o.one('Less', [t, o.scalar(lo)])]), o.one('Not', [o.one('Greater', [t, o.scalar(hi)])])]);
+}
+
 /** Right-multiplies axis `axis` of a rank-`r` value by matrix `m` [in, out] (the axis moved last and back). */
 function alongAxis(o: GraphOps, t: string, axis: number, r: number, m: string): string {
   if (axis === r - 1) return o.one('MatMul', [t, m]);
@@ -355,11 +337,7 @@ function activation(o: GraphOps, l: ActivationLayer, x: string): { outs: string[
       y = one('HardSigmoid', [x], { alpha: { f: l.alpha }, beta: { f: l.beta } });
       dydx = () => {
         const u = add(mul(x, scalar(l.alpha)), scalar(l.beta));
-        return one('Where', [
-          one('And', [one('Not', [one('Less', [u, scalar(0)])]), one('Not', [one('Greater', [u, scalar(1)])])]),
-          scalar(l.alpha),
-          scalar(0),
-        ]);
+        return one('Where', [within(o, u, 0, 1), scalar(l.alpha), scalar(0)]);
       };
       break;
     }
@@ -421,8 +399,7 @@ function activation(o: GraphOps, l: ActivationLayer, x: string): { outs: string[
       const c = one('Clip', [u, scalar(0), scalar(1)]);
       y = mul(x, c);
       dydx = () => {
-        const inside = one('And', [one('Not', [one('Less', [u, scalar(0)])]), one('Not', [one('Greater', [u, scalar(1)])])]);
-        return add(c, one('Where', [inside, mul(x, scalar(1 / 6)), scalar(0)]));
+        return add(c, one('Where', [within(o, u, 0, 1), mul(x, scalar(1 / 6)), scalar(0)]));
       };
       break;
     }
