@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet as createTfjsNet } from '../pipeline/engine/net/build.ts';
-import type { GradMode, Net } from '../pipeline/engine/net/types.ts';
+import type { Net } from '../pipeline/engine/net/types.ts';
 import { createOrtNet } from '../pipeline/engine/ort/net.ts';
 import { classScoreBlob, findProbBlob } from '../pipeline/graph/classes.ts';
 import type { Model } from '../pipeline/graph/types.ts';
@@ -16,17 +16,12 @@ import { loadModel } from '../pipeline/import/load.ts';
 import { withRandomWeights } from '../pipeline/import/random-weights.ts';
 import { maxArgmaxNhwc } from '../pipeline/stages/scan/handlers.ts';
 import { requireAssets } from './helpers/assets.ts';
+import { expectEveryBlobClose, inputGrad, maxRel } from './helpers/net-compare.ts';
 
 const assets = requireAssets();
 
-/** max |a − b| / max |a| over the whole tensor. */
-const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / (tf.max(tf.abs(a)).dataSync()[0] || 1));
 /** ‖a − b‖ / ‖a‖. */
 const l2Rel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(a, b)).dataSync()[0] / (tf.norm(a).dataSync()[0] || 1));
-
-function inputGrad(net: Net, x: tf.Tensor4D, blob: string, seed: tf.Tensor, mode: GradMode): tf.Tensor {
-  return tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, [blob], { gradMode: mode })[blob], seed)))(x);
-}
 
 /** A hidden blob in the middle of the net (a conv/inception output). */
 function middleBlob(model: Model): string {
@@ -66,13 +61,7 @@ describe.skipIf(!assets.dir)(`onnxruntime engine = TensorFlow.js executor ${asse
       }, 300_000);
 
       it('every blob within 1e-4 relative', () => {
-        const blobs = model.graph.blobs.map((b) => b.name).filter((b) => b !== model.graph.input.blob);
-        const a = ref.forward(x, blobs);
-        const b = ort.forward(x, blobs);
-        const off = blobs.map((k) => ({ blob: k, rel: maxRel(a[k], b[k]) })).filter((r) => !(r.rel <= 1e-4));
-        expect(off).toEqual([]);
-        for (const k of blobs) expect(b[k].shape, k).toEqual(a[k].shape);
-        tf.dispose([...Object.values(a), ...Object.values(b)]);
+        expectEveryBlobClose(model, ref, ort, x, 1e-4);
       });
 
       it("a scan's reductions in ONNX Runtime's graph: the executor's blobs reduced in JavaScript", () => {

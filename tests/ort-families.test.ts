@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet as createTfjsNet } from '../pipeline/engine/net/build.ts';
-import type { GradMode, Net } from '../pipeline/engine/net/types.ts';
+import type { Net } from '../pipeline/engine/net/types.ts';
 import { createOrtNet } from '../pipeline/engine/ort/net.ts';
 import type { Model } from '../pipeline/graph/types.ts';
 import { loadModel } from '../pipeline/import/load.ts';
@@ -18,14 +18,8 @@ import { importOnnx } from '../pipeline/import/onnx/import.ts';
 import { readModel } from '../pipeline/import/onnx/proto.ts';
 import { FAMILIES, tf2onnxCnn } from './helpers/onnx-families.ts';
 import type { BuiltModel } from './helpers/onnx-models.ts';
-import { functionalCnn, randomizeWeights, saveLayersModel } from './helpers/tfjs-models.ts';
-
-/** max |a − b| / max |a| over the whole tensor. */
-const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / (tf.max(tf.abs(a)).dataSync()[0] || 1));
-
-function inputGrad(net: Net, x: tf.Tensor4D, blob: string, seed: tf.Tensor, mode: GradMode): tf.Tensor {
-  return tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, [blob], { gradMode: mode })[blob], seed)))(x);
-}
+import { functionalCnn, nestedLayerNormModel, randomizeWeights, saveLayersModel } from './helpers/tfjs-models.ts';
+import { expectEveryBlobClose, inputGrad, maxRel } from './helpers/net-compare.ts';
 
 function modelOf(m: BuiltModel): Model {
   const { graph } = importOnnx(readModel(m.bytes, 'test.onnx'), { file: 'test.onnx' });
@@ -64,27 +58,12 @@ async function kerasModel(build: () => tf.LayersModel, seed: number): Promise<Mo
   return loadModel(dir);
 }
 
-function nestedLayerNorm(): tf.LayersModel {
-  const L = tf.layers;
-  const input = tf.input({ shape: [12, 10, 3], name: 'base_input' });
-  let x = L.conv2d({ name: 'base_conv', filters: 6, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
-  x = L.layerNormalization({ name: 'base_ln', axis: -1 }).apply(x) as tf.SymbolicTensor;
-  x = L.conv2d({ name: 'base_conv2', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
-  x = L.layerNormalization({ name: 'base_ln_all', axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
-  const base = tf.model({ inputs: input, outputs: x, name: 'backbone' });
-  const outer = tf.sequential({ name: 'app' });
-  outer.add(base);
-  outer.add(L.globalAveragePooling2d({ name: 'gap' }));
-  outer.add(L.dense({ name: 'logits', units: 5 }));
-  return outer;
-}
-
 const onnx = (build: () => BuiltModel) => async () => modelOf(build());
 const CASES: Record<string, () => Promise<Model>> = {
   ...Object.fromEntries(Object.entries(FAMILIES).map(([name, build]) => [name, onnx(build)])),
   'tf2onnx CNN (NHWC input)': onnx(() => tf2onnxCnn()),
   'Keras functional CNN via TF.js': () => kerasModel(() => functionalCnn(true), 5),
-  'Keras nested model with LayerNormalization via TF.js': () => kerasModel(nestedLayerNorm, 8),
+  'Keras nested model with LayerNormalization via TF.js': () => kerasModel(nestedLayerNormModel, 8),
 };
 
 beforeAll(async () => {
@@ -105,14 +84,7 @@ describe.each(Object.entries(CASES))('onnxruntime engine = TensorFlow.js executo
   });
 
   it('every blob within 1e-4 of its largest value', () => {
-    const blobs = model.graph.blobs.map((b) => b.name).filter((b) => b !== model.graph.input.blob);
-    const a = ref.forward(x, blobs);
-    const b = ort.forward(x, blobs);
-    const off = blobs.map((k) => ({ blob: k, rel: maxRel(a[k], b[k]) })).filter((r) => !(r.rel <= 1e-4));
-    expect(off).toEqual([]);
-    for (const k of blobs) expect(b[k].shape, k).toEqual(a[k].shape);
-    expect(blobs.length).toBeGreaterThan(5);
-    tf.dispose([...Object.values(a), ...Object.values(b)]);
+    expect(expectEveryBlobClose(model, ref, ort, x, 1e-4)).toBeGreaterThan(5);
   });
 
   for (const mode of ['backprop', 'deconv', 'guided'] as const) {

@@ -112,3 +112,22 @@ export function functionalCnn(bnCenter = false): tf.LayersModel {
   const prob = L.softmax({ name: 'prob' }).apply(out) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: prob, name: 'funccnn' });
 }
+
+/**
+ * A base network inside a Sequential, as Keras applications are used: conv, LayerNormalization over
+ * the channels, a strided conv, LayerNormalization over all axes; then pooling and a softmax head.
+ */
+export function nestedLayerNormModel(): tf.LayersModel {
+  const L = tf.layers;
+  const input = tf.input({ shape: [12, 10, 3], name: 'base_input' });
+  let x = L.conv2d({ name: 'base_conv', filters: 6, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  x = L.layerNormalization({ name: 'base_ln', axis: -1 }).apply(x) as tf.SymbolicTensor;
+  x = L.conv2d({ name: 'base_conv2', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  x = L.layerNormalization({ name: 'base_ln_all', axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
+  const base = tf.model({ inputs: input, outputs: x, name: 'backbone' });
+  const outer = tf.sequential({ name: 'app' });
+  outer.add(base);
+  outer.add(L.globalAveragePooling2d({ name: 'gap' }));
+  outer.add(L.dense({ name: 'head', units: 5, activation: 'softmax' }));
+  return outer;
+}

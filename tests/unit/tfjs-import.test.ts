@@ -13,7 +13,7 @@ import { createNet } from '../../pipeline/engine/net/build.ts';
 import { loadModel } from '../../pipeline/import/load.ts';
 import { inspectModel } from '../../pipeline/cli/commands/inspect.ts';
 import { randn, rng } from '../helpers/net-graph.ts';
-import { functionalCnn, randomizeWeights, saveLayersModel, sequentialCnn } from '../helpers/tfjs-models.ts';
+import { functionalCnn, nestedLayerNormModel, randomizeWeights, saveLayersModel, sequentialCnn } from '../helpers/tfjs-models.ts';
 
 let dir: string;
 
@@ -80,18 +80,7 @@ describe('TF.js Layers models round-trip', () => {
   });
 
   it('a nested model (a base network inside a Sequential, as Keras applications are used) with LayerNormalization: equals tfjs', async () => {
-    const L = tf.layers;
-    const input = tf.input({ shape: [12, 10, 3], name: 'base_input' });
-    let x = L.conv2d({ name: 'base_conv', filters: 6, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
-    x = L.layerNormalization({ name: 'base_ln', axis: -1 }).apply(x) as tf.SymbolicTensor;
-    x = L.conv2d({ name: 'base_conv2', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
-    x = L.layerNormalization({ name: 'base_ln_all', axis: [1, 2, 3], epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
-    const base = tf.model({ inputs: input, outputs: x, name: 'backbone' });
-    const outer = tf.sequential({ name: 'app' });
-    outer.add(base);
-    outer.add(L.globalAveragePooling2d({ name: 'gap' }));
-    outer.add(L.dense({ name: 'head', units: 5, activation: 'softmax' }));
-    const { errs, loaded } = await roundTrip(outer, join(dir, 'nested'), 8);
+    const { errs, loaded } = await roundTrip(nestedLayerNormModel(), join(dir, 'nested'), 8);
     expect(Object.keys(errs).sort()).toEqual(['backbone', 'gap', 'head']);
     for (const [name, e] of Object.entries(errs)) expect(e, name).toBeLessThan(1e-4);
     // The base network's layers are blobs of the graph (gallery layers), under their own names.
