@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/errors.ts';
 import type { Model } from '../graph/types.ts';
+import { weightBytesLimit } from './net/build.ts';
 import { neededSteps } from './net/plan.ts';
 
 export const CPU_BATCH = 8;
@@ -36,8 +37,7 @@ export function gpuMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
 /** The limits of this thread's GPU backend; null on the CPU engines. */
 export function deviceLimits(): DeviceLimits | null {
   if (tf.getBackend() !== 'webgpu') return null;
-  const dev = (tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
-  return { maxBindingBytes: dev?.limits?.maxStorageBufferBindingSize ?? 128 * 2 ** 20, memoryBytes: gpuMemoryBytes() };
+  return { maxBindingBytes: weightBytesLimit(), memoryBytes: gpuMemoryBytes() };
 }
 
 /** Float32 bytes per image of the input and of every blob computed on the way to `blobs`, and the largest. */
