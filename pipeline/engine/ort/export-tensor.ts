@@ -449,10 +449,8 @@ function binary(
   let y: string;
   if (l.op === 'prelu') y = one('Add', [one('Relu', [a]), one('Mul', [one('Min', [a, scalar(0)]), b])]);
   else y = one(ONNX[l.op], [a, b]);
-  const masks: string[] = [];
   const mask = (t: string) => {
     o.typed(t, BOOL);
-    masks.push(t);
     return t;
   };
   // tfjs's maximum / minimum send a tie to the first operand.
