@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../pipeline/engine/backend.ts';
 import { createNet as createTfjsNet } from '../pipeline/engine/net/build.ts';
 import type { Net } from '../pipeline/engine/net/types.ts';
+import { restrictableBlobs } from '../pipeline/engine/ort/export.ts';
 import { createOrtNet } from '../pipeline/engine/ort/net.ts';
 import { classScoreBlob, findProbBlob } from '../pipeline/graph/classes.ts';
 import type { Model } from '../pipeline/graph/types.ts';
@@ -102,6 +103,30 @@ describe.skipIf(!assets.dir)(`onnxruntime engine = TensorFlow.js executor ${asse
         }
         expect(maxRel(tf.tensor(cross), tf.tensor(r.cross!))).toBeLessThan(1e-4);
         tf.dispose(Object.values(outs));
+      });
+
+      it('chosen channels (the Net `channels` option): computed alone where a conv or fc makes them, values and gradients as the executor', () => {
+        const cls = classScoreBlob(model);
+        const firstConv = model.graph.layers.find((l) => l.kind === 'conv')!.tops[0];
+        // The class blob and the first conv are made by a restrictable layer (SqueezeNet's pool10
+        // through ReLU and a whole-map average); the middle blob of GoogLeNet (a concat) is cut after.
+        expect(restrictableBlobs(model, [cls], [cls])).toEqual([cls]);
+        expect(restrictableBlobs(model, [firstConv], [firstConv])).toEqual([firstConv]);
+        for (const blob of [cls, firstConv, middleBlob(model)]) {
+          const channels = [5, 2, 5, 9]; // a repeat, out of order
+          const a = ref.forward(x, [blob], { channels: { [blob]: channels } })[blob];
+          const b = ort.forward(x, [blob], { channels: { [blob]: channels } })[blob];
+          expect(b.shape, blob).toEqual(a.shape);
+          expect(b.shape.at(-1)).toBe(4);
+          expect(maxRel(a, b), blob).toBeLessThan(1e-4);
+          const seed = tf.randomUniform(a.shape, 0, 1, 'float32', 3);
+          const ga = inputGrad(stock, x, blob, seed, 'backprop', channels);
+          const gb = inputGrad(ort, x, blob, seed, 'backprop', channels);
+          expect(l2Rel(ga, gb), blob).toBeLessThan(1e-3);
+          expect(maxRel(ga, gb), blob).toBeLessThan(1e-3);
+          tf.dispose([a, b, seed, ga, gb]);
+        }
+        expect(() => ort.forward(x, [cls], { channels: { [cls]: [100000] } })).toThrow(/channels; no channel 100000/);
       });
 
       for (const mode of ['backprop', 'deconv', 'guided'] as const) {

@@ -7,9 +7,10 @@ import type { Model } from '../../pipeline/graph/types.ts';
 /** max |a − b| / max |a| over the whole tensor. */
 export const maxRel = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / (tf.max(tf.abs(a)).dataSync()[0] || 1));
 
-/** d Σ(blob · seed) / d input, in the given gradient mode. */
-export function inputGrad(net: Net, x: tf.Tensor4D, blob: string, seed: tf.Tensor, mode: GradMode): tf.Tensor {
-  return tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, [blob], { gradMode: mode })[blob], seed)))(x);
+/** d Σ(blob · seed) / d input, in the given gradient mode (of the blob's chosen `channels`, when given). */
+export function inputGrad(net: Net, x: tf.Tensor4D, blob: string, seed: tf.Tensor, mode: GradMode, channels?: number[]): tf.Tensor {
+  const opts = { gradMode: mode, ...(channels ? { channels: { [blob]: channels } } : {}) };
+  return tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(net.forward(xi as tf.Tensor4D, [blob], opts)[blob], seed)))(x);
 }
 
 /** Every blob but the input: within `tol` of the reference's largest value, the same shape. Returns how many blobs were compared. */

@@ -21,13 +21,15 @@ import type { Layer, Model, ParamBlob } from '../../graph/types.ts';
 import { isTensorLayer } from '../../graph/tensor-layers.ts';
 import { BOOL, FLOAT, INT32, INT64, OnnxBuilder } from '../../io/onnx-writer.ts';
 import { batchNormAffine, scaleAffine } from '../net/layers.ts';
-import { neededSteps } from '../net/plan.ts';
+import { type ChannelLinks, neededSteps, restrictedSteps } from '../net/plan.ts';
 import type { GradMode, ScanReduceRequest } from '../net/types.ts';
 import { avgPoolOnnx, type Backward, type GraphOps, maxPoolOnnx, tensorLayer } from './export-tensor.ts';
 
 export const INPUT = 'input';
 export const INPUT_GRAD = 'input_grad';
 export const seedName = (blob: string) => `seed:${blob}`;
+/** Input of the forward graph: which channels of a restricted blob to compute (int32 [K]). */
+export const channelsName = (blob: string) => `channels:${blob}`;
 
 export interface ExportRequest {
   blobs: string[];
@@ -35,6 +37,11 @@ export interface ExportRequest {
   grad?: GradMode;
   /** Instead of the blobs, output what a scan keeps of them (forward only). */
   scan?: ScanReduceRequest;
+  /**
+   * Blobs computed for chosen channels only, fed per run as `channelsName(blob)` (their channel
+   * axis has that many entries, in that order): each must be one of `restrictableBlobs`.
+   */
+  restrict?: string[];
 }
 
 /** Output names of a scan graph. */
@@ -76,9 +83,45 @@ export function flipFilters(w: ParamBlob, group: number): { shape: number[]; dat
   return { shape: [Ig * group, Og, kh, kw], data: out };
 }
 
+/**
+ * A blob whose channels this export can compute alone: it is made by a convolution without groups
+ * or an InnerProduct, through per-channel layers that hold no channel count (ReLU, Dropout, a
+ * whole-map average) and whose values nothing else reads — the executor's `channels` option, here
+ * with the filters gathered per run (SqueezeNet's pool10: 8 of conv10's 1000 filters).
+ */
+function channelLinks(l: Layer, shapes: Map<string, number[]>): ChannelLinks {
+  const links = { bottoms: l.bottoms, tops: l.tops };
+  if (isTensorLayer(l)) return links;
+  if (l.kind === 'conv') return { ...links, restrictable: l.group === 1 };
+  if (l.kind === 'fc') return { ...links, restrictable: true };
+  if (l.kind === 'relu') return { ...links, channelwise: true };
+  if (l.kind === 'identity') return { ...links, channelwise: l.tops.length === 1 };
+  if (l.kind === 'pool' && l.method === 'ave') {
+    const [, H, W] = shapes.get(l.bottoms[0]) ?? [];
+    const whole = l.global || (l.kernel[0] === H && l.kernel[1] === W && l.pad[0] === 0 && l.pad[1] === 0);
+    return { ...links, channelwise: whole };
+  }
+  return links;
+}
+
+/** The restricted layer of each blob of `restrict` that can be computed for chosen channels (see channelLinks). */
+function restrictedLayers(model: Model, layers: Layer[], blobs: string[], restrict: string[]): Map<string, string> {
+  const shapes = new Map(model.graph.blobs.map((b) => [b.name, b.shape]));
+  const links = layers.map((l) => ({ ...channelLinks(l, shapes), name: l.name }));
+  const out = new Map<string, string>();
+  for (const [step, blob] of restrictedSteps(links, blobs, restrict)) out.set(step.name, blob);
+  return out;
+}
+
+/** The blobs of `restrict` that an export of `blobs` can compute for chosen channels (the rest: whole, then cut). */
+export function restrictableBlobs(model: Model, blobs: string[], restrict: string[]): string[] {
+  return [...restrictedLayers(model, neededSteps(model.graph.layers, blobs), blobs, restrict).values()];
+}
+
 export function exportGraph(model: Model, request: ExportRequest): ExportedGraph {
   const sc = request.scan;
   if (sc && request.grad) throw new Error('a scan graph has no gradient');
+  if (sc && request.restrict?.length) throw new Error('a scan graph computes whole blobs');
   // A scan graph computes its tracked blobs and the class blob.
   const req = sc ? { ...request, blobs: [...new Set([...sc.blobs, ...(sc.probBlob ? [sc.probBlob] : [])])] } : request;
   const { graph } = model;
@@ -86,6 +129,10 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
   for (const b of req.blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
   const layers = neededSteps(graph.layers, req.blobs);
+  const restrictAt = restrictedLayers(model, layers, req.blobs, request.restrict ?? []);
+  const restricted = new Set(request.restrict ?? []);
+  for (const b of restricted)
+    if (![...restrictAt.values()].includes(b)) throw new Error(`internal: blob "${b}" cannot be computed for chosen channels on onnxruntime`);
   const g = new OnnxBuilder(OPSET, model.id);
   /** The gradient graphs' backward half: it reads the forward values it needs as inputs (saved). */
   const gb = new OnnxBuilder(OPSET, `${model.id}-backward`);
@@ -148,7 +195,20 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   const backs: { layer: Layer; ins: string[]; outs: string[]; back: Backward }[] = [];
   /** Values that are N×C×H×W here (a Caffe [C] blob may be N×C×1×1). */
   const rank4 = new Set<string>([X]);
-  const nchw = (blob: string) => [-1, ...shapes.get(blob)!];
+  /** [N, …shape] as a Reshape target; a restricted blob's channel count is whatever was chosen. */
+  const nchw = (blob: string) => (restricted.has(blob) ? [0, -1, ...shapes.get(blob)!.slice(1)] : [-1, ...shapes.get(blob)!]);
+  const inputs = new Set<string>();
+  /** The channel list of a restricted layer's blob, a forward-graph input. */
+  const channelsOf = (l: Layer) => {
+    const blob = restrictAt.get(l.name);
+    if (!blob) return undefined;
+    const name = channelsName(blob);
+    if (!inputs.has(name)) {
+      g.input(name, ['K'], INT32);
+      inputs.add(name);
+    }
+    return name;
+  };
   const params = (l: Layer): ParamBlob[] => {
     const p = graph.weights!.get(l.name);
     if (!p?.length) throw new UserError(`layer ${l.name}: no weights`);
@@ -203,7 +263,9 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
         continue;
       case 'conv': {
         const [w, b] = params(l);
-        const W = init(fresh(`${l.name}_w`), w.shape, w.data);
+        const chosen = channelsOf(l);
+        const full = init(fresh(`${l.name}_w`), w.shape, w.data);
+        const W = chosen ? one('Gather', [full, chosen], { axis: 0 }) : full;
         const attrs = {
           kernel_shape: l.kernel,
           strides: l.stride,
@@ -211,9 +273,10 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
           dilations: l.dilation,
           group: l.group,
         };
-        const inputs = [x, W];
-        if (l.biasTerm && b) inputs.push(init(fresh(`${l.name}_b`), [b.data.length], b.data));
-        outs = [one('Conv', inputs, attrs)];
+        const convIn = [x, W];
+        const bias = l.biasTerm && b ? init(fresh(`${l.name}_b`), [b.data.length], b.data) : undefined;
+        if (bias) convIn.push(chosen ? one('Gather', [bias, chosen], { axis: 0 }) : bias);
+        outs = [one('Conv', convIn, attrs)];
         const [, H, Wd] = inShape;
         const [, Ho, Wo] = shapes.get(l.tops[0])!;
         const op = (size: number, out: number, k: number, s: number, p: number, d: number) => size - ((out - 1) * s + (k - 1) * d + 1 - 2 * p);
@@ -221,6 +284,9 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
         // Stride 1: the input gradient is a forward convolution with the filters flipped and their
         // in/out channels swapped per group (MLAS's fast path); otherwise ConvTranspose.
         const flipped = l.stride[0] === 1 && l.stride[1] === 1 && outputPadding[0] === 0 && outputPadding[1] === 0 ? flipFilters(w, l.group) : undefined;
+        // Chosen channels: their flipped filters are gathered here, in the forward graph, and saved.
+        const flippedChosen =
+          flipped && chosen && req.grad ? one('Gather', [init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data), chosen], { axis: 1 }) : undefined;
         back = ([gy]) => {
           if (!gy) return [undefined];
           if (!flipped) return [one('ConvTranspose', [gy, W], { ...attrs, output_padding: outputPadding })];
@@ -229,7 +295,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
           const ph = (kh - 1) * dh - l.pad[0],
             pw = (kw - 1) * dw - l.pad[1];
           return [
-            one('Conv', [gy, init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data)], {
+            one('Conv', [gy, flippedChosen ?? init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data)], {
               kernel_shape: l.kernel,
               strides: [1, 1],
               pads: [ph, pw, ph, pw],
@@ -242,11 +308,14 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
       }
       case 'fc': {
         const [w, b] = params(l);
-        const W = init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
+        const chosen = channelsOf(l);
+        const full = init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
+        const W = chosen ? one('Gather', [full, chosen], { axis: 0 }) : full;
         const flat = rank > 2 ? one('Flatten', [x], { axis: 1 }) : x;
-        const inputs = [flat, W];
-        if (l.biasTerm && b) inputs.push(init(fresh(`${l.name}_b`), [b.data.length], b.data));
-        outs = [one('Gemm', inputs, { transB: 1 })];
+        const gemmIn = [flat, W];
+        const bias = l.biasTerm && b ? init(fresh(`${l.name}_b`), [b.data.length], b.data) : undefined;
+        if (bias) gemmIn.push(chosen ? one('Gather', [bias, chosen], { axis: 0 }) : bias);
+        outs = [one('Gemm', gemmIn, { transB: 1 })];
         const back2d = (gy: string) => one('MatMul', [gy, W]);
         back = ([gy]) => [gy && (rank > 2 ? one('Reshape', [back2d(gy), constI(nchw(l.bottoms[0]))]) : back2d(gy))];
         break;
@@ -469,17 +538,18 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
     const s = shapes.get(b)!;
     const seed = seedName(b);
     inB.add(seed);
+    const channels = restricted.has(b) ? 'K' : s[0];
     if (s.length >= 2) {
       const r = s.length;
-      gb.input(seed, ['N', ...s.slice(1), s[0]]);
+      gb.input(seed, ['N', ...s.slice(1), channels]);
       addGrad(outputs[i], one('Transpose', [seed], { perm: [0, r, ...Array.from({ length: r - 1 }, (_, k) => k + 1)] }));
     } else if (s.length === 0) {
       gb.input(seed, ['N']);
       addGrad(outputs[i], seed);
     } else {
-      gb.input(seed, ['N', ...s]);
+      gb.input(seed, ['N', channels]);
       // Caffe's [C] may be an N×C×1×1 value here.
-      addGrad(outputs[i], rank4.has(outputs[i]) ? one('Reshape', [seed, constI([-1, s[0], 1, 1])]) : seed);
+      addGrad(outputs[i], rank4.has(outputs[i]) ? one('Reshape', [seed, constI([0, -1, 1, 1])]) : seed);
     }
   });
   for (let i = backs.length - 1; i >= 0; i--) {

@@ -16,7 +16,7 @@ import type { Model } from '../../graph/types.ts';
 import { tfShape as layoutShape } from '../net/layout.ts';
 import { selectChannels } from '../net/select.ts';
 import type { ForwardOptions, GradMode, Net, ScanReduceRequest, ScanReduction } from '../net/types.ts';
-import { exportGraph, INPUT, INPUT_GRAD, type ScanOutputs, seedName } from './export.ts';
+import { channelsName, exportGraph, INPUT, INPUT_GRAD, restrictableBlobs, type ScanOutputs, seedName } from './export.ts';
 import { createSession, type Feed, type Session, type SessionOptions } from './runtime.ts';
 
 interface Sessions {
@@ -64,11 +64,11 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
   const sessions = new Map<string, Sessions>();
   /** The forward session of `blobs`; with `grad`, one that also outputs the saved values, and the backward one. */
-  const sessionFor = (blobs: string[], grad?: GradMode, scan?: ScanReduceRequest): Sessions => {
-    const key = JSON.stringify([grad ?? 'forward', blobs, scan ?? null]);
+  const sessionFor = (blobs: string[], grad?: GradMode, scan?: ScanReduceRequest, restrict: string[] = []): Sessions => {
+    const key = JSON.stringify([grad ?? 'forward', blobs, scan ?? null, restrict]);
     let s = sessions.get(key);
     if (!s) {
-      const g = exportGraph(model, { blobs, grad, scan });
+      const g = exportGraph(model, { blobs, grad, scan, restrict });
       s = { session: createSession(g.bytes, opts), outputs: g.outputs, scan: g.scan, drop: () => sessions.delete(key), pins: 0 };
       if (g.backward) s.backward = { session: createSession(g.backward.bytes, opts), saved: g.backward.saved.map((v) => v.name) };
       sessions.set(key, s);
@@ -80,7 +80,21 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
     const s = input.shape;
     if (input.rank !== 4 || s[1] !== H || s[2] !== W || s[3] !== C) throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
   };
-  const sizeOf = (b: string) => shapes.get(b)!.reduce((a, x) => a * x, 1);
+  /** Of the blobs asked for with `channels`, those the graph computes for just those channels. */
+  const restrictable = new Map<string, string[]>();
+  const restrictFor = (blobs: string[], chosen: string[]) => {
+    const key = JSON.stringify([blobs, [...chosen].sort()]);
+    let r = restrictable.get(key);
+    if (!r) restrictable.set(key, (r = restrictableBlobs(model, blobs, chosen).sort()));
+    return r;
+  };
+  const checkChannels = (blobs: string[], channels: Record<string, number[]>) => {
+    for (const [b, list] of Object.entries(channels)) {
+      if (!blobs.includes(b)) throw new UserError(`channels given for "${b}", which is not among the blobs asked for`);
+      const count = shapes.get(b)![0];
+      for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
+    }
+  };
 
   return {
     model,
@@ -92,13 +106,20 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
         throw new UserError('the onnxruntime engine does not take blob offsets (gradients by an intermediate blob run on TensorFlow.js)');
       const mode = fopts?.gradMode ?? 'backprop';
       const unique = [...new Set(blobs)];
-      const sizes = unique.map(sizeOf);
+      const channels = fopts?.channels ?? {};
+      checkChannels(blobs, channels);
+      // Blobs computed for their chosen channels only (in the graph); other chosen ones are cut after.
+      const restrict = restrictFor(unique, Object.keys(channels));
+      const own = (b: string) => (restrict.includes(b) ? [channels[b].length, ...shapes.get(b)!.slice(1)] : shapes.get(b)!);
+      const sizes = unique.map((b) => own(b).reduce((a, x) => a * x, 1));
       const N = s[0];
       // TensorFlow.js shape of each blob, channels last (the graphs' own layout at their boundary).
-      const tfShape = (b: string) => layoutShape(N, shapes.get(b)!);
+      const tfShape = (b: string) => layoutShape(N, own(b));
       const run = (x: tf.Tensor, grad?: GradMode) => {
-        const fwd = sessionFor(unique, grad);
-        const res = fwd.session.run({ [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } }, [...fwd.outputs, ...(fwd.backward?.saved ?? [])]);
+        const fwd = sessionFor(unique, grad, undefined, restrict);
+        const feeds: Record<string, Feed> = { [INPUT]: { data: x.dataSync() as Float32Array, dims: x.shape } };
+        for (const b of restrict) feeds[channelsName(b)] = { data: Int32Array.from(channels[b]), dims: [channels[b].length] };
+        const res = fwd.session.run(feeds, [...fwd.outputs, ...(fwd.backward?.saved ?? [])]);
         const saved: Record<string, Feed> = {};
         for (const name of fwd.backward?.saved ?? []) saved[name] = { data: res[name].data, dims: res[name].dims };
         return { data: fwd.outputs.map((o) => res[o].data as Float32Array), saved, sessions: fwd };
@@ -106,8 +127,8 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       const pick = (byBlob: Map<string, tf.Tensor>) => {
         const out: Record<string, tf.Tensor> = {};
         for (const b of blobs) {
-          const ch = fopts?.channels?.[b];
-          out[b] = ch ? selectChannels(byBlob.get(b)!, ch) : byBlob.get(b)!;
+          const ch = channels[b];
+          out[b] = ch && !restrict.includes(b) ? selectChannels(byBlob.get(b)!, ch) : byBlob.get(b)!;
         }
         return out;
       };
