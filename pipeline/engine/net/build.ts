@@ -6,7 +6,7 @@ import { makeConv, type FusedRelu, type ParamOp } from './conv.ts';
 import { concat, eltwise, flatten, lrn, makeBatchNorm, makeFc, makeScale } from './layers.ts';
 import { makePool } from './pool.ts';
 import { relu } from './relu.ts';
-import { selectChannels } from './select.ts';
+import { checkChannels, selectChannels } from './select.ts';
 import { neededSteps, restrictedSteps, type ChannelLinks } from './plan.ts';
 import { isTensorLayer } from '../../graph/tensor-layers.ts';
 import { makeTensorOp } from './tensor-ops.ts';
@@ -184,13 +184,6 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
     }
     return p;
   };
-  const checkChannels = (blobs: string[], channels: Record<string, number[]>) => {
-    for (const [b, list] of Object.entries(channels)) {
-      if (!blobs.includes(b)) throw new UserError(`channels given for "${b}", which is not among the blobs asked for`);
-      const count = shapes.get(b)?.[0] ?? 0;
-      for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
-    }
-  };
   /** The step that writes each offset blob last (in-place layers write a blob more than once). */
   const offsetSteps = (planned: Step[], offsets: Record<string, tf.Tensor>, channels: Record<string, number[]>): Map<string, Step> => {
     const at = new Map<string, Step>();
@@ -215,7 +208,7 @@ export function createNet(model: Model, opts: NetOptions = {}): Net {
         throw new UserError(`model ${model.id}: input must be N×${H}×${W}×${C} (NHWC), got [${s}]`);
       }
       const channels = fopts?.channels ?? {};
-      checkChannels(blobs, channels);
+      checkChannels(blobs, channels, (b) => shapes.get(b)?.[0] ?? 0);
       const offsets = fopts?.offsets ?? {};
       const plan = planFor(blobs, Object.keys(channels));
       const offsetAt = offsetSteps(plan.steps, offsets, channels);

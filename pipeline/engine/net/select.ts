@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../core/errors.ts';
 import { withGrad } from './custom.ts';
 
 /**
@@ -18,4 +19,13 @@ export function selectChannels(x: tf.Tensor, channels: number[]): tf.Tensor {
       return tf.reshape(tf.matMul(flat, tf.tensor2d(onehot, [K, C])), x.shape);
     },
   }));
+}
+
+/** Checks a forward's `channels` option: each named blob is asked for, each channel one it has (one-line UserErrors). */
+export function checkChannels(blobs: string[], channels: Record<string, number[]>, channelCount: (blob: string) => number): void {
+  for (const [b, list] of Object.entries(channels)) {
+    if (!blobs.includes(b)) throw new UserError(`channels given for "${b}", which is not among the blobs asked for`);
+    const count = channelCount(b);
+    for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
+  }
 }

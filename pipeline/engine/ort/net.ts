@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/errors.ts';
 import type { Model } from '../../graph/types.ts';
 import { tfShape as layoutShape } from '../net/layout.ts';
-import { selectChannels } from '../net/select.ts';
+import { checkChannels, selectChannels } from '../net/select.ts';
 import type { ForwardOptions, GradMode, Net, ScanReduceRequest, ScanReduction } from '../net/types.ts';
 import { channelsName, exportGraph, INPUT, INPUT_GRAD, restrictableBlobs, type ScanOutputs, seedName } from './export.ts';
 import { createSession, type Feed, type Session, type SessionOptions } from './runtime.ts';
@@ -88,13 +88,6 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
     if (!r) restrictable.set(key, (r = restrictableBlobs(model, blobs, chosen).sort()));
     return r;
   };
-  const checkChannels = (blobs: string[], channels: Record<string, number[]>) => {
-    for (const [b, list] of Object.entries(channels)) {
-      if (!blobs.includes(b)) throw new UserError(`channels given for "${b}", which is not among the blobs asked for`);
-      const count = shapes.get(b)![0];
-      for (const c of list) if (!Number.isInteger(c) || c < 0 || c >= count) throw new UserError(`blob "${b}" has ${count} channels; no channel ${c}`);
-    }
-  };
 
   return {
     model,
@@ -107,7 +100,7 @@ export function createOrtNet(model: Model, opts: SessionOptions = {}): Net {
       const mode = fopts?.gradMode ?? 'backprop';
       const unique = [...new Set(blobs)];
       const channels = fopts?.channels ?? {};
-      checkChannels(blobs, channels);
+      checkChannels(blobs, channels, (b) => shapes.get(b)![0]);
       // Blobs computed for their chosen channels only (in the graph); other chosen ones are cut after.
       const restrict = restrictFor(unique, Object.keys(channels));
       const own = (b: string) => (restrict.includes(b) ? [channels[b].length, ...shapes.get(b)!.slice(1)] : shapes.get(b)!);
