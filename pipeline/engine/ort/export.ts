@@ -105,8 +105,7 @@ function channelLinks(l: Layer, shapes: Map<string, number[]>): ChannelLinks {
 }
 
 /** The restricted layer of each blob of `restrict` that can be computed for chosen channels (see channelLinks). */
-function restrictedLayers(model: Model, layers: Layer[], blobs: string[], restrict: string[]): Map<string, string> {
-  const shapes = new Map(model.graph.blobs.map((b) => [b.name, b.shape]));
+function restrictedLayers(shapes: Map<string, number[]>, layers: Layer[], blobs: string[], restrict: string[]): Map<string, string> {
   const links = layers.map((l) => ({ ...channelLinks(l, shapes), name: l.name }));
   const out = new Map<string, string>();
   for (const [step, blob] of restrictedSteps(links, blobs, restrict)) out.set(step.name, blob);
@@ -115,7 +114,8 @@ function restrictedLayers(model: Model, layers: Layer[], blobs: string[], restri
 
 /** The blobs of `restrict` that an export of `blobs` can compute for chosen channels (the rest: whole, then cut). */
 export function restrictableBlobs(model: Model, blobs: string[], restrict: string[]): string[] {
-  return [...restrictedLayers(model, neededSteps(model.graph.layers, blobs), blobs, restrict).values()];
+  const shapes = new Map(model.graph.blobs.map((b) => [b.name, b.shape]));
+  return [...restrictedLayers(shapes, neededSteps(model.graph.layers, blobs), blobs, restrict).values()];
 }
 
 export function exportGraph(model: Model, request: ExportRequest): ExportedGraph {
@@ -129,7 +129,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   const shapes = new Map(graph.blobs.map((b) => [b.name, b.shape]));
   for (const b of req.blobs) if (!shapes.has(b)) throw new UserError(`model ${model.id} has no blob "${b}"`);
   const layers = neededSteps(graph.layers, req.blobs);
-  const restrictAt = restrictedLayers(model, layers, req.blobs, request.restrict ?? []);
+  const restrictAt = restrictedLayers(shapes, layers, req.blobs, request.restrict ?? []);
   const restricted = new Set(request.restrict ?? []);
   for (const b of restricted)
     if (![...restrictAt.values()].includes(b)) throw new Error(`internal: blob "${b}" cannot be computed for chosen channels on onnxruntime`);
@@ -197,18 +197,15 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
   const rank4 = new Set<string>([X]);
   /** [N, …shape] as a Reshape target; a restricted blob's channel count is whatever was chosen. */
   const nchw = (blob: string) => (restricted.has(blob) ? [0, -1, ...shapes.get(blob)!.slice(1)] : [-1, ...shapes.get(blob)!]);
-  const inputs = new Set<string>();
-  /** The channel list of a restricted layer's blob, a forward-graph input. */
+  /** The channel list of a restricted layer's blob, a forward-graph input (one restricted layer per blob). */
   const channelsOf = (l: Layer) => {
     const blob = restrictAt.get(l.name);
     if (!blob) return undefined;
-    const name = channelsName(blob);
-    if (!inputs.has(name)) {
-      g.input(name, ['K'], INT32);
-      inputs.add(name);
-    }
-    return name;
+    g.input(channelsName(blob), ['K'], INT32);
+    return channelsName(blob);
   };
+  /** `t`'s entries along `axis` at the chosen channels (none chosen: `t` itself). */
+  const atChosen = (t: string, chosen: string | undefined, axis = 0) => (chosen ? one('Gather', [t, chosen], { axis }) : t);
   const params = (l: Layer): ParamBlob[] => {
     const p = graph.weights!.get(l.name);
     if (!p?.length) throw new UserError(`layer ${l.name}: no weights`);
@@ -264,8 +261,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
       case 'conv': {
         const [w, b] = params(l);
         const chosen = channelsOf(l);
-        const full = init(fresh(`${l.name}_w`), w.shape, w.data);
-        const W = chosen ? one('Gather', [full, chosen], { axis: 0 }) : full;
+        const W = atChosen(init(fresh(`${l.name}_w`), w.shape, w.data), chosen);
         const attrs = {
           kernel_shape: l.kernel,
           strides: l.stride,
@@ -274,8 +270,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
           group: l.group,
         };
         const convIn = [x, W];
-        const bias = l.biasTerm && b ? init(fresh(`${l.name}_b`), [b.data.length], b.data) : undefined;
-        if (bias) convIn.push(chosen ? one('Gather', [bias, chosen], { axis: 0 }) : bias);
+        if (l.biasTerm && b) convIn.push(atChosen(init(fresh(`${l.name}_b`), [b.data.length], b.data), chosen));
         outs = [one('Conv', convIn, attrs)];
         const [, H, Wd] = inShape;
         const [, Ho, Wo] = shapes.get(l.tops[0])!;
@@ -285,8 +280,7 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
         // in/out channels swapped per group (MLAS's fast path); otherwise ConvTranspose.
         const flipped = l.stride[0] === 1 && l.stride[1] === 1 && outputPadding[0] === 0 && outputPadding[1] === 0 ? flipFilters(w, l.group) : undefined;
         // Chosen channels: their flipped filters are gathered here, in the forward graph, and saved.
-        const flippedChosen =
-          flipped && chosen && req.grad ? one('Gather', [init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data), chosen], { axis: 1 }) : undefined;
+        const flippedChosen = flipped && chosen && req.grad ? atChosen(init(fresh(`${l.name}_wflip`), flipped.shape, flipped.data), chosen, 1) : undefined;
         back = ([gy]) => {
           if (!gy) return [undefined];
           if (!flipped) return [one('ConvTranspose', [gy, W], { ...attrs, output_padding: outputPadding })];
@@ -309,12 +303,10 @@ export function exportGraph(model: Model, request: ExportRequest): ExportedGraph
       case 'fc': {
         const [w, b] = params(l);
         const chosen = channelsOf(l);
-        const full = init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data);
-        const W = chosen ? one('Gather', [full, chosen], { axis: 0 }) : full;
+        const W = atChosen(init(fresh(`${l.name}_w`), [l.numOutput, w.data.length / l.numOutput], w.data), chosen);
         const flat = rank > 2 ? one('Flatten', [x], { axis: 1 }) : x;
         const gemmIn = [flat, W];
-        const bias = l.biasTerm && b ? init(fresh(`${l.name}_b`), [b.data.length], b.data) : undefined;
-        if (bias) gemmIn.push(chosen ? one('Gather', [bias, chosen], { axis: 0 }) : bias);
+        if (l.biasTerm && b) gemmIn.push(atChosen(init(fresh(`${l.name}_b`), [b.data.length], b.data), chosen));
         outs = [one('Gemm', gemmIn, { transB: 1 })];
         const back2d = (gy: string) => one('MatMul', [gy, W]);
         back = ([gy]) => [gy && (rank > 2 ? one('Reshape', [back2d(gy), constI(nchw(l.bottoms[0]))]) : back2d(gy))];
